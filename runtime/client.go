@@ -1,0 +1,71 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+)
+
+// Acker learns the outcome of one written message: nil once the outbound
+// client made it durable (producer ack, file write fsynced), or the error.
+// A Sink calls Done exactly once per message it accepted.
+type Acker interface {
+	Done(err error)
+}
+
+// Message is one output handed to a Sink.
+type Message struct {
+	Key     []byte
+	Value   []byte
+	Headers []Header
+	// Topic overrides the sink's configured topic (dead letters use it).
+	Topic string
+	// Worker is the worker that produced the message (the file writer
+	// keeps one file per worker).
+	Worker int
+	Ack    Acker
+}
+
+// Sink is an outbound client. Write must not block for long: it queues the
+// messages and reports each outcome through its Acker. Write returns an
+// error only when it accepted none of the messages (e.g. closed); then no
+// Acker is called. Write must not keep msgs (the slice) after it returns;
+// the byte slices inside may be kept until the message is acknowledged.
+type Sink interface {
+	Write(ctx context.Context, msgs []Message) error
+	// Close flushes what was accepted, acknowledges or fails every pending
+	// message, and releases the client's resources, within ctx.
+	Close(ctx context.Context) error
+}
+
+// Source is an inbound client. Run opens the partitions it is given or
+// assigned through intake, submits their records in offset order, commits
+// what intake reports as finished, and returns when ctx is done (nil) or
+// when it fails for good.
+type Source interface {
+	Run(ctx context.Context, intake Intake) error
+}
+
+// Intake is the engine as a Source sees it.
+type Intake interface {
+	// Open starts a partition's work; the Source calls Lane.Close when it
+	// loses or releases the partition.
+	Open(source, topic string, partition int32) Lane
+}
+
+// Lane is one partition's path into the engine.
+type Lane interface {
+	// Submit hands records (in offset order) to the workers. It blocks
+	// while the in-flight budget is spent and returns ctx.Err() if ctx
+	// ends first; records not yet submitted then were not accepted.
+	Submit(ctx context.Context, recs []Record) error
+	// Committable returns the next offset to commit: every record below it
+	// is finished. ok is false when nothing new finished.
+	Committable() (next int64, ok bool)
+	// Drain stops the lane taking records, waits until its in-flight work
+	// is finished or ctx ends, and returns the final committable offset.
+	// Completions after Drain returns are ignored.
+	Drain(ctx context.Context) (next int64, ok bool)
+}
+
+// ErrClosed is returned by a Sink or Lane used after Close or Drain.
+var ErrClosed = errors.New("closed")

@@ -1,0 +1,278 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Client names, as the settings' "name" field spells them.
+const (
+	KafkaConsumer = "kafka_consumer"
+	FileReader    = "file_reader"
+	KafkaProducer = "kafka_producer"
+	FileWriter    = "file_writer"
+	Stdout        = "stdout"
+)
+
+// OnFailure says what happens to a record whose retries are spent.
+type OnFailure string
+
+// The failure policies.
+const (
+	// DeadLetter writes the record to the dead-letter topic; the offset
+	// passes it only once that write is acknowledged.
+	DeadLetter OnFailure = "dead_letter"
+	// Skip counts and logs the record and moves on.
+	Skip OnFailure = "skip"
+	// Stop halts the processor with an error; nothing after the record in
+	// its partition is committed.
+	Stop OnFailure = "stop"
+)
+
+// Config is everything the engine needs. Zero values mean the documented
+// defaults (see Defaults).
+type Config struct {
+	// Workers is the processing concurrency, independent of the number of
+	// partitions. Default 1.
+	Workers  int
+	Inbound  []InboundConfig
+	Outbound []OutboundConfig
+	Failure  FailurePolicy
+	Flow     FlowConfig
+	// MetricsAddr serves /metrics, /healthz and /readyz when not empty.
+	MetricsAddr string
+	Logger      *slog.Logger
+}
+
+// InboundConfig is one source of records. Exactly one of the client
+// configs matching Name is set.
+type InboundConfig struct {
+	ID    string
+	Name  string // KafkaConsumer or FileReader
+	Kafka *KafkaConsumerConfig
+	File  *FileReaderConfig
+	// MaxRetries is how many times a failed record of this source is tried
+	// again before the failure policy applies (the seed's max_retries).
+	MaxRetries int
+}
+
+// OutboundConfig is one sink. Exactly one of the client configs matching
+// Name is set.
+type OutboundConfig struct {
+	ID     string
+	Name   string // KafkaProducer, FileWriter or Stdout
+	Kafka  *KafkaProducerConfig
+	File   *FileWriterConfig
+	Stdout *StdoutConfig
+}
+
+// Security holds TLS and SASL settings (kafka-python's security_protocol,
+// sasl_* and ssl_* options).
+type Security struct {
+	Protocol      string // PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
+	SASLMechanism string // PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+	Username      string
+	Password      string
+	CAFile        string
+	CertFile      string
+	KeyFile       string
+	// InsecureSkipVerify mirrors ssl_check_hostname=false.
+	InsecureSkipVerify bool
+}
+
+// PartitionAssignment names one partition for manual assignment.
+type PartitionAssignment struct {
+	Topic     string
+	Partition int
+	// Offset to start from when the group has no committed offset;
+	// nil means AutoOffsetReset applies.
+	Offset *int64
+}
+
+// KafkaConsumerConfig configures the Kafka inbound client. Defaults follow
+// kafka-python where the seed relied on them, and are set explicitly
+// because kafka-go's own defaults differ.
+type KafkaConsumerConfig struct {
+	Brokers []string
+	GroupID string
+	// Topics for consumer-group mode.
+	Topics []string
+	// Assignments for manual assignment; when set, Topics is ignored and
+	// no group membership is used. Offsets are still committed under
+	// GroupID (when set) and resumed on restart.
+	Assignments []PartitionAssignment
+	ClientID    string
+	// AutoOffsetReset is "earliest" or "latest" (kafka-python default).
+	AutoOffsetReset   string
+	SessionTimeout    time.Duration // default 10s (kafka-python)
+	HeartbeatInterval time.Duration // default 3s
+	RebalanceTimeout  time.Duration // default 30s (max_poll_interval_ms maps here)
+	MinBytes          int           // default 1
+	MaxBytes          int           // per-partition fetch size, default 1 MiB
+	MaxWait           time.Duration // default 500ms (kafka-go's is 10s)
+	// CommitInterval is how often finished offsets are committed;
+	// default 5s (auto_commit_interval_ms).
+	CommitInterval time.Duration
+	// MaxRecords caps the records handed to the engine per fetch (the
+	// seed's max_records); 0 means no cap.
+	MaxRecords int
+	// PollTimeout bounds one fetch round trip (the seed's poll_timeout).
+	PollTimeout time.Duration
+	// CloseTimeout bounds the drain and final commit on shutdown.
+	CloseTimeout   time.Duration
+	IsolationLevel string // read_uncommitted (default) or read_committed
+	Balancers      []string
+	Security       Security
+}
+
+// KafkaProducerConfig configures the Kafka outbound client.
+type KafkaProducerConfig struct {
+	Brokers  []string
+	Topic    string
+	ClientID string
+	// Acks is -1 (all), 0 or 1; default 1 like kafka-python (kafka-go's
+	// Writer default is 0, which loses data).
+	Acks int
+	// MaxAttempts of one batch inside the client; default retries+1.
+	MaxAttempts int
+	// BatchSize in records and BatchBytes in bytes close a batch.
+	BatchSize  int
+	BatchBytes int64
+	// Linger is how long a batch waits to fill (linger_ms); default 5ms,
+	// never kafka-go's 1s.
+	Linger         time.Duration
+	Compression    string // none, gzip, snappy, lz4, zstd
+	RequestTimeout time.Duration
+	// AckTimeout bounds the wait for one record's acknowledgement (the
+	// seed's future_timeout); an ack not seen by then is a failure.
+	AckTimeout time.Duration
+	// CloseTimeout bounds the final flush (the seed's close_timeout).
+	CloseTimeout time.Duration
+	// Partitioner: murmur2 (default, Java/kafka-python compatible), crc32,
+	// fnv1a, round_robin.
+	Partitioner string
+	Security    Security
+}
+
+// FileWriterConfig configures the file outbound client.
+type FileWriterConfig struct {
+	// Path may hold "{}", replaced by the worker id: one file per worker.
+	Path string
+	// Append (mode "a"/"ab") or truncate (mode "w"/"wb").
+	Append bool
+	// Binary (mode with "b"): values written as they are; text mode
+	// requires valid UTF-8 when Encoding is utf-8.
+	Binary   bool
+	Encoding string
+	// Framing is "lines" (one record per line; a value holding a newline
+	// is escaped, see the file writer's doc) or "length" (4-byte big-endian
+	// length then the value).
+	Framing string
+	// FlushInterval bounds how long a written record waits for fsync.
+	FlushInterval time.Duration
+}
+
+// FileReaderConfig configures the file (or stdin) inbound client used to
+// replay recorded data. Path "-" reads standard input.
+type FileReaderConfig struct {
+	Path    string
+	Framing string
+}
+
+// StdoutConfig configures the stdout outbound client.
+type StdoutConfig struct {
+	// Format is "value" (the value and a newline) or "json" (one JSON
+	// object per record with key, value and headers).
+	Format string
+}
+
+// FailurePolicy decides what happens to records that keep failing.
+type FailurePolicy struct {
+	OnFailure OnFailure
+	// DeadLetterTopic receives records that failed on every try, when
+	// OnFailure is DeadLetter. It is written with the brokers of the
+	// record's inbound client.
+	DeadLetterTopic string
+	// Backoff is the first retry delay, doubled each try up to MaxBackoff.
+	Backoff    time.Duration
+	MaxBackoff time.Duration
+}
+
+// FlowConfig bounds memory and shapes ordering.
+type FlowConfig struct {
+	// MaxInFlightRecords and MaxInFlightBytes bound the records fetched
+	// but not yet finished; fetching pauses at the bound.
+	MaxInFlightRecords int
+	MaxInFlightBytes   int64
+	// UnorderedUnkeyed lets records without a key run in parallel; by
+	// default they are ordered within their partition.
+	UnorderedUnkeyed bool
+	// DrainTimeout bounds how long revoked partitions may finish their
+	// in-flight work before it is abandoned; keep it below the session
+	// timeout.
+	DrainTimeout time.Duration
+	// StallTimeout reports a partition whose oldest in-flight record is
+	// older than this.
+	StallTimeout time.Duration
+}
+
+// Defaults returns c with every zero field set to its documented default.
+func (c Config) Defaults() Config {
+	if c.Workers <= 0 {
+		c.Workers = 1
+	}
+	if c.Failure.OnFailure == "" {
+		c.Failure.OnFailure = Stop
+	}
+	if c.Failure.Backoff <= 0 {
+		c.Failure.Backoff = 100 * time.Millisecond
+	}
+	if c.Failure.MaxBackoff <= 0 {
+		c.Failure.MaxBackoff = 10 * time.Second
+	}
+	if c.Flow.MaxInFlightRecords <= 0 {
+		c.Flow.MaxInFlightRecords = 100_000
+	}
+	if c.Flow.MaxInFlightBytes <= 0 {
+		c.Flow.MaxInFlightBytes = 64 << 20
+	}
+	if c.Flow.DrainTimeout <= 0 {
+		c.Flow.DrainTimeout = 5 * time.Second
+	}
+	if c.Flow.StallTimeout <= 0 {
+		c.Flow.StallTimeout = 5 * time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// ErrNoInbound is returned by Validate when no inbound client is configured.
+var ErrNoInbound = errors.New("no inbound client")
+
+// Validate reports the first configuration problem the engine cannot run with.
+func (c Config) Validate() error {
+	if len(c.Inbound) == 0 {
+		return ErrNoInbound
+	}
+	ids := map[string]bool{}
+	for i, in := range c.Inbound {
+		if in.ID == "" || ids[in.ID] {
+			return fmt.Errorf("inbound %d: id %q is empty or used twice", i, in.ID)
+		}
+		ids[in.ID] = true
+	}
+	for i, out := range c.Outbound {
+		if out.ID == "" || ids[out.ID] {
+			return fmt.Errorf("outbound %d: id %q is empty or used twice", i, out.ID)
+		}
+		ids[out.ID] = true
+	}
+	if c.Failure.OnFailure == DeadLetter && c.Failure.DeadLetterTopic == "" {
+		return errors.New("failure policy dead_letter needs a dead-letter topic")
+	}
+	return nil
+}

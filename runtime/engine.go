@@ -1,0 +1,679 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Engine runs a Handler over records that Sources submit through lanes, on
+// a bounded pool of workers, and writes the outputs to Sinks.
+//
+// Ordering: records of one partition with the same key run one at a time,
+// in offset order; other keys run in parallel on any worker. Records
+// without a key share one queue per partition unless
+// Flow.UnorderedUnkeyed is set.
+//
+// A record is finished when the handler returned and every output it made
+// was acknowledged by its sink, or when the failure policy disposed of it
+// (dead letter acknowledged, or skipped). Lanes report the watermark below
+// which every record is finished; Sources commit only that.
+type Engine struct {
+	cfg     Config
+	handler Handler
+	log     *slog.Logger
+	budget  *budget
+	seed    maphash.Seed
+
+	sinks    []namedSink
+	sinkByID map[string]int
+	// deadLetters holds the dead-letter sink per source id.
+	deadLetters map[string]Sink
+
+	// mu guards the scheduler: key queues, the ready queue and retries.
+	mu      sync.Mutex
+	cond    *sync.Cond
+	ready   []*keyQueue
+	rhead   int
+	retries []*task
+	closed  bool
+	kqPool  []*keyQueue
+
+	ctx    context.Context // handlers' context; ends at hard stop
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	timers sync.WaitGroup
+
+	lanesMu sync.Mutex
+	lanes   map[*lane]struct{}
+
+	fatalOnce sync.Once
+	fatal     chan struct{}
+	fatalErr  error
+
+	consumed, processed, failed, retried, deadLettered, skipped, written atomic.Int64
+
+	// onSkip, when set, sees every record the Skip policy drops.
+	onSkip func(Record)
+}
+
+type namedSink struct {
+	id   string
+	sink Sink
+}
+
+// Stats are the engine's counters since it started.
+type Stats struct {
+	Consumed, Processed, Failed, Retried, DeadLettered, Skipped, Written int64
+	InFlightRecords, InFlightBytes                                       int64
+}
+
+// NewEngine returns an engine that runs h with cfg's workers, flow and
+// failure policy over the given sinks (keyed by outbound client id).
+// deadLetters maps a source id to the sink its dead letters go to; it may
+// be nil when the policy is not DeadLetter.
+func NewEngine(cfg Config, h Handler, sinks map[string]Sink, order []string, deadLetters map[string]Sink) *Engine {
+	cfg = cfg.Defaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &Engine{
+		cfg:         cfg,
+		handler:     h,
+		log:         cfg.Logger.With("component", "engine"),
+		budget:      newBudget(cfg.Flow.MaxInFlightRecords, cfg.Flow.MaxInFlightBytes),
+		seed:        maphash.MakeSeed(),
+		sinkByID:    map[string]int{},
+		deadLetters: deadLetters,
+		ctx:         ctx,
+		cancel:      cancel,
+		lanes:       map[*lane]struct{}{},
+		fatal:       make(chan struct{}),
+	}
+	e.cond = sync.NewCond(&e.mu)
+	for _, id := range order {
+		if s, ok := sinks[id]; ok {
+			e.sinkByID[id] = len(e.sinks)
+			e.sinks = append(e.sinks, namedSink{id: id, sink: s})
+		}
+	}
+	return e
+}
+
+// Start launches the workers.
+func (e *Engine) Start() {
+	for w := 0; w < e.cfg.Workers; w++ {
+		e.wg.Add(1)
+		go e.worker(w)
+	}
+}
+
+// Stop ends the workers, waiting for running handlers to return (their
+// context is cancelled once ctx ends), and gives up pending retries. Call
+// it after every Source has drained its lanes.
+func (e *Engine) Stop(ctx context.Context) {
+	e.mu.Lock()
+	e.closed = true
+	e.cond.Broadcast()
+	e.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		e.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		e.cancel()
+		<-done
+	}
+	e.cancel()
+	e.timers.Wait()
+}
+
+func (e *Engine) isClosed() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.closed
+}
+
+// Fatal is closed when the failure policy stops the processor; Err then
+// says why.
+func (e *Engine) Fatal() <-chan struct{} { return e.fatal }
+
+// Err returns the error that stopped the engine, if any.
+func (e *Engine) Err() error {
+	select {
+	case <-e.fatal:
+		return e.fatalErr
+	default:
+		return nil
+	}
+}
+
+func (e *Engine) stop(err error) {
+	e.fatalOnce.Do(func() {
+		e.fatalErr = err
+		close(e.fatal)
+	})
+}
+
+// Stats returns the engine's counters.
+func (e *Engine) Stats() Stats {
+	r, b := e.budget.inFlight()
+	return Stats{
+		Consumed: e.consumed.Load(), Processed: e.processed.Load(), Failed: e.failed.Load(),
+		Retried: e.retried.Load(), DeadLettered: e.deadLettered.Load(), Skipped: e.skipped.Load(),
+		Written: e.written.Load(), InFlightRecords: r, InFlightBytes: b,
+	}
+}
+
+// Open implements Intake.
+func (e *Engine) Open(source, topic string, partition int32) Lane {
+	l := &lane{e: e, source: source, topic: topic, partition: partition,
+		keys: map[uint64]*keyQueue{}, next: -1}
+	for _, in := range e.cfg.Inbound {
+		if in.ID == source {
+			l.maxRetries = in.MaxRetries
+		}
+	}
+	e.lanesMu.Lock()
+	e.lanes[l] = struct{}{}
+	e.lanesMu.Unlock()
+	e.log.Info("partition opened", "source", source, "topic", topic, "partition", partition)
+	return &laneHandle{l}
+}
+
+// laneHandle forgets the lane once drained.
+type laneHandle struct{ *lane }
+
+func (h *laneHandle) Drain(ctx context.Context) (int64, bool) {
+	next, ok := h.lane.Drain(ctx)
+	h.e.lanesMu.Lock()
+	delete(h.e.lanes, h.lane)
+	h.e.lanesMu.Unlock()
+	h.e.log.Info("partition closed", "source", h.source, "topic", h.topic, "partition", h.partition, "next_offset", next)
+	return next, ok
+}
+
+// OldestInFlight returns the age of the oldest unfinished record over every
+// open lane (0 when none).
+func (e *Engine) OldestInFlight() time.Duration {
+	e.lanesMu.Lock()
+	defer e.lanesMu.Unlock()
+	var oldest time.Time
+	for l := range e.lanes {
+		if t, ok := l.oldest(); ok && (oldest.IsZero() || t.Before(oldest)) {
+			oldest = t
+		}
+	}
+	if oldest.IsZero() {
+		return 0
+	}
+	return time.Since(oldest)
+}
+
+// task is one record on its way through the engine.
+type task struct {
+	rec     Record
+	lane    *lane
+	size    int64
+	since   time.Time
+	attempt int
+	done    bool // guarded by lane.mu
+
+	pending atomic.Int32
+	outErr  atomic.Pointer[error]
+	dead    bool // the pending write is a dead letter
+	lastErr error
+}
+
+// Done implements Acker for every output of the task.
+func (t *task) Done(err error) {
+	if err != nil {
+		t.outErr.CompareAndSwap(nil, &err)
+	}
+	if t.pending.Add(-1) == 0 {
+		t.lane.e.settle(t)
+	}
+}
+
+// keyQueue holds the waiting records of one key in one partition.
+type keyQueue struct {
+	lane  *lane
+	hash  uint64
+	own   bool // registered in lane.keys / lane.unkeyed
+	tasks []*task
+	head  int
+	busy  bool
+}
+
+func (q *keyQueue) len() int { return len(q.tasks) - q.head }
+
+func (q *keyQueue) pop() *task {
+	t := q.tasks[q.head]
+	q.tasks[q.head] = nil
+	q.head++
+	if q.head == len(q.tasks) {
+		q.tasks = q.tasks[:0]
+		q.head = 0
+	}
+	return t
+}
+
+func (q *keyQueue) pushFront(t *task) {
+	if q.head > 0 {
+		q.head--
+		q.tasks[q.head] = t
+		return
+	}
+	q.tasks = append(q.tasks, nil)
+	copy(q.tasks[1:], q.tasks)
+	q.tasks[0] = t
+}
+
+func (e *Engine) newKQ(l *lane, h uint64, own bool) *keyQueue {
+	var q *keyQueue
+	if n := len(e.kqPool); n > 0 {
+		q = e.kqPool[n-1]
+		e.kqPool = e.kqPool[:n-1]
+	} else {
+		q = &keyQueue{}
+	}
+	q.lane, q.hash, q.own, q.busy = l, h, own, false
+	return q
+}
+
+func (e *Engine) freeKQ(q *keyQueue) {
+	if q.own {
+		if q.lane.unkeyed == q {
+			q.lane.unkeyed = nil
+		} else {
+			delete(q.lane.keys, q.hash)
+		}
+	}
+	q.lane = nil
+	if len(e.kqPool) < 4096 {
+		e.kqPool = append(e.kqPool, q)
+	}
+}
+
+// enqueue places tasks into their key queues and wakes workers.
+func (e *Engine) enqueue(l *lane, tasks []task) {
+	e.mu.Lock()
+	woke := 0
+	for i := range tasks {
+		t := &tasks[i]
+		var q *keyQueue
+		switch {
+		case t.rec.Key == nil && e.cfg.Flow.UnorderedUnkeyed:
+			q = e.newKQ(l, 0, false)
+		case t.rec.Key == nil:
+			if l.unkeyed == nil {
+				l.unkeyed = e.newKQ(l, 0, true)
+			}
+			q = l.unkeyed
+		default:
+			h := maphash.Bytes(e.seed, t.rec.Key)
+			q = l.keys[h]
+			if q == nil {
+				q = e.newKQ(l, h, true)
+				l.keys[h] = q
+			}
+		}
+		q.tasks = append(q.tasks, t)
+		if !q.busy && q.len() == 1 {
+			e.ready = append(e.ready, q)
+			woke++
+		}
+	}
+	switch {
+	case woke == 1:
+		e.cond.Signal()
+	case woke > 1:
+		e.cond.Broadcast()
+	}
+	e.mu.Unlock()
+}
+
+func (e *Engine) popReady() *keyQueue {
+	q := e.ready[e.rhead]
+	e.ready[e.rhead] = nil
+	e.rhead++
+	if e.rhead == len(e.ready) {
+		e.ready = e.ready[:0]
+		e.rhead = 0
+	} else if e.rhead > 1024 && e.rhead*2 > len(e.ready) {
+		n := copy(e.ready, e.ready[e.rhead:])
+		clear(e.ready[n:])
+		e.ready = e.ready[:n]
+		e.rhead = 0
+	}
+	return q
+}
+
+func (e *Engine) worker(id int) {
+	defer e.wg.Done()
+	w := &workerState{id: id}
+	e.mu.Lock()
+	for {
+		for !e.closed && len(e.retries) == 0 && e.rhead == len(e.ready) {
+			e.cond.Wait()
+		}
+		if e.closed {
+			e.mu.Unlock()
+			return
+		}
+		if n := len(e.retries); n > 0 {
+			t := e.retries[0]
+			e.retries = e.retries[1:]
+			e.mu.Unlock()
+			if t.lane.dead() {
+				t.lane.abandon(t)
+			} else {
+				e.execute(w, t, nil)
+			}
+			e.mu.Lock()
+			continue
+		}
+		q := e.popReady()
+		t := q.pop()
+		q.busy = true
+		e.mu.Unlock()
+		e.runQueue(w, q, t)
+		e.mu.Lock()
+	}
+}
+
+// runQueue runs t and then, while it can, the following records of the
+// same key without giving the key back to the ready queue.
+func (e *Engine) runQueue(w *workerState, q *keyQueue, t *task) {
+	const streak = 32
+	for i := 0; ; i++ {
+		if t.lane.dead() {
+			t.lane.abandon(t)
+		} else if !e.execute(w, t, q) {
+			// The key stays busy: a retry timer or the stop policy owns it.
+			return
+		}
+		e.mu.Lock()
+		if q.len() > 0 && i < streak && !e.closed {
+			t = q.pop()
+			e.mu.Unlock()
+			continue
+		}
+		q.busy = false
+		if q.len() > 0 {
+			e.ready = append(e.ready, q)
+			e.cond.Signal()
+		} else {
+			e.freeKQ(q)
+		}
+		e.mu.Unlock()
+		return
+	}
+}
+
+type workerState struct {
+	id      int
+	scratch []Message
+}
+
+// execute runs the handler for t and hands its outputs to the sinks. q is
+// t's key queue (busy while t runs), or nil for a retry after an outbound
+// failure. It returns false when the key must stay blocked: a retry is
+// scheduled, or the failure policy stopped the processor.
+func (e *Engine) execute(w *workerState, t *task, q *keyQueue) bool {
+	t.attempt++
+	t.rec.Attempt = t.attempt
+	t.rec.Worker = w.id
+	outs, err := e.call(&t.rec)
+	if err == nil {
+		err = e.write(w, t, outs)
+	}
+	if err != nil {
+		return e.handleFailure(t, q, err)
+	}
+	e.processed.Add(1)
+	return true
+}
+
+// call runs the handler, turning a panic into an error.
+func (e *Engine) call(rec *Record) (outs []Output, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r}
+		}
+	}()
+	return e.handler(e.ctx, rec)
+}
+
+// PanicError is a handler panic, recovered and treated as a failure.
+type PanicError struct{ Value any }
+
+func (p *PanicError) Error() string { return fmt.Sprintf("handler panic: %v", p.Value) }
+
+// RouteError is an output naming an outbound client that does not exist.
+type RouteError struct{ To string }
+
+func (r *RouteError) Error() string {
+	return fmt.Sprintf("output routed to unknown outbound client %q", r.To)
+}
+
+// write hands outs to the sinks; t finishes once every sink acknowledged.
+func (e *Engine) write(w *workerState, t *task, outs []Output) error {
+	for i := range outs {
+		for _, to := range outs[i].To {
+			if _, ok := e.sinkByID[to]; !ok {
+				return &RouteError{To: to}
+			}
+		}
+	}
+	t.outErr.Store(nil)
+	t.pending.Store(1) // held until every write is issued
+	for si := range e.sinks {
+		ns := &e.sinks[si]
+		msgs := w.scratch[:0]
+		for i := range outs {
+			o := &outs[i]
+			if !routes(o.To, ns.id) {
+				continue
+			}
+			msgs = append(msgs, Message{Key: o.Key, Value: o.Value, Headers: o.Headers, Worker: w.id, Ack: t})
+		}
+		w.scratch = msgs[:0]
+		if len(msgs) == 0 {
+			continue
+		}
+		t.pending.Add(int32(len(msgs)))
+		if err := ns.sink.Write(e.ctx, msgs); err != nil {
+			t.pending.Add(-int32(len(msgs)))
+			t.outErr.CompareAndSwap(nil, &err)
+			break
+		}
+		e.written.Add(int64(len(msgs)))
+	}
+	t.Done(nil)
+	return nil
+}
+
+func routes(to []string, id string) bool {
+	if len(to) == 0 {
+		return true
+	}
+	for _, x := range to {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// settle runs when every output of t was acknowledged (or failed).
+func (e *Engine) settle(t *task) {
+	var err error
+	if p := t.outErr.Load(); p != nil {
+		err = *p
+	}
+	switch {
+	case t.dead && err != nil:
+		e.failed.Add(1)
+		e.log.Warn("dead-letter write failed; partition halted until it succeeds",
+			"topic", t.rec.Topic, "partition", t.rec.Partition, "offset", t.rec.Offset, "err", err)
+		e.after(e.backoff(t.attempt), func() {
+			if e.isClosed() {
+				t.lane.abandon(t)
+				return
+			}
+			e.writeDeadLetter(t)
+		})
+	case t.dead:
+		e.deadLettered.Add(1)
+		t.lane.finish(t)
+	case err != nil:
+		// An outbound failure: the whole record runs again (outputs that
+		// did land may be written twice: at-least-once).
+		e.handleFailure(t, nil, err)
+	default:
+		t.lane.finish(t)
+	}
+}
+
+// handleFailure deals with a failed handler run. It returns whether the
+// key may move on.
+func (e *Engine) handleFailure(t *task, q *keyQueue, err error) bool {
+	if !e.retryable(t, err) {
+		return e.exhausted(t, err)
+	}
+	e.after(e.backoff(t.attempt), func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if e.closed {
+			t.lane.abandon(t)
+			return
+		}
+		if q == nil {
+			e.retries = append(e.retries, t)
+		} else {
+			q.pushFront(t)
+			q.busy = false
+			e.ready = append(e.ready, q)
+		}
+		e.cond.Signal()
+	})
+	return false
+}
+
+// retryable counts a failure and says whether the record gets another try.
+func (e *Engine) retryable(t *task, err error) bool {
+	e.failed.Add(1)
+	t.lastErr = err
+	if t.attempt <= t.lane.maxRetries && !errors.Is(err, errPermanent) {
+		e.retried.Add(1)
+		e.log.Debug("record failed; retrying", "topic", t.rec.Topic, "partition", t.rec.Partition,
+			"offset", t.rec.Offset, "attempt", t.attempt, "err", err)
+		return true
+	}
+	return false
+}
+
+// errPermanent marks failures that retrying cannot fix.
+var errPermanent = errors.New("permanent")
+
+// exhausted applies the failure policy to a record whose tries are spent.
+// It returns whether the key may move on.
+func (e *Engine) exhausted(t *task, err error) bool {
+	switch e.cfg.Failure.OnFailure {
+	case DeadLetter:
+		e.log.Warn("record failed on every try; dead-lettering", "topic", t.rec.Topic,
+			"partition", t.rec.Partition, "offset", t.rec.Offset, "attempts", t.attempt, "err", err)
+		e.writeDeadLetter(t)
+		return true
+	case Skip:
+		e.skipped.Add(1)
+		if e.onSkip != nil {
+			e.onSkip(t.rec)
+		}
+		e.log.Warn("record failed on every try; skipped", "topic", t.rec.Topic,
+			"partition", t.rec.Partition, "offset", t.rec.Offset, "attempts", t.attempt, "err", err)
+		t.lane.finish(t)
+		return true
+	default:
+		e.log.Error("record failed on every try; stopping", "topic", t.rec.Topic,
+			"partition", t.rec.Partition, "offset", t.rec.Offset, "attempts", t.attempt, "err", err)
+		e.stop(fmt.Errorf("record %s/%d@%d failed after %d attempts: %w",
+			t.rec.Topic, t.rec.Partition, t.rec.Offset, t.attempt, err))
+		t.lane.abandon(t)
+		return false
+	}
+}
+
+// Dead-letter headers added to the original record's headers.
+const (
+	HeaderTopic     = "kgen.topic"
+	HeaderPartition = "kgen.partition"
+	HeaderOffset    = "kgen.offset"
+	HeaderError     = "kgen.error"
+	HeaderAttempts  = "kgen.attempts"
+	HeaderSource    = "kgen.source"
+)
+
+func (e *Engine) writeDeadLetter(t *task) {
+	sink := e.deadLetters[t.lane.source]
+	if sink == nil {
+		e.stop(fmt.Errorf("no dead-letter client for source %q", t.lane.source))
+		t.lane.abandon(t)
+		return
+	}
+	errText := "unknown"
+	if t.lastErr != nil {
+		errText = t.lastErr.Error()
+	}
+	hdrs := make([]Header, 0, len(t.rec.Headers)+6)
+	hdrs = append(hdrs, t.rec.Headers...)
+	hdrs = append(hdrs,
+		Header{HeaderTopic, []byte(t.rec.Topic)},
+		Header{HeaderPartition, strconv.AppendInt(nil, int64(t.rec.Partition), 10)},
+		Header{HeaderOffset, strconv.AppendInt(nil, t.rec.Offset, 10)},
+		Header{HeaderError, []byte(errText)},
+		Header{HeaderAttempts, strconv.AppendInt(nil, int64(t.attempt), 10)},
+		Header{HeaderSource, []byte(t.lane.source)},
+	)
+	t.dead = true
+	t.outErr.Store(nil)
+	t.pending.Store(1)
+	msg := []Message{{Key: t.rec.Key, Value: t.rec.Value, Headers: hdrs, Topic: e.cfg.Failure.DeadLetterTopic, Ack: t}}
+	if err := sink.Write(e.ctx, msg); err != nil {
+		t.Done(err)
+	}
+}
+
+// backoff is the delay before try attempt+1: Backoff doubled per try, up
+// to MaxBackoff.
+func (e *Engine) backoff(attempt int) time.Duration {
+	d := e.cfg.Failure.Backoff
+	for i := 1; i < attempt && d < e.cfg.Failure.MaxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, e.cfg.Failure.MaxBackoff)
+}
+
+// after runs f after d unless the engine stops first (then f runs at once,
+// and sees e.closed).
+func (e *Engine) after(d time.Duration, f func()) {
+	e.timers.Add(1)
+	go func() {
+		defer e.timers.Done()
+		tm := time.NewTimer(d)
+		defer tm.Stop()
+		select {
+		case <-tm.C:
+		case <-e.ctx.Done():
+		}
+		f()
+	}()
+}

@@ -1,0 +1,171 @@
+package runtime
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Lane states.
+const (
+	laneOpen int32 = iota
+	laneDraining
+	laneDead
+)
+
+// lane tracks one partition: which submitted records are finished, and the
+// contiguous watermark below which every record is. Records are tracked by
+// their real offsets, so gaps (compaction, transaction markers) never stall
+// the watermark.
+type lane struct {
+	e          *Engine
+	source     string
+	topic      string
+	partition  int32
+	maxRetries int
+	state      atomic.Int32
+
+	// keys and unkeyed are guarded by e.mu.
+	keys    map[uint64]*keyQueue
+	unkeyed *keyQueue
+
+	mu       sync.Mutex
+	ring     []*task // submitted, in offset order, not yet below the watermark
+	head     int
+	next     int64 // watermark: next offset to commit
+	has      bool  // a record has finished since the lane opened
+	inflight int   // submitted and neither finished nor abandoned
+	idle     chan struct{}
+}
+
+func (l *lane) dead() bool { return l.state.Load() == laneDead }
+
+// Submit implements Lane.
+func (l *lane) Submit(ctx context.Context, recs []Record) error {
+	const chunk = 256
+	for len(recs) > 0 {
+		if l.state.Load() != laneOpen {
+			return ErrClosed
+		}
+		n := min(len(recs), chunk)
+		part := recs[:n]
+		recs = recs[n:]
+		var size int64
+		for i := range part {
+			size += recordSize(&part[i])
+		}
+		if err := l.e.budget.acquire(ctx, int64(n), size); err != nil {
+			return err
+		}
+		tasks := make([]task, n)
+		now := time.Now()
+		l.mu.Lock()
+		for i := range part {
+			t := &tasks[i]
+			t.rec = part[i]
+			t.rec.Source = l.source
+			t.lane = l
+			t.size = recordSize(&part[i])
+			t.since = now
+			l.ring = append(l.ring, t)
+		}
+		l.inflight += n
+		l.mu.Unlock()
+		l.e.consumed.Add(int64(n))
+		l.e.enqueue(l, tasks)
+	}
+	return nil
+}
+
+func recordSize(r *Record) int64 {
+	n := int64(len(r.Key) + len(r.Value) + 64)
+	for _, h := range r.Headers {
+		n += int64(len(h.Key) + len(h.Value))
+	}
+	return n
+}
+
+// Committable implements Lane.
+func (l *lane) Committable() (int64, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.next, l.has
+}
+
+// Drain implements Lane.
+func (l *lane) Drain(ctx context.Context) (int64, bool) {
+	l.state.CompareAndSwap(laneOpen, laneDraining)
+	l.mu.Lock()
+	if l.inflight > 0 && l.idle == nil {
+		l.idle = make(chan struct{})
+	}
+	idle := l.idle
+	busy := l.inflight > 0
+	l.mu.Unlock()
+	if busy {
+		select {
+		case <-idle:
+		case <-ctx.Done():
+		}
+	}
+	l.state.Store(laneDead)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.inflight > 0 {
+		l.e.log.Warn("drain budget spent; abandoning in-flight records",
+			"topic", l.topic, "partition", l.partition, "in_flight", l.inflight)
+	}
+	return l.next, l.has
+}
+
+// finish marks t done and advances the watermark.
+func (l *lane) finish(t *task) {
+	l.mu.Lock()
+	t.done = true
+	l.inflight--
+	for l.head < len(l.ring) && l.ring[l.head].done {
+		l.next = l.ring[l.head].rec.Offset + 1
+		l.has = true
+		l.ring[l.head] = nil
+		l.head++
+	}
+	if l.head > 1024 && l.head*2 > len(l.ring) {
+		n := copy(l.ring, l.ring[l.head:])
+		clear(l.ring[n:])
+		l.ring = l.ring[:n]
+		l.head = 0
+	}
+	l.signalIdle()
+	l.mu.Unlock()
+	l.e.budget.release(1, t.size)
+}
+
+// abandon gives t up without finishing it: the watermark never passes it.
+func (l *lane) abandon(t *task) {
+	l.mu.Lock()
+	l.inflight--
+	l.signalIdle()
+	l.mu.Unlock()
+	l.e.budget.release(1, t.size)
+}
+
+// signalIdle wakes Drain once nothing is in flight; l.mu is held.
+func (l *lane) signalIdle() {
+	if l.inflight == 0 && l.idle != nil {
+		close(l.idle)
+		l.idle = nil
+	}
+}
+
+// oldest returns when the oldest unfinished record was submitted.
+func (l *lane) oldest() (time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := l.head; i < len(l.ring); i++ {
+		if !l.ring[i].done {
+			return l.ring[i].since, true
+		}
+	}
+	return time.Time{}, false
+}

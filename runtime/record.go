@@ -1,0 +1,46 @@
+package runtime
+
+import (
+	"context"
+	"time"
+)
+
+// Header is one record header, as Kafka carries it.
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// Record is one inbound record handed to a Handler. The runtime owns it:
+// a Handler must not keep references to Key, Value or Headers after it
+// returns unless it copies them.
+type Record struct {
+	// Source is the id of the inbound client the record came from.
+	Source    string
+	Topic     string
+	Partition int32
+	Offset    int64
+	Key       []byte
+	Value     []byte
+	Headers   []Header
+	Time      time.Time
+	// Attempt counts the tries of this record, starting at 1.
+	Attempt int
+	// Worker is the index (0-based) of the worker running the handler.
+	Worker int
+}
+
+// Output is one record the handler wants written. With To empty it goes to
+// every outbound client (fan-out); otherwise only to the named clients.
+type Output struct {
+	Key     []byte
+	Value   []byte
+	Headers []Header
+	To      []string
+}
+
+// Handler is the business logic. It runs concurrently on many workers, in
+// order for records of the same key (within a partition). Returning no
+// outputs finishes the record; an error (or a panic) makes the runtime retry
+// it with backoff and, once the retries are spent, apply the failure policy.
+type Handler func(ctx context.Context, rec *Record) ([]Output, error)
