@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/maphash"
 	"log/slog"
@@ -572,7 +571,7 @@ func (e *Engine) handleFailure(t *task, q *keyQueue, err error) bool {
 func (e *Engine) retryable(t *task, err error) bool {
 	e.failed.Add(1)
 	t.lastErr = err
-	if t.attempt <= t.lane.maxRetries && !errors.Is(err, errPermanent) {
+	if t.attempt <= t.lane.maxRetries && !IsPermanent(err) {
 		e.retried.Add(1)
 		e.log.Debug("record failed; retrying", "topic", t.rec.Topic, "partition", t.rec.Partition,
 			"offset", t.rec.Offset, "attempt", t.attempt, "err", err)
@@ -580,9 +579,6 @@ func (e *Engine) retryable(t *task, err error) bool {
 	}
 	return false
 }
-
-// errPermanent marks failures that retrying cannot fix.
-var errPermanent = errors.New("permanent")
 
 // exhausted applies the failure policy to a record whose tries are spent.
 // It returns whether the key may move on.
@@ -636,12 +632,12 @@ func (e *Engine) writeDeadLetter(t *task) {
 	hdrs := make([]Header, 0, len(t.rec.Headers)+6)
 	hdrs = append(hdrs, t.rec.Headers...)
 	hdrs = append(hdrs,
-		Header{HeaderTopic, []byte(t.rec.Topic)},
-		Header{HeaderPartition, strconv.AppendInt(nil, int64(t.rec.Partition), 10)},
-		Header{HeaderOffset, strconv.AppendInt(nil, t.rec.Offset, 10)},
-		Header{HeaderError, []byte(errText)},
-		Header{HeaderAttempts, strconv.AppendInt(nil, int64(t.attempt), 10)},
-		Header{HeaderSource, []byte(t.lane.source)},
+		Header{Key: HeaderTopic, Value: []byte(t.rec.Topic)},
+		Header{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(t.rec.Partition), 10)},
+		Header{Key: HeaderOffset, Value: strconv.AppendInt(nil, t.rec.Offset, 10)},
+		Header{Key: HeaderError, Value: []byte(errText)},
+		Header{Key: HeaderAttempts, Value: strconv.AppendInt(nil, int64(t.attempt), 10)},
+		Header{Key: HeaderSource, Value: []byte(t.lane.source)},
 	)
 	t.dead = true
 	t.outErr.Store(nil)

@@ -3,13 +3,14 @@ package runtime
 import (
 	"context"
 	"time"
+
+	"github.com/segmentio/kafka-go"
 )
 
-// Header is one record header, as Kafka carries it.
-type Header struct {
-	Key   string
-	Value []byte
-}
+// Header is one record header, as Kafka carries it ({Key string; Value
+// []byte}). It is kafka-go's own type, so headers pass between the client
+// and the handler without copying.
+type Header = kafka.Header
 
 // Record is one inbound record handed to a Handler. The runtime owns it:
 // a Handler must not keep references to Key, Value or Headers after it

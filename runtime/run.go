@@ -3,6 +3,10 @@ package runtime
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
 )
 
 // APIVersion is the runtime API that generated code is written against.
@@ -16,14 +20,6 @@ const RequireAPI1 = true
 
 // Version is the kgen version this runtime belongs to; set at link time.
 var Version = "dev"
-
-// Run builds the clients named in cfg, runs the engine with h until ctx
-// ends or a failure policy stops it, then shuts down gracefully: stop
-// fetching, drain in-flight work, flush every outbound client, commit, and
-// leave the group.
-func Run(ctx context.Context, cfg Config, h Handler) error {
-	return errors.New("runtime.Run: not implemented yet")
-}
 
 // MemoryResult is what an in-memory run produced.
 type MemoryResult struct {
@@ -39,3 +35,141 @@ type MemoryResult struct {
 	Committed map[string]int64
 }
 
+// sinkFactories builds outbound clients by name: adding a client is one
+// line here and one file.
+var sinkFactories = map[string]func(o OutboundConfig, cfg Config) (Sink, error){
+	KafkaProducer: func(o OutboundConfig, cfg Config) (Sink, error) {
+		return NewKafkaSink(*o.Kafka, cfg.Logger.With("client", o.ID))
+	},
+	FileWriter: func(o OutboundConfig, cfg Config) (Sink, error) {
+		return NewFileSink(*o.File, cfg.Workers, cfg.Logger.With("client", o.ID))
+	},
+	Stdout: func(o OutboundConfig, cfg Config) (Sink, error) {
+		return NewStdoutSink(*o.Stdout, os.Stdout)
+	},
+}
+
+// sourceFactories builds inbound clients by name.
+var sourceFactories = map[string]func(in InboundConfig, cfg Config) (Source, error){
+	KafkaConsumer: func(in InboundConfig, cfg Config) (Source, error) {
+		return NewKafkaSource(in.ID, *in.Kafka, cfg.Flow.DrainTimeout, cfg.Logger)
+	},
+}
+
+func newSink(o OutboundConfig, cfg Config) (Sink, error) {
+	f := sinkFactories[o.Name]
+	if f == nil || (o.Kafka == nil && o.File == nil && o.Stdout == nil) {
+		return nil, fmt.Errorf("outbound %q: unsupported client %q or missing config", o.ID, o.Name)
+	}
+	return f(o, cfg)
+}
+
+// Run builds the clients named in cfg, runs the engine with h until ctx
+// ends or a failure policy stops it, then shuts down gracefully: stop
+// fetching, drain in-flight work, flush every outbound client, commit, and
+// leave the group. It returns nil after a clean shutdown on ctx, or the
+// error that stopped the processor.
+func Run(ctx context.Context, cfg Config, h Handler) error {
+	cfg = cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := cfg.Logger.With("component", "runtime")
+	log.Info("starting", "runtime_version", Version, "api", APIVersion, "workers", cfg.Workers,
+		"inbound", len(cfg.Inbound), "outbound", len(cfg.Outbound))
+
+	sinks := map[string]Sink{}
+	deadLetters := map[string]Sink{}
+	var order []string
+	closeSinks := func(budget time.Duration) {
+		cctx, cancel := context.WithTimeout(context.Background(), budget)
+		defer cancel()
+		for _, id := range order {
+			if err := sinks[id].Close(cctx); err != nil {
+				log.Warn("outbound close failed", "client", id, "err", err)
+			}
+		}
+		for id, s := range deadLetters {
+			if err := s.Close(cctx); err != nil {
+				log.Warn("dead-letter client close failed", "client", id, "err", err)
+			}
+		}
+	}
+	for _, o := range cfg.Outbound {
+		s, err := newSink(o, cfg)
+		if err != nil {
+			closeSinks(time.Second)
+			return err
+		}
+		sinks[o.ID] = s
+		order = append(order, o.ID)
+	}
+	for _, in := range cfg.Inbound {
+		if cfg.Failure.OnFailure != DeadLetter || in.Kafka == nil {
+			continue
+		}
+		s, err := NewKafkaSink(KafkaProducerConfig{
+			Brokers: in.Kafka.Brokers, Topic: cfg.Failure.DeadLetterTopic, ClientID: in.Kafka.ClientID,
+			Acks: -1, Linger: 5 * time.Millisecond, Security: in.Kafka.Security,
+		}, cfg.Logger.With("client", in.ID+"-dead-letters"))
+		if err != nil {
+			closeSinks(time.Second)
+			return fmt.Errorf("dead-letter client for %q: %w", in.ID, err)
+		}
+		deadLetters[in.ID] = s
+	}
+
+	engine := NewEngine(cfg, h, sinks, order, deadLetters)
+	engine.Start()
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	srcErr := make(chan error, len(cfg.Inbound))
+	for _, in := range cfg.Inbound {
+		f := sourceFactories[in.Name]
+		if f == nil {
+			cancel()
+			srcErr <- fmt.Errorf("inbound %q: unsupported client %q", in.ID, in.Name)
+			break
+		}
+		src, err := f(in, cfg)
+		if err != nil {
+			cancel()
+			srcErr <- err
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := src.Run(runCtx, engine); err != nil {
+				srcErr <- fmt.Errorf("inbound %q: %w", in.ID, err)
+			}
+		}()
+	}
+
+	var runErr error
+	select {
+	case <-runCtx.Done():
+	case <-engine.Fatal():
+		runErr = engine.Err()
+	case runErr = <-srcErr:
+	}
+	log.Info("shutting down: stop fetching, drain, commit")
+	cancel()
+	wg.Wait()
+	stopCtx, stopCancel := context.WithTimeout(context.Background(), cfg.Flow.DrainTimeout)
+	engine.Stop(stopCtx)
+	stopCancel()
+	log.Info("shutting down: flushing outbound clients")
+	closeSinks(cfg.Flow.DrainTimeout)
+	if runErr == nil {
+		runErr = engine.Err()
+	}
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		log.Error("stopped", "err", runErr)
+		return runErr
+	}
+	log.Info("stopped cleanly", "stats", fmt.Sprintf("%+v", engine.Stats()))
+	return nil
+}

@@ -1,0 +1,42 @@
+# kgen: generator + runtime. `make help` lists the targets.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin
+KGEN := $(BIN)/kgen
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/kgen-dev/kgen/generator.SourceDir=$(CURDIR) \
+           -X github.com/kgen-dev/kgen/generator.Version=$(VERSION) \
+           -X github.com/kgen-dev/kgen/runtime.Version=$(VERSION)
+# Every Kafka-backed test fails (never skips) when the broker cannot start.
+export KGEN_REQUIRE_KAFKA ?= 1
+
+include mk/kafka.mk
+
+.PHONY: help build test test-unit test-kafka lint golden demo bench bench-smoke clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+build: ## build bin/kgen
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(KGEN) ./cmd/kgen
+
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^testdata/')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+test-unit: ## fast tests (no broker)
+	$(GO) test -count=1 -short ./...
+
+test: lint kafka-up ## every test: lint, unit, generator builds, runtime against a real broker (with -race)
+	$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v -e /runtime -e /internal/kafkatest)
+	$(GO) test -race -count=1 -timeout 25m ./runtime/... ./internal/...
+
+golden: ## refresh the generator's golden files
+	$(GO) test ./generator -run Golden -update
+
+demo: build ## the main job: scaffold the example processor, build it, run it end to end
+	bash scripts/demo.sh
+
+clean: ## remove build output
+	rm -rf $(BIN)

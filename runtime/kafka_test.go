@@ -1,0 +1,585 @@
+package runtime_test
+
+// Real-broker tests of the runtime's delivery semantics. They need the
+// broker that internal/kafkatest starts (scripts/kafka.sh); under CI=true
+// they fail when it cannot start.
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/kgen-dev/kgen/internal/kafkatest"
+	"github.com/kgen-dev/kgen/runtime"
+)
+
+// keyedMessages makes n records over keys keys; each value is
+// "key:seq" with seq counting that key's records, so order per key can be
+// checked from the values alone.
+func keyedMessages(n, keys int, prefix string) []kafka.Message {
+	seq := make([]int, keys)
+	msgs := make([]kafka.Message, n)
+	for i := range msgs {
+		k := i % keys
+		key := fmt.Sprintf("%sk%d", prefix, k)
+		msgs[i] = kafka.Message{Key: []byte(key), Value: []byte(fmt.Sprintf("%s:%08d", key, seq[k])),
+			Headers: []kafka.Header{{Key: "h", Value: []byte(key)}}}
+		seq[k]++
+	}
+	return msgs
+}
+
+// verify checks got against sent: every sent value present (lost = 0),
+// per-key order of first appearances intact, and returns the duplicates.
+func verify(t *testing.T, sent, got []kafka.Message) (dups int) {
+	t.Helper()
+	want := map[string]bool{}
+	for _, m := range sent {
+		want[string(m.Value)] = true
+	}
+	seen := map[string]int{}
+	last := map[string]string{}
+	for _, m := range got { // sorted by partition, offset: the log's order
+		v := string(m.Value)
+		if !want[v] {
+			t.Fatalf("unexpected output value %q", v)
+		}
+		seen[v]++
+		if seen[v] > 1 {
+			dups++
+			continue
+		}
+		k := string(m.Key)
+		if prev, ok := last[k]; ok && v < prev {
+			t.Fatalf("key %s out of order: %s after %s", k, v, prev)
+		}
+		last[k] = v
+		if len(m.Headers) == 0 || string(m.Headers[0].Value) != k {
+			t.Fatalf("headers not preserved on %s: %v", v, m.Headers)
+		}
+	}
+	lost := 0
+	for v := range want {
+		if seen[v] == 0 {
+			lost++
+		}
+	}
+	if lost > 0 {
+		t.Fatalf("%d of %d records lost (%d outputs read)", lost, len(sent), len(got))
+	}
+	return dups
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func passthrough(_ context.Context, r *runtime.Record) ([]runtime.Output, error) {
+	return []runtime.Output{{Key: r.Key, Value: r.Value, Headers: r.Headers}}, nil
+}
+
+func kafkaConfig(addr, group string, topics []string, out string, workers int, log *slog.Logger) runtime.Config {
+	return runtime.Config{
+		Workers: workers,
+		Inbound: []runtime.InboundConfig{{ID: "in", Name: runtime.KafkaConsumer, MaxRetries: 2,
+			Kafka: &runtime.KafkaConsumerConfig{Brokers: []string{addr}, GroupID: group, Topics: topics,
+				AutoOffsetReset: "earliest", CommitInterval: 200 * time.Millisecond, MaxWait: 100 * time.Millisecond,
+				HeartbeatInterval: time.Second}}},
+		Outbound: []runtime.OutboundConfig{{ID: "out", Name: runtime.KafkaProducer,
+			Kafka: &runtime.KafkaProducerConfig{Brokers: []string{addr}, Topic: out, Acks: -1,
+				Linger: 5 * time.Millisecond, BatchSize: 1000, MaxAttempts: 5, AckTimeout: 30 * time.Second}}},
+		Failure: runtime.FailurePolicy{Backoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond},
+		Logger:  log,
+	}
+}
+
+// runInProcess runs runtime.Run until stop is called; stop returns Run's error.
+func runInProcess(t *testing.T, cfg runtime.Config, h runtime.Handler) (stop func() error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- runtime.Run(ctx, cfg, h) }()
+	return func() error {
+		cancel()
+		select {
+		case err := <-errc:
+			return err
+		case <-time.After(30 * time.Second):
+			t.Fatal("runtime.Run did not return within 30s of cancellation")
+			return nil
+		}
+	}
+}
+
+func committedTotal(t *testing.T, addr, group, topic string) int64 {
+	var n int64
+	for _, off := range kafkatest.CommittedOffsets(t, addr, group, topic) {
+		if off > 0 {
+			n += off
+		}
+	}
+	return n
+}
+
+func TestKafkaPassthrough100k(t *testing.T) {
+	addr := kafkatest.Broker(t)
+	in, out := kafkatest.Topic(t, addr, 6), kafkatest.Topic(t, addr, 6)
+	sent := keyedMessages(100_000, 1000, "")
+	kafkatest.Produce(t, addr, in, sent)
+	group := "g-" + in
+	stop := runInProcess(t, kafkaConfig(addr, group, []string{in}, out, 8, testLogger(t)), passthrough)
+	got := kafkatest.ReadAll(t, addr, out, len(sent), 90*time.Second)
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if dups := verify(t, sent, got); dups != 0 {
+		t.Errorf("%d duplicates in a run without failures", dups)
+	}
+	if c := committedTotal(t, addr, group, in); c != int64(len(sent)) {
+		t.Errorf("committed %d offsets in total after a clean stop, want %d", c, len(sent))
+	}
+}
+
+func TestKafkaDeadLetter(t *testing.T) {
+	addr := kafkatest.Broker(t)
+	in, out, dlq := kafkatest.Topic(t, addr, 2), kafkatest.Topic(t, addr, 2), kafkatest.Topic(t, addr, 1)
+	sent := keyedMessages(200, 20, "")
+	sent[50].Value = []byte("POISON")
+	kafkatest.Produce(t, addr, in, sent)
+	cfg := kafkaConfig(addr, "g-"+in, []string{in}, out, 4, testLogger(t))
+	cfg.Failure.OnFailure = runtime.DeadLetter
+	cfg.Failure.DeadLetterTopic = dlq
+	h := func(ctx context.Context, r *runtime.Record) ([]runtime.Output, error) {
+		if string(r.Value) == "POISON" {
+			return nil, fmt.Errorf("cannot process %q", r.Value)
+		}
+		return passthrough(ctx, r)
+	}
+	stop := runInProcess(t, cfg, h)
+	got := kafkatest.ReadAll(t, addr, out, len(sent)-1, 60*time.Second)
+	dead := kafkatest.ReadAll(t, addr, dlq, 1, 30*time.Second)
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(got) != len(sent)-1 {
+		t.Fatalf("outputs %d, want %d", len(got), len(sent)-1)
+	}
+	if len(dead) != 1 {
+		t.Fatalf("dead letters %d, want 1", len(dead))
+	}
+	hdr := map[string]string{}
+	for _, h := range dead[0].Headers {
+		hdr[h.Key] = string(h.Value)
+	}
+	if hdr[runtime.HeaderTopic] != in || hdr[runtime.HeaderAttempts] != "3" ||
+		!strings.Contains(hdr[runtime.HeaderError], "cannot process") || hdr[runtime.HeaderOffset] == "" {
+		t.Fatalf("dead-letter headers %v", hdr)
+	}
+	if string(dead[0].Key) != string(sent[50].Key) || string(dead[0].Value) != "POISON" {
+		t.Fatalf("dead letter %q=%q, want the original record", dead[0].Key, dead[0].Value)
+	}
+	if c := committedTotal(t, addr, "g-"+in, in); c != int64(len(sent)) {
+		t.Errorf("committed %d, want %d (the dead-lettered record is finished)", c, len(sent))
+	}
+}
+
+func TestKafkaDeadLetterTopicMissingHaltsPartition(t *testing.T) {
+	addr := kafkatest.Broker(t)
+	in, out := kafkatest.Topic(t, addr, 1), kafkatest.Topic(t, addr, 1)
+	sent := keyedMessages(100, 10, "")
+	sent[40].Value = []byte("POISON")
+	kafkatest.Produce(t, addr, in, sent)
+	group := "g-" + in
+	cfg := kafkaConfig(addr, group, []string{in}, out, 4, testLogger(t))
+	cfg.Failure.OnFailure = runtime.DeadLetter
+	cfg.Failure.DeadLetterTopic = "kgen-missing-dlq-" + in
+	cfg.Flow.DrainTimeout = 2 * time.Second
+	h := func(ctx context.Context, r *runtime.Record) ([]runtime.Output, error) {
+		if string(r.Value) == "POISON" {
+			return nil, fmt.Errorf("poison")
+		}
+		return passthrough(ctx, r)
+	}
+	stop := runInProcess(t, cfg, h)
+	got := kafkatest.ReadAll(t, addr, out, len(sent)-1, 30*time.Second)
+	time.Sleep(time.Second) // commits happen on a 200ms interval
+	if err := stop(); err != nil {
+		t.Logf("Run: %v", err)
+	}
+	if len(got) != len(sent)-1 {
+		t.Fatalf("outputs %d, want %d: other keys must flow on", len(got), len(sent)-1)
+	}
+	offs := kafkatest.CommittedOffsets(t, addr, group, in)
+	if offs[0] > 40 {
+		t.Fatalf("committed offset %d passed the poison record at 40 whose dead letter was never written", offs[0])
+	}
+}
+
+func TestKafkaManualAssignmentResumes(t *testing.T) {
+	addr := kafkatest.Broker(t)
+	in, out := kafkatest.Topic(t, addr, 2), kafkatest.Topic(t, addr, 2)
+	group := "g-" + in
+	first := keyedMessages(300, 30, "a")
+	kafkatest.Produce(t, addr, in, first)
+	cfg := kafkaConfig(addr, group, nil, out, 4, testLogger(t))
+	cfg.Inbound[0].Kafka.Assignments = []runtime.PartitionAssignment{{Topic: in, Partition: 0}, {Topic: in, Partition: 1}}
+	stop := runInProcess(t, cfg, passthrough)
+	got := kafkatest.ReadAll(t, addr, out, len(first), 60*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(first) {
+		t.Fatalf("first run: %d outputs, want %d", len(got), len(first))
+	}
+	if c := committedTotal(t, addr, group, in); c != int64(len(first)) {
+		t.Fatalf("committed %d after the first run, want %d", c, len(first))
+	}
+	second := keyedMessages(200, 20, "b")
+	kafkatest.Produce(t, addr, in, second)
+	stop = runInProcess(t, cfg, passthrough)
+	all := kafkatest.ReadAll(t, addr, out, len(first)+len(second), 60*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if dups := verify(t, append(first, second...), all); dups != 0 {
+		t.Fatalf("%d duplicates: the restart did not resume from the committed offsets", dups)
+	}
+}
+
+func TestKafkaManyWorkersOnePartition(t *testing.T) {
+	addr := kafkatest.Broker(t)
+	const n = 400
+	elapsed := map[int]time.Duration{}
+	for _, workers := range []int{1, 8} {
+		in, out := kafkatest.Topic(t, addr, 1), kafkatest.Topic(t, addr, 1)
+		sent := keyedMessages(n, 200, "")
+		kafkatest.Produce(t, addr, in, sent)
+		slow := func(ctx context.Context, r *runtime.Record) ([]runtime.Output, error) {
+			time.Sleep(5 * time.Millisecond)
+			return passthrough(ctx, r)
+		}
+		start := time.Now()
+		stop := runInProcess(t, kafkaConfig(addr, "g-"+in, []string{in}, out, workers, testLogger(t)), slow)
+		got := kafkatest.ReadAll(t, addr, out, n, 60*time.Second)
+		elapsed[workers] = time.Since(start)
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		verify(t, sent, got)
+	}
+	ratio := float64(elapsed[1]) / float64(elapsed[8])
+	t.Logf("1 worker %v, 8 workers %v: %.1fx", elapsed[1], elapsed[8], ratio)
+	// The ideal is 8x; group join and topic setup are in both timings.
+	// A loose floor only catches a serialising engine, not a slow machine.
+	if ratio < 3 {
+		t.Fatalf("8 workers only %.1fx faster than 1 on one partition", ratio)
+	}
+}
+
+
+// waitCommitted waits until the group committed n offsets in total on
+// topic: every record finished and its outputs acknowledged.
+func waitCommitted(t *testing.T, addr, group, topic string, n int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		c := committedTotal(t, addr, group, topic)
+		if c >= int64(n) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("group %s committed %d of %d offsets within %v", group, c, n, timeout)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// readEverything reads every record the topic holds right now.
+func readEverything(t *testing.T, addr, topic string) []kafka.Message {
+	t.Helper()
+	tr := &kafka.Transport{}
+	defer tr.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(addr), Timeout: 10 * time.Second, Transport: tr}
+	meta, err := client.Metadata(context.Background(), &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil || len(meta.Topics) != 1 {
+		t.Fatalf("metadata of %s: %v", topic, err)
+	}
+	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{}}
+	for _, p := range meta.Topics[0].Partitions {
+		req.Topics[topic] = append(req.Topics[topic], kafka.LastOffsetOf(p.ID))
+	}
+	resp, err := client.ListOffsets(context.Background(), req)
+	if err != nil {
+		t.Fatalf("list offsets of %s: %v", topic, err)
+	}
+	var total int64
+	for _, p := range resp.Topics[topic] {
+		if p.Error != nil {
+			t.Fatalf("list offsets of %s/%d: %v", topic, p.Partition, p.Error)
+		}
+		total += p.LastOffset
+	}
+	got := kafkatest.ReadAll(t, addr, topic, int(total), 60*time.Second)
+	if len(got) != int(total) {
+		t.Fatalf("read %d of the %d records in %s", len(got), total, topic)
+	}
+	return got
+}
+
+// ---- out-of-process tests: kill -9, SIGTERM, two members ----
+
+var (
+	procOnce sync.Once
+	procBin  string
+	procErr  error
+)
+
+func testproc(t *testing.T) string {
+	procOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "kgen-testproc")
+		if err != nil {
+			procErr = err
+			return
+		}
+		procBin = filepath.Join(dir, "testproc")
+		out, err := exec.Command("go", "build", "-o", procBin, "github.com/kgen-dev/kgen/internal/testproc").CombinedOutput()
+		if err != nil {
+			procErr = fmt.Errorf("building testproc: %v\n%s", err, out)
+		}
+	})
+	if procErr != nil {
+		t.Fatal(procErr)
+	}
+	return procBin
+}
+
+type proc struct {
+	cmd *exec.Cmd
+	log *bytes.Buffer
+	w   *syncWriter
+}
+
+func startProc(t *testing.T, args ...string) *proc {
+	p := &proc{cmd: exec.Command(testproc(t), args...), log: &bytes.Buffer{}}
+	p.w = &syncWriter{w: p.log}
+	p.cmd.Stderr = p.w
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			_ = p.cmd.Process.Kill()
+			_ = p.cmd.Wait()
+		}
+		if t.Failed() {
+			t.Logf("processor log:\n%s", p.logText())
+		}
+	})
+	return p
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(b)
+}
+
+// waitLog waits until the processor logged text (e.g. that it owns
+// partitions, so its signal handlers are in place).
+func (p *proc) waitLog(t *testing.T, text string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(p.logText(), text) {
+		if time.Now().After(deadline) {
+			t.Fatalf("processor did not log %q within 60s", text)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (p *proc) logText() string {
+	p.w.mu.Lock()
+	defer p.w.mu.Unlock()
+	return p.log.String()
+}
+
+func (p *proc) signal(t *testing.T, sig syscall.Signal) error {
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatalf("processor did not exit within 30s of %v", sig)
+		return nil
+	}
+}
+
+// waitProgress waits until the output topic holds at least n records.
+func waitProgress(t *testing.T, addr, topic string, n int) {
+	t.Helper()
+	got := kafkatest.ReadAll(t, addr, topic, n, 60*time.Second)
+	if len(got) < n {
+		t.Fatalf("only %d outputs before the interruption, want %d", len(got), n)
+	}
+}
+
+func procArgs(addr, group, in, out string, extra ...string) []string {
+	return append([]string{"-brokers", addr, "-group", group, "-topics", in, "-out", out,
+		"-workers", "8", "-commit-interval", "200ms", "-sleep", "100us"}, extra...)
+}
+
+func TestKafkaKillNineLosesNothing(t *testing.T) {
+	addr := kafkatest.Broker(t)
+	in, out := kafkatest.Topic(t, addr, 4), kafkatest.Topic(t, addr, 4)
+	sent := keyedMessages(20_000, 500, "")
+	kafkatest.Produce(t, addr, in, sent)
+	group := "g-" + in
+	p := startProc(t, procArgs(addr, group, in, out, "-sleep", "1ms")...)
+	waitProgress(t, addr, out, 3000)
+	_ = p.signal(t, syscall.SIGKILL)
+	if c := committedTotal(t, addr, group, in); c >= int64(len(sent)) {
+		t.Fatalf("the first run finished all %d records before the kill: nothing was interrupted", c)
+	}
+	p2 := startProc(t, procArgs(addr, group, in, out, "-sleep", "1ms")...)
+	p2.waitLog(t, "partitions assigned")
+	waitCommitted(t, addr, group, in, len(sent), 90*time.Second)
+	if err := p2.signal(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("second run exited with %v", err)
+	}
+	got := readEverything(t, addr, out)
+	dups := verify(t, sent, got)
+	t.Logf("kill -9: %d duplicates of %d records", dups, len(sent))
+	// Duplicates are bounded by what was in flight or uncommitted at the
+	// kill: the in-flight budget plus one commit interval of work.
+	if dups > 10_000 {
+		t.Fatalf("%d duplicates after kill -9, more than the in-flight bound", dups)
+	}
+}
+
+func TestKafkaSigtermNoDuplicates(t *testing.T) {
+	addr := kafkatest.Broker(t)
+	in, out := kafkatest.Topic(t, addr, 4), kafkatest.Topic(t, addr, 4)
+	sent := keyedMessages(20_000, 500, "")
+	kafkatest.Produce(t, addr, in, sent)
+	group := "g-" + in
+	p := startProc(t, procArgs(addr, group, in, out, "-sleep", "1ms")...)
+	waitProgress(t, addr, out, 3000)
+	if err := p.signal(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM: processor exited with %v, want 0", err)
+	}
+	if c := committedTotal(t, addr, group, in); c >= int64(len(sent)) {
+		t.Fatalf("the first run finished all %d records before SIGTERM: nothing was interrupted", c)
+	}
+	p2 := startProc(t, procArgs(addr, group, in, out, "-sleep", "1ms")...)
+	p2.waitLog(t, "partitions assigned")
+	waitCommitted(t, addr, group, in, len(sent), 90*time.Second)
+	if err := p2.signal(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("second run exited with %v", err)
+	}
+	got := readEverything(t, addr, out)
+	if dups := verify(t, sent, got); dups != 0 {
+		t.Fatalf("%d duplicates after a graceful stop and restart, want 0", dups)
+	}
+}
+
+func TestKafkaGroupMemberLeaves(t *testing.T) {
+	addr := kafkatest.Broker(t)
+	in, out := kafkatest.Topic(t, addr, 6), kafkatest.Topic(t, addr, 6)
+	sent := keyedMessages(30_000, 600, "")
+	kafkatest.Produce(t, addr, in, sent)
+	group := "g-" + in
+	a := startProc(t, procArgs(addr, group, in, out, "-sleep", "200us")...)
+	b := startProc(t, procArgs(addr, group, in, out, "-sleep", "200us")...)
+	waitProgress(t, addr, out, 5000)
+	if err := a.signal(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("member a exited with %v", err)
+	}
+	waitCommitted(t, addr, group, in, len(sent), 120*time.Second)
+	if err := b.signal(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("member b exited with %v", err)
+	}
+	got := readEverything(t, addr, out)
+	dups := verify(t, sent, got)
+	t.Logf("member left mid-stream: %d duplicates of %d", dups, len(sent))
+	if !strings.Contains(b.logText(), "partitions assigned") {
+		t.Fatalf("member b never logged an assignment")
+	}
+}
+
+func TestKafkaToPerWorkerFiles(t *testing.T) {
+	addr := kafkatest.Broker(t)
+	in := kafkatest.Topic(t, addr, 3)
+	sent := keyedMessages(5000, 100, "")
+	kafkatest.Produce(t, addr, in, sent)
+	dir := t.TempDir()
+	group := "g-" + in
+	p := startProc(t, "-brokers", addr, "-group", group, "-topics", in, "-file", filepath.Join(dir, "out{}.log"),
+		"-workers", "4", "-commit-interval", "200ms")
+	waitCommitted(t, addr, group, in, len(sent), 60*time.Second)
+	if err := p.signal(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("processor exited with %v", err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "out*.log"))
+	if len(files) < 2 {
+		t.Fatalf("per-worker files: %v, want one per busy worker", files)
+	}
+	var lines []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+			if l != "" {
+				lines = append(lines, l)
+			}
+		}
+	}
+	sort.Strings(lines)
+	if len(lines) != len(sent) {
+		t.Fatalf("%d lines on disk, want exactly %d", len(lines), len(sent))
+	}
+	for i := 1; i < len(lines); i++ {
+		if lines[i] == lines[i-1] {
+			t.Fatalf("line %q on disk twice", lines[i])
+		}
+	}
+}
+
+func TestKafkaPanickingHandlerLosesNothing(t *testing.T) {
+	addr := kafkatest.Broker(t)
+	in, out := kafkatest.Topic(t, addr, 2), kafkatest.Topic(t, addr, 2)
+	sent := keyedMessages(1000, 50, "")
+	kafkatest.Produce(t, addr, in, sent)
+	p := startProc(t, procArgs(addr, "g-"+in, in, out, "-panic-first-try", "7")...)
+	got := kafkatest.ReadAll(t, addr, out, len(sent), 60*time.Second)
+	if err := p.signal(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("processor exited with %v", err)
+	}
+	verify(t, sent, got)
+}
