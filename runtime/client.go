@@ -65,6 +65,10 @@ type Lane interface {
 	// is finished or ctx ends, and returns the final committable offset.
 	// Completions after Drain returns are ignored.
 	Drain(ctx context.Context) (next int64, ok bool)
+	// SetHighWaterMark and SetCommitted report the partition's end offset
+	// and last committed offset, for lag metrics.
+	SetHighWaterMark(offset int64)
+	SetCommitted(offset int64)
 }
 
 // ErrClosed is returned by a Sink or Lane used after Close or Drain.

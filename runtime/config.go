@@ -233,7 +233,7 @@ func (c Config) Defaults() Config {
 		c.Failure.MaxBackoff = 10 * time.Second
 	}
 	if c.Flow.MaxInFlightRecords <= 0 {
-		c.Flow.MaxInFlightRecords = 100_000
+		c.Flow.MaxInFlightRecords = 20_000
 	}
 	if c.Flow.MaxInFlightBytes <= 0 {
 		c.Flow.MaxInFlightBytes = 64 << 20

@@ -60,11 +60,14 @@ type Engine struct {
 
 	// onSkip, when set, sees every record the Skip policy drops.
 	onSkip func(Record)
+
+	metrics *engineMetrics
 }
 
 type namedSink struct {
-	id   string
-	sink Sink
+	id      string
+	sink    Sink
+	written atomic.Int64
 }
 
 // Stats are the engine's counters since it started.
@@ -92,6 +95,7 @@ func NewEngine(cfg Config, h Handler, sinks map[string]Sink, order []string, dea
 		cancel:      cancel,
 		lanes:       map[*lane]struct{}{},
 		fatal:       make(chan struct{}),
+		metrics:     newEngineMetrics(cfg),
 	}
 	e.cond = sync.NewCond(&e.mu)
 	for _, id := range order {
@@ -175,6 +179,8 @@ func (e *Engine) Stats() Stats {
 func (e *Engine) Open(source, topic string, partition int32) Lane {
 	l := &lane{e: e, source: source, topic: topic, partition: partition,
 		keys: map[uint64]*keyQueue{}, next: -1}
+	l.hwm.Store(-1)
+	l.committed.Store(-1)
 	for _, in := range e.cfg.Inbound {
 		if in.ID == source {
 			l.maxRetries = in.MaxRetries
@@ -430,7 +436,9 @@ func (e *Engine) execute(w *workerState, t *task, q *keyQueue) bool {
 	t.attempt++
 	t.rec.Attempt = t.attempt
 	t.rec.Worker = w.id
+	start := time.Now()
 	outs, err := e.call(&t.rec)
+	e.metrics.latency.Observe(time.Since(start).Seconds())
 	if err == nil {
 		err = e.write(w, t, outs)
 	}
@@ -495,6 +503,7 @@ func (e *Engine) write(w *workerState, t *task, outs []Output) error {
 			break
 		}
 		e.written.Add(int64(len(msgs)))
+		ns.written.Add(int64(len(msgs)))
 	}
 	t.Done(nil)
 	return nil

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -292,7 +294,6 @@ func TestKafkaManyWorkersOnePartition(t *testing.T) {
 	}
 }
 
-
 // waitCommitted waits until the group committed n offsets in total on
 // topic: every record finished and its outputs acknowledged.
 func waitCommitted(t *testing.T, addr, group, topic string, n int, timeout time.Duration) {
@@ -487,7 +488,8 @@ func TestKafkaSigtermNoDuplicates(t *testing.T) {
 	sent := keyedMessages(20_000, 500, "")
 	kafkatest.Produce(t, addr, in, sent)
 	group := "g-" + in
-	p := startProc(t, procArgs(addr, group, in, out, "-sleep", "1ms")...)
+	// A small in-flight budget, so SIGTERM finds records not yet fetched.
+	p := startProc(t, procArgs(addr, group, in, out, "-sleep", "1ms", "-max-in-flight", "500")...)
 	waitProgress(t, addr, out, 3000)
 	if err := p.signal(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM: processor exited with %v, want 0", err)
@@ -582,4 +584,87 @@ func TestKafkaPanickingHandlerLosesNothing(t *testing.T) {
 		t.Fatalf("processor exited with %v", err)
 	}
 	verify(t, sent, got)
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func httpGet(t *testing.T, url string) (int, string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// metricValue finds "name{labels} value" or "name value" in a scrape.
+func metricValue(scrape, series string) (float64, bool) {
+	for _, line := range strings.Split(scrape, "\n") {
+		if strings.HasPrefix(line, series+" ") {
+			var v float64
+			if _, err := fmt.Sscanf(line[len(series)+1:], "%g", &v); err == nil {
+				return v, true
+			}
+		}
+	}
+	return 0, false
+}
+
+func TestKafkaMetricsAndHealth(t *testing.T) {
+	addr := kafkatest.Broker(t)
+	in, out := kafkatest.Topic(t, addr, 2), kafkatest.Topic(t, addr, 2)
+	sent := keyedMessages(2000, 40, "")
+	kafkatest.Produce(t, addr, in, sent)
+	cfg := kafkaConfig(addr, "g-"+in, []string{in}, out, 4, testLogger(t))
+	cfg.MetricsAddr = freeAddr(t)
+	base := "http://" + cfg.MetricsAddr
+	stop := runInProcess(t, cfg, passthrough)
+	defer stop()
+	waitCommitted(t, addr, "g-"+in, in, len(sent), 60*time.Second)
+	if code, body := httpGet(t, base+"/healthz"); code != 200 {
+		t.Fatalf("/healthz %d %s", code, body)
+	}
+	if code, body := httpGet(t, base+"/readyz"); code != 200 {
+		t.Fatalf("/readyz %d %s", code, body)
+	}
+	_, scrape := httpGet(t, base+"/metrics")
+	for series, want := range map[string]float64{
+		"kgen_records_consumed_total":               2000,
+		"kgen_records_processed_total":              2000,
+		`kgen_outbound_records_total{client="out"}`: 2000,
+		"kgen_assigned_partitions":                  2,
+		"kgen_records_failed_total":                 0,
+		"kgen_in_flight_records":                    0,
+		`kgen_rebalances_total{source="in"}`:        1,
+		fmt.Sprintf(`kgen_consumer_lag_records{partition="0",source="in",topic="%s"}`, in): 0,
+	} {
+		got, ok := metricValue(scrape, series)
+		if !ok || got != want {
+			t.Errorf("%s = %v (found %v), want %v", series, got, ok, want)
+		}
+	}
+	var committed float64
+	for p := 0; p < 2; p++ {
+		v, _ := metricValue(scrape, fmt.Sprintf(`kgen_committed_offset{partition="%d",source="in",topic="%s"}`, p, in))
+		committed += v
+	}
+	if committed != 2000 {
+		t.Errorf("kgen_committed_offset sums to %v, want 2000", committed)
+	}
+	for _, name := range []string{"kgen_processing_seconds_count", "kgen_build_info", "kgen_oldest_in_flight_seconds"} {
+		if !strings.Contains(scrape, name) {
+			t.Errorf("scrape lacks %s", name)
+		}
+	}
+	if t.Failed() {
+		t.Logf("scrape:\n%s", scrape)
+	}
 }

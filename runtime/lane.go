@@ -37,7 +37,18 @@ type lane struct {
 	has      bool  // a record has finished since the lane opened
 	inflight int   // submitted and neither finished nor abandoned
 	idle     chan struct{}
+
+	// Observability, written by the source and the stall watchdog.
+	hwm       atomic.Int64 // partition high watermark, -1 unknown
+	committed atomic.Int64 // last committed offset, -1 none
+	stalled   atomic.Bool
 }
+
+// SetHighWaterMark implements Lane.
+func (l *lane) SetHighWaterMark(off int64) { l.hwm.Store(off) }
+
+// SetCommitted implements Lane.
+func (l *lane) SetCommitted(off int64) { l.committed.Store(off) }
 
 func (l *lane) dead() bool { return l.state.Load() == laneDead }
 

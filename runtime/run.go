@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -62,6 +63,26 @@ func newSink(o OutboundConfig, cfg Config) (Sink, error) {
 		return nil, fmt.Errorf("outbound %q: unsupported client %q or missing config", o.ID, o.Name)
 	}
 	return f(o, cfg)
+}
+
+// supervise runs an inbound client until ctx ends, restarting it with
+// backoff and jitter whenever it fails, so the processor never silently
+// stops consuming. Restarts are counted and a crash loop shows in /readyz.
+func supervise(ctx context.Context, id string, e *Engine, h *health, log *slog.Logger, run func(context.Context) error) {
+	b := newBackoff(time.Second, 30*time.Second)
+	for {
+		err := run(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			err = errors.New("returned without error before shutdown")
+		}
+		e.restarted(id)
+		h.clientFailed(id)
+		log.Error("inbound client failed; restarting", "client", id, "err", err)
+		b.wait(ctx)
+	}
 }
 
 // Run builds the clients named in cfg, runs the engine with h until ctx
@@ -124,7 +145,23 @@ func Run(ctx context.Context, cfg Config, h Handler) error {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	hl := &health{e: engine, sinks: sinks, failures: map[string][]time.Time{}}
+	if cfg.MetricsAddr != "" {
+		stopOps, err := serveOps(runCtx, cfg.MetricsAddr, hl, log)
+		if err != nil {
+			cancel()
+			engine.Stop(context.Background())
+			closeSinks(time.Second)
+			return err
+		}
+		defer stopOps()
+	}
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		watchStalls(runCtx, engine)
+	}()
 	srcErr := make(chan error, len(cfg.Inbound))
 	for _, in := range cfg.Inbound {
 		f := sourceFactories[in.Name]
@@ -142,9 +179,7 @@ func Run(ctx context.Context, cfg Config, h Handler) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := src.Run(runCtx, engine); err != nil {
-				srcErr <- fmt.Errorf("inbound %q: %w", in.ID, err)
-			}
+			supervise(runCtx, in.ID, engine, hl, log, func(ctx context.Context) error { return src.Run(ctx, engine) })
 		}()
 	}
 

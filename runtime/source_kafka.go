@@ -155,6 +155,20 @@ type offsetCommitter struct {
 	done   map[string]map[int]int64
 	commit func(map[string]map[int]int64) error
 	log    *slog.Logger
+	// lanes learn their committed offsets (for lag metrics).
+	lanes map[string]map[int]Lane
+}
+
+func (c *offsetCommitter) track(pl partLane) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lanes == nil {
+		c.lanes = map[string]map[int]Lane{}
+	}
+	if c.lanes[pl.topic] == nil {
+		c.lanes[pl.topic] = map[int]Lane{}
+	}
+	c.lanes[pl.topic][pl.partition] = pl.lane
 }
 
 func (c *offsetCommitter) send(want map[string]map[int]int64) error {
@@ -184,6 +198,9 @@ func (c *offsetCommitter) send(want map[string]map[int]int64) error {
 		}
 		for p, off := range parts {
 			c.done[topic][p] = off
+			if l := c.lanes[topic][p]; l != nil {
+				l.SetCommitted(off)
+			}
 		}
 	}
 	c.log.Debug("offsets committed", "offsets", out)
@@ -221,10 +238,14 @@ func (s *KafkaSource) serveGeneration(ctx context.Context, gen *kafka.Generation
 	}
 	s.log.Info("partitions assigned", "generation", gen.ID, "member", gen.MemberID, "partitions", n, "assignments", assignmentsText(gen.Assignments))
 	committer := &offsetCommitter{done: map[string]map[int]int64{}, commit: gen.CommitOffsets, log: s.log}
+	if r, ok := intake.(interface{ Rebalanced(string) }); ok {
+		r.Rebalanced(s.id)
+	}
 	var wg sync.WaitGroup
 	for topic, parts := range gen.Assignments {
 		for _, p := range parts {
 			pl := partLane{topic: topic, partition: p.ID, lane: intake.Open(s.id, topic, int32(p.ID))}
+			committer.track(pl)
 			lanes = append(lanes, pl)
 			offset := p.Offset
 			wg.Add(1)
@@ -305,7 +326,11 @@ func (s *KafkaSource) fetch(ctx context.Context, pl partLane, offset int64) {
 		stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
 		offset, err = s.resolve(conn, offset)
 		for err == nil && ctx.Err() == nil {
-			recs, offset, err = s.readBatch(conn, recs[:0], offset)
+			var hwm int64
+			recs, offset, hwm, err = s.readBatch(conn, recs[:0], offset)
+			if hwm > 0 {
+				pl.lane.SetHighWaterMark(hwm)
+			}
 			if len(recs) > 0 {
 				backoff.reset()
 				if serr := pl.lane.Submit(ctx, recs); serr != nil {
@@ -357,8 +382,8 @@ func (s *KafkaSource) resolve(conn *kafka.Conn, offset int64) (int64, error) {
 }
 
 // readBatch fetches one batch at offset, appending its records to recs.
-// It returns the next offset to fetch.
-func (s *KafkaSource) readBatch(conn *kafka.Conn, recs []Record, offset int64) ([]Record, int64, error) {
+// It returns the next offset to fetch and the partition's high watermark.
+func (s *KafkaSource) readBatch(conn *kafka.Conn, recs []Record, offset int64) ([]Record, int64, int64, error) {
 	_ = conn.SetReadDeadline(time.Now().Add(s.cfg.MaxWait + s.cfg.PollTimeout))
 	batch := conn.ReadBatchWith(kafka.ReadBatchConfig{
 		MinBytes:       s.cfg.MinBytes,
@@ -386,7 +411,7 @@ func (s *KafkaSource) readBatch(conn *kafka.Conn, recs []Record, offset int64) (
 	if n := batch.Offset(); n > offset {
 		offset = n // skipped control records or compacted gaps
 	}
-	return recs, offset, err
+	return recs, offset, batch.HighWaterMark(), err
 }
 
 func isolation(level string) kafka.IsolationLevel {
@@ -457,6 +482,7 @@ func (s *KafkaSource) runManual(ctx context.Context, intake Intake) error {
 	var wg sync.WaitGroup
 	for _, a := range s.cfg.Assignments {
 		pl := partLane{topic: a.Topic, partition: a.Partition, lane: intake.Open(s.id, a.Topic, int32(a.Partition))}
+		committer.track(pl)
 		lanes = append(lanes, pl)
 		offset := resetOffset(s.cfg.AutoOffsetReset)
 		if a.Offset != nil {

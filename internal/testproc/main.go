@@ -37,6 +37,7 @@ func main() {
 		drain      = flag.Duration("drain", 5*time.Second, "drain timeout")
 		panicEvery = flag.Int("panic-first-try", 0, "panic on the first try of offsets divisible by N")
 		level      = flag.String("log-level", "info", "log level")
+		inFlight   = flag.Int("max-in-flight", 0, "in-flight record budget (0: default)")
 	)
 	flag.Parse()
 	var lvl slog.Level
@@ -64,7 +65,7 @@ func main() {
 		Inbound: []runtime.InboundConfig{{ID: "in", Name: runtime.KafkaConsumer, Kafka: kc, MaxRetries: *retries}},
 		Failure: runtime.FailurePolicy{OnFailure: runtime.OnFailure(*policy), DeadLetterTopic: *dlq,
 			Backoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
-		Flow:   runtime.FlowConfig{DrainTimeout: *drain},
+		Flow:   runtime.FlowConfig{DrainTimeout: *drain, MaxInFlightRecords: *inFlight},
 		Logger: log,
 	}
 	switch {

@@ -1,0 +1,190 @@
+package runtime
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/plain"
+	"github.com/segmentio/kafka-go/sasl/scram"
+)
+
+// Connection defaults shared by the Kafka clients. kafka-go's own defaults
+// differ between its Dialer (10s dial timeout, none for a Dialer{} literal)
+// and its Transport (5s), so both are set from these.
+const (
+	// defaultDialTimeout bounds one connection set-up: TCP connect, TLS
+	// handshake and SASL exchange.
+	defaultDialTimeout = 10 * time.Second
+	// defaultClientID is sent when the settings name no client_id.
+	defaultClientID = "kgen"
+	// transportIdleTimeout closes pooled connections unused for this long
+	// (kafka-go's default; kafka-python's connections_max_idle_ms is 9m,
+	// but the Kafka protocol has no ping and brokers close idle
+	// connections after 10m).
+	transportIdleTimeout = 30 * time.Second
+	// transportMetadataTTL is the upper bound of the Transport's metadata
+	// cache age. kafka-go does not refresh metadata on NotLeader errors, so
+	// this is how long a producer may keep writing to a stale leader; it is
+	// kept at kafka-go's short default rather than kafka-python's 5m.
+	transportMetadataTTL = 6 * time.Second
+)
+
+// kafkaDialer returns the Dialer used by the consumer (Reader,
+// ConsumerGroup, Conn) with sec's TLS and SASL settings. A timeout <= 0
+// means defaultDialTimeout: a kafka.Dialer literal has no timeout at all.
+func kafkaDialer(sec Security, clientID string, timeout time.Duration) (*kafka.Dialer, error) {
+	tlsCfg, mech, err := securitySettings(sec)
+	if err != nil {
+		return nil, err
+	}
+	if timeout <= 0 {
+		timeout = defaultDialTimeout
+	}
+	if clientID == "" {
+		clientID = defaultClientID
+	}
+	return &kafka.Dialer{
+		ClientID:      clientID,
+		Timeout:       timeout,
+		DualStack:     true,
+		TLS:           tlsCfg,
+		SASLMechanism: mech,
+	}, nil
+}
+
+// kafkaTransport returns a Transport (used by Writer and Client) with sec's
+// TLS and SASL settings and every timeout set explicitly. The caller owns
+// it and must call CloseIdleConnections when done, or its connection
+// goroutines outlive the client.
+//
+// MetadataTopics is left empty on purpose: the Transport answers a
+// Writer's metadata lookups from its cache only, so a topic outside that
+// list (a dead-letter topic, a per-message topic) would always look
+// unknown.
+func kafkaTransport(sec Security, clientID string) (*kafka.Transport, error) {
+	tlsCfg, mech, err := securitySettings(sec)
+	if err != nil {
+		return nil, err
+	}
+	if clientID == "" {
+		clientID = defaultClientID
+	}
+	return &kafka.Transport{
+		DialTimeout: defaultDialTimeout,
+		IdleTimeout: transportIdleTimeout,
+		MetadataTTL: transportMetadataTTL,
+		ClientID:    clientID,
+		TLS:         tlsCfg,
+		SASL:        mech,
+	}, nil
+}
+
+// securitySettings maps kafka-python's security_protocol to kafka-go:
+// PLAINTEXT (or empty) uses neither TLS nor SASL, SSL only TLS,
+// SASL_PLAINTEXT only SASL, SASL_SSL both. Like kafka-python, the ssl_*
+// and sasl_* settings are ignored by protocols that do not use them.
+func securitySettings(sec Security) (*tls.Config, sasl.Mechanism, error) {
+	var useTLS, useSASL bool
+	switch p := strings.ToUpper(sec.Protocol); p {
+	case "", "PLAINTEXT":
+	case "SSL":
+		useTLS = true
+	case "SASL_PLAINTEXT":
+		useSASL = true
+	case "SASL_SSL":
+		useTLS, useSASL = true, true
+	default:
+		return nil, nil, fmt.Errorf("security protocol %q: want PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL", sec.Protocol)
+	}
+	var (
+		tlsCfg *tls.Config
+		mech   sasl.Mechanism
+		err    error
+	)
+	if useTLS {
+		if tlsCfg, err = tlsConfig(sec); err != nil {
+			return nil, nil, err
+		}
+	}
+	if useSASL {
+		if mech, err = saslMechanism(sec); err != nil {
+			return nil, nil, err
+		}
+	}
+	return tlsCfg, mech, nil
+}
+
+// tlsConfig builds the client TLS settings: the CA file (ssl_cafile) as the
+// only trusted roots when set, the system roots otherwise; a client
+// certificate (ssl_certfile + ssl_keyfile) when both are set. The server
+// name is left empty: kafka-go fills it from each broker's host name, so
+// host names are verified unless InsecureSkipVerify is set.
+func tlsConfig(sec Security) (*tls.Config, error) {
+	cfg := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		InsecureSkipVerify: sec.InsecureSkipVerify, //nolint:gosec // the user's explicit choice (ssl_check_hostname=false)
+	}
+	if sec.CAFile != "" {
+		pem, err := os.ReadFile(sec.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls ca file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls ca file %s: no PEM certificate found", sec.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	switch {
+	case sec.CertFile != "" && sec.KeyFile != "":
+		cert, err := tls.LoadX509KeyPair(sec.CertFile, sec.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls key pair %s, %s: %w", sec.CertFile, sec.KeyFile, err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	case sec.CertFile != "":
+		return nil, fmt.Errorf("tls cert file %s: no key file", sec.CertFile)
+	case sec.KeyFile != "":
+		return nil, fmt.Errorf("tls key file %s: no cert file", sec.KeyFile)
+	}
+	return cfg, nil
+}
+
+// errNoSASLUser is returned when a SASL protocol is configured without a
+// user name.
+var errNoSASLUser = errors.New("no username")
+
+// saslMechanism returns the SASL mechanism named by sec (kafka-python's
+// sasl_mechanism; sasl_plain_username and sasl_plain_password serve SCRAM
+// too, as in kafka-python). GSSAPI and OAUTHBEARER are not supported.
+func saslMechanism(sec Security) (sasl.Mechanism, error) {
+	name := strings.ToUpper(sec.SASLMechanism)
+	if sec.Username == "" && name != "" {
+		return nil, fmt.Errorf("sasl mechanism %s: %w", name, errNoSASLUser)
+	}
+	switch name {
+	case "PLAIN":
+		return plain.Mechanism{Username: sec.Username, Password: sec.Password}, nil
+	case "SCRAM-SHA-256", "SCRAM-SHA-512":
+		algo := scram.SHA256
+		if name == "SCRAM-SHA-512" {
+			algo = scram.SHA512
+		}
+		mech, err := scram.Mechanism(algo, sec.Username, sec.Password)
+		if err != nil {
+			return nil, fmt.Errorf("sasl mechanism %s: %w", name, err)
+		}
+		return mech, nil
+	case "":
+		return nil, fmt.Errorf("security protocol %s: no sasl mechanism (want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)", sec.Protocol)
+	default:
+		return nil, fmt.Errorf("sasl mechanism %q: unsupported (want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)", sec.SASLMechanism)
+	}
+}

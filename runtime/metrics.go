@@ -1,0 +1,175 @@
+package runtime
+
+import (
+	"runtime/debug"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metric names follow Prometheus conventions: kgen_<subsystem>_<name>_<unit>,
+// counters end in _total, labels are bounded (client ids, topics and
+// partitions; never keys).
+var (
+	descConsumed     = prometheus.NewDesc("kgen_records_consumed_total", "Records fetched and handed to the engine.", nil, nil)
+	descProcessed    = prometheus.NewDesc("kgen_records_processed_total", "Records whose handler succeeded and whose outputs were handed to the outbound clients.", nil, nil)
+	descFailed       = prometheus.NewDesc("kgen_records_failed_total", "Failed tries (handler error or panic, decode error, outbound error).", nil, nil)
+	descRetried      = prometheus.NewDesc("kgen_records_retried_total", "Tries scheduled again after a failure.", nil, nil)
+	descDead         = prometheus.NewDesc("kgen_records_dead_lettered_total", "Records written to the dead-letter topic.", nil, nil)
+	descSkipped      = prometheus.NewDesc("kgen_records_skipped_total", "Records dropped by the skip failure policy.", nil, nil)
+	descWritten      = prometheus.NewDesc("kgen_outbound_records_total", "Outputs handed to an outbound client.", []string{"client"}, nil)
+	descInFlightRecs = prometheus.NewDesc("kgen_in_flight_records", "Records fetched but not finished.", nil, nil)
+	descInFlightB    = prometheus.NewDesc("kgen_in_flight_bytes", "Bytes of records fetched but not finished.", nil, nil)
+	descOldest       = prometheus.NewDesc("kgen_oldest_in_flight_seconds", "Age of the oldest unfinished record.", nil, nil)
+	descCommitted    = prometheus.NewDesc("kgen_committed_offset", "Last committed offset (next record to read) per partition.", []string{"source", "topic", "partition"}, nil)
+	descLag          = prometheus.NewDesc("kgen_consumer_lag_records", "High watermark minus committed offset per partition.", []string{"source", "topic", "partition"}, nil)
+	descStalled      = prometheus.NewDesc("kgen_partition_stalled", "1 when the partition's oldest in-flight record is older than the stall timeout.", []string{"source", "topic", "partition"}, nil)
+	descAssigned     = prometheus.NewDesc("kgen_assigned_partitions", "Partitions currently owned.", nil, nil)
+	descRebalances   = prometheus.NewDesc("kgen_rebalances_total", "Partition assignments received (group generations).", []string{"source"}, nil)
+	descRestarts     = prometheus.NewDesc("kgen_restarts_total", "Inbound or outbound clients restarted after a failure.", []string{"client"}, nil)
+	descBuild        = prometheus.NewDesc("kgen_build_info", "Build information; the value is 1.", []string{"version", "runtime_api", "goversion"}, nil)
+)
+
+// engineMetrics holds what the hot path records beyond plain counters.
+type engineMetrics struct {
+	latency    prometheus.Histogram
+	rebalances map[string]*atomic.Int64 // by source id, fixed at start
+	restarts   map[string]*atomic.Int64 // by client id, fixed at start
+}
+
+func newEngineMetrics(cfg Config) *engineMetrics {
+	m := &engineMetrics{
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "kgen_processing_seconds",
+			Help:    "Handler run time per try.",
+			Buckets: prometheus.ExponentialBuckets(0.00001, 4, 12), // 10µs .. ~40s
+		}),
+		rebalances: map[string]*atomic.Int64{},
+		restarts:   map[string]*atomic.Int64{},
+	}
+	for _, in := range cfg.Inbound {
+		m.rebalances[in.ID] = new(atomic.Int64)
+		m.restarts[in.ID] = new(atomic.Int64)
+	}
+	for _, o := range cfg.Outbound {
+		m.restarts[o.ID] = new(atomic.Int64)
+	}
+	return m
+}
+
+// Rebalanced counts a new assignment for source (Sources call it).
+func (e *Engine) Rebalanced(source string) {
+	if c := e.metrics.rebalances[source]; c != nil {
+		c.Add(1)
+	}
+}
+
+// restarted counts a client restart.
+func (e *Engine) restarted(client string) {
+	if c := e.metrics.restarts[client]; c != nil {
+		c.Add(1)
+	}
+}
+
+// Collector returns a Prometheus collector over the engine's state; it
+// reads atomics and lane snapshots at scrape time, so the hot path pays
+// only for counter increments and one histogram observation per try.
+func (e *Engine) Collector() prometheus.Collector { return engineCollector{e} }
+
+type engineCollector struct{ e *Engine }
+
+func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descConsumed, descProcessed, descFailed, descRetried, descDead,
+		descSkipped, descWritten, descInFlightRecs, descInFlightB, descOldest, descCommitted, descLag,
+		descStalled, descAssigned, descRebalances, descRestarts, descBuild} {
+		ch <- d
+	}
+	c.e.metrics.latency.Describe(ch)
+}
+
+func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
+	e := c.e
+	st := e.Stats()
+	counter := func(d *prometheus.Desc, v int64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter(descConsumed, st.Consumed)
+	counter(descProcessed, st.Processed)
+	counter(descFailed, st.Failed)
+	counter(descRetried, st.Retried)
+	counter(descDead, st.DeadLettered)
+	counter(descSkipped, st.Skipped)
+	for i := range e.sinks {
+		counter(descWritten, e.sinks[i].written.Load(), e.sinks[i].id)
+	}
+	gauge(descInFlightRecs, float64(st.InFlightRecords))
+	gauge(descInFlightB, float64(st.InFlightBytes))
+	gauge(descOldest, e.OldestInFlight().Seconds())
+	for src, n := range e.metrics.rebalances {
+		counter(descRebalances, n.Load(), src)
+	}
+	for id, n := range e.metrics.restarts {
+		counter(descRestarts, n.Load(), id)
+	}
+	lanes := e.snapshotLanes()
+	gauge(descAssigned, float64(len(lanes)))
+	for _, l := range lanes {
+		p := strconv.Itoa(int(l.partition))
+		committed := l.committed.Load()
+		if committed >= 0 {
+			gauge(descCommitted, float64(committed), l.source, l.topic, p)
+			if hwm := l.hwm.Load(); hwm >= 0 {
+				gauge(descLag, float64(max(hwm-committed, 0)), l.source, l.topic, p)
+			}
+		}
+		stalled := 0.0
+		if l.stalled.Load() {
+			stalled = 1
+		}
+		gauge(descStalled, stalled, l.source, l.topic, p)
+	}
+	goVersion := "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		goVersion = bi.GoVersion
+	}
+	gauge(descBuild, 1, Version, strconv.Itoa(APIVersion), goVersion)
+	e.metrics.latency.Collect(ch)
+}
+
+func (e *Engine) snapshotLanes() []*lane {
+	e.lanesMu.Lock()
+	defer e.lanesMu.Unlock()
+	out := make([]*lane, 0, len(e.lanes))
+	for l := range e.lanes {
+		out = append(out, l)
+	}
+	return out
+}
+
+// checkStalls marks lanes whose oldest in-flight record is older than the
+// stall timeout, logs each new stall once, and returns how many are stalled.
+// kafka-go keeps heartbeating while a handler hangs, so without this a stuck
+// partition would look healthy to the group.
+func (e *Engine) checkStalls() int {
+	n := 0
+	for _, l := range e.snapshotLanes() {
+		since, ok := l.oldest()
+		stalled := ok && time.Since(since) > e.cfg.Flow.StallTimeout
+		if stalled {
+			n++
+		}
+		if was := l.stalled.Swap(stalled); stalled && !was {
+			e.log.Warn("partition stalled: oldest in-flight record exceeds the stall timeout",
+				"source", l.source, "topic", l.topic, "partition", l.partition,
+				"age", time.Since(since).Round(time.Millisecond), "stall_timeout", e.cfg.Flow.StallTimeout)
+		} else if !stalled && was {
+			e.log.Info("partition no longer stalled", "source", l.source, "topic", l.topic, "partition", l.partition)
+		}
+	}
+	return n
+}

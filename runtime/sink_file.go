@@ -1,0 +1,571 @@
+package runtime
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unicode/utf8"
+)
+
+const (
+	// fileBufferSize is the write buffer of each file; a full buffer is
+	// written out by the writer that fills it and wakes the flusher.
+	fileBufferSize = 64 << 10
+	// defaultFlushInterval bounds how long a written record waits for its
+	// fsync and acknowledgement.
+	defaultFlushInterval = 100 * time.Millisecond
+)
+
+// ErrInvalidUTF8 is wrapped in the error of a message whose value is not
+// valid UTF-8 while the file writer is in text mode.
+var ErrInvalidUTF8 = errors.New("value is not valid UTF-8")
+
+// FileSink is the file outbound client. With "{}" in the configured path
+// each worker writes its own file, the worker id replacing "{}"
+// (/tmp/out{}.log → /tmp/out0.log, /tmp/out1.log, ...); without it all
+// workers share one file.
+//
+// Framing "lines" (the default) writes each record as its value followed
+// by '\n'. So that a value may hold newlines, two bytes of the value are
+// escaped: '\\' is written as `\\` (two backslashes) and '\n' as `\n` (a
+// backslash and the letter n); every other byte, '\r' included, is written
+// as it is. A value holding neither byte is written unchanged, as the seed
+// wrote it. DecodeLine reverses the escaping of one line.
+//
+// Framing "length" writes a 4-byte big-endian length, then the value as
+// it is.
+//
+// Text mode (no "b" in the mode) requires values in valid UTF-8, the only
+// encoding supported; a value that is not fails its message with a
+// permanent error. Binary mode writes values as they are. Append mode
+// keeps what the files hold; truncate mode empties them when the sink
+// opens.
+//
+// Writes go to a 64 KiB buffer per file. A flusher goroutine per file
+// writes the buffer out, fsyncs the file, and only then acknowledges the
+// records the fsync covers: every FlushInterval (default 100ms), as soon
+// as a buffer fills, and on Close. A write or fsync error (disk full)
+// fails every record not yet acknowledged, and the file is cut back to its
+// last fsynced size, so it never keeps a partial record.
+type FileSink struct {
+	log       *slog.Logger
+	files     []*fileOut // one per worker, or one shared
+	perWorker bool
+	closed    atomic.Bool
+	closeErr  error // handed to messages that race with Close
+
+	closeOnce sync.Once
+	closeRes  error
+}
+
+// fileHandle is the part of *os.File a fileOut uses (tests fake it).
+type fileHandle interface {
+	io.Writer
+	Sync() error
+	Truncate(size int64) error
+	Close() error
+}
+
+// fileOut is one output file and its flusher.
+type fileOut struct {
+	path     string
+	log      *slog.Logger
+	lines    bool // framing "lines", else "length"
+	text     bool // values must be valid UTF-8
+	interval time.Duration
+
+	mu     sync.Mutex
+	f      fileHandle
+	bw     *bufio.Writer
+	acks   []Acker // records handed to bw since the last flush
+	size   int64   // file size once bw is written out
+	werr   error   // first write error since the last flush
+	broken error   // the file could not be cut back after an error
+	closed bool
+
+	// Owned by the flusher goroutine.
+	synced int64   // file size covered by the last good fsync
+	spare  []Acker // the other acks slice, swapped in at each flush
+
+	lastOK   atomic.Int64 // unix nanos of the last good flush with records
+	lastFail atomic.Pointer[fileFailure]
+
+	kick chan struct{} // a buffer filled or a write failed; capacity 1
+	stop chan struct{} // closed by Close
+	done chan struct{} // closed when the flusher returned
+	res  error         // the final flush and close, read after done
+}
+
+type fileFailure struct {
+	at  int64 // unix nanos
+	err error
+}
+
+// NewFileSink opens the file (or one per worker, for workers ≥ 1) of cfg
+// and starts their flushers. Close releases them.
+func NewFileSink(cfg FileWriterConfig, workers int, log *slog.Logger) (*FileSink, error) {
+	return newFileSink(cfg, workers, log, openFile)
+}
+
+func openFile(path string, truncate bool) (fileHandle, int64, error) {
+	flag := os.O_WRONLY | os.O_CREATE | os.O_APPEND
+	if truncate {
+		flag |= os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, flag, 0o644)
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, st.Size(), nil
+}
+
+func newFileSink(cfg FileWriterConfig, workers int, log *slog.Logger,
+	open func(path string, truncate bool) (fileHandle, int64, error)) (*FileSink, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("component", FileWriter)
+	if cfg.Path == "" {
+		return nil, errors.New("file writer: no path")
+	}
+	var lines bool
+	switch cfg.Framing {
+	case "", "lines":
+		lines = true
+	case "length":
+	default:
+		return nil, fmt.Errorf("file writer: framing %q: want lines or length", cfg.Framing)
+	}
+	if cfg.Binary && cfg.Encoding != "" {
+		return nil, fmt.Errorf("file writer: encoding %q: binary mode takes no encoding", cfg.Encoding)
+	}
+	switch strings.ToLower(cfg.Encoding) {
+	case "", "utf-8", "utf8":
+	default:
+		return nil, fmt.Errorf("file writer: encoding %q: only utf-8 is supported", cfg.Encoding)
+	}
+	interval := cfg.FlushInterval
+	if interval <= 0 {
+		interval = defaultFlushInterval
+	}
+	workers = max(workers, 1)
+
+	s := &FileSink{
+		log:       log,
+		perWorker: strings.Contains(cfg.Path, "{}"),
+		closeErr:  &OutboundError{Client: FileWriter, Err: ErrClosed},
+	}
+	paths := []string{cfg.Path}
+	if s.perWorker {
+		paths = make([]string, workers)
+		for w := range paths {
+			paths[w] = strings.ReplaceAll(cfg.Path, "{}", strconv.Itoa(w))
+		}
+	}
+	for _, p := range paths {
+		f, size, err := open(p, !cfg.Append)
+		if err != nil {
+			for _, fo := range s.files {
+				fo.f.Close()
+			}
+			return nil, fmt.Errorf("file writer: %w", err)
+		}
+		s.files = append(s.files, &fileOut{
+			path:     p,
+			log:      log.With("path", p),
+			lines:    lines,
+			text:     !cfg.Binary,
+			interval: interval,
+			f:        f,
+			bw:       bufio.NewWriterSize(f, fileBufferSize),
+			size:     size,
+			synced:   size,
+			kick:     make(chan struct{}, 1),
+			stop:     make(chan struct{}),
+			done:     make(chan struct{}),
+		})
+	}
+	for _, fo := range s.files {
+		go fo.run()
+	}
+	return s, nil
+}
+
+// Write appends msgs to their files (by Message.Worker when the path has
+// "{}") and returns once they are buffered; each Acker is called after
+// the fsync covering its record. It does not keep msgs. It returns
+// ErrClosed, calling no Acker, after Close.
+func (s *FileSink) Write(ctx context.Context, msgs []Message) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	for i := 0; i < len(msgs); {
+		fo := s.files[0]
+		if s.perWorker {
+			w := msgs[i].Worker
+			if w < 0 || w >= len(s.files) {
+				done(msgs[i].Ack, &OutboundError{Client: FileWriter, Permanent: true,
+					Err: fmt.Errorf("worker %d: no file (workers 0 to %d)", w, len(s.files)-1)})
+				i++
+				continue
+			}
+			fo = s.files[w]
+		}
+		j := i + 1
+		for s.perWorker && j < len(msgs) && msgs[j].Worker == msgs[i].Worker {
+			j++
+		}
+		if !s.perWorker {
+			j = len(msgs)
+		}
+		fo.write(msgs[i:j], s.closeErr)
+		i = j
+	}
+	return nil
+}
+
+func done(a Acker, err error) {
+	if a != nil {
+		a.Done(err)
+	}
+}
+
+// write buffers msgs; their Ackers join the file's pending list. Errors
+// found here (invalid UTF-8, closed) are reported after the lock is
+// released: an Acker may call back into the sink.
+func (fo *fileOut) write(msgs []Message, closeErr error) {
+	var rejected []int
+	fo.mu.Lock()
+	if fo.closed || fo.broken != nil {
+		err := fo.broken
+		fo.mu.Unlock()
+		if err == nil {
+			err = closeErr
+		}
+		for i := range msgs {
+			done(msgs[i].Ack, err)
+		}
+		return
+	}
+	filled := false
+	for i := range msgs {
+		v := msgs[i].Value
+		if (fo.text && !utf8.Valid(v)) || (!fo.lines && uint64(len(v)) > math.MaxUint32) {
+			rejected = append(rejected, i)
+			continue
+		}
+		avail := fo.bw.Available()
+		var n int
+		var err error
+		if fo.lines {
+			n, err = writeLine(fo.bw, v)
+		} else {
+			n, err = writeLength(fo.bw, v)
+		}
+		if n > avail {
+			filled = true
+		}
+		fo.size += int64(n)
+		if err != nil && fo.werr == nil {
+			fo.werr = err
+			filled = true
+		}
+		if a := msgs[i].Ack; a != nil {
+			fo.acks = append(fo.acks, a)
+		}
+	}
+	fo.mu.Unlock()
+	if filled {
+		select {
+		case fo.kick <- struct{}{}:
+		default:
+		}
+	}
+	for _, i := range rejected {
+		err := ErrInvalidUTF8
+		if !fo.text || utf8.Valid(msgs[i].Value) {
+			err = errors.New("value longer than 4 GiB")
+		}
+		done(msgs[i].Ack, &OutboundError{Client: FileWriter, Err: err, Permanent: true})
+	}
+}
+
+// writeLine writes v with the "lines" framing and returns the bytes
+// written to w. It scans v once for each of the two escaped bytes.
+func writeLine(w *bufio.Writer, v []byte) (int, error) {
+	n, pos := 0, 0
+	nl, bs := bytes.IndexByte(v, '\n'), bytes.IndexByte(v, '\\')
+	for nl >= 0 || bs >= 0 {
+		i, esc := nl, byte('n')
+		if nl < 0 || (bs >= 0 && bs < nl) {
+			i, esc = bs, '\\'
+		}
+		m, err := w.Write(v[pos:i])
+		n += m
+		if err != nil {
+			return n, err
+		}
+		if err := w.WriteByte('\\'); err != nil {
+			return n, err
+		}
+		if err := w.WriteByte(esc); err != nil {
+			return n + 1, err
+		}
+		n += 2
+		pos = i + 1
+		if esc == 'n' {
+			nl = indexByteFrom(v, pos, '\n')
+		} else {
+			bs = indexByteFrom(v, pos, '\\')
+		}
+	}
+	m, err := w.Write(v[pos:])
+	n += m
+	if err != nil {
+		return n, err
+	}
+	if err := w.WriteByte('\n'); err != nil {
+		return n, err
+	}
+	return n + 1, nil
+}
+
+// indexByteFrom is bytes.IndexByte(v[from:], c) as an index into v.
+func indexByteFrom(v []byte, from int, c byte) int {
+	i := bytes.IndexByte(v[from:], c)
+	if i < 0 {
+		return -1
+	}
+	return from + i
+}
+
+// writeLength writes v with the "length" framing.
+func writeLength(w *bufio.Writer, v []byte) (int, error) {
+	l := uint32(len(v))
+	for _, b := range [4]byte{byte(l >> 24), byte(l >> 16), byte(l >> 8), byte(l)} {
+		if err := w.WriteByte(b); err != nil {
+			return 0, err
+		}
+	}
+	m, err := w.Write(v)
+	return 4 + m, err
+}
+
+// DecodeLine returns the value of one line written with the "lines"
+// framing, given without its final '\n': `\n` becomes a newline and `\\` a
+// backslash. Any other backslash is kept as it is, so decoding never
+// fails. It returns line itself when it holds no backslash.
+func DecodeLine(line []byte) []byte {
+	i := bytes.IndexByte(line, '\\')
+	if i < 0 {
+		return line
+	}
+	out := make([]byte, i, len(line))
+	copy(out, line[:i])
+	for ; i < len(line); i++ {
+		c := line[i]
+		if c == '\\' && i+1 < len(line) {
+			switch line[i+1] {
+			case 'n':
+				c = '\n'
+				i++
+			case '\\':
+				i++
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// run is the file's flusher: it flushes on every tick and kick, and a last
+// time on stop, then closes the file.
+func (fo *fileOut) run() {
+	defer close(fo.done)
+	tick := time.NewTicker(fo.interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			fo.flush()
+		case <-fo.kick:
+			fo.flush()
+		case <-fo.stop:
+			err := fo.flush()
+			if err == nil {
+				fo.mu.Lock()
+				err = fo.broken
+				fo.mu.Unlock()
+			}
+			if cerr := fo.f.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("close %s: %w", fo.path, cerr)
+			}
+			fo.res = err
+			return
+		}
+	}
+}
+
+// flush writes the buffer out, fsyncs, and acknowledges the records the
+// fsync covers. On error it fails every pending record and cuts the file
+// back to its last fsynced size.
+func (fo *fileOut) flush() error {
+	fo.mu.Lock()
+	if len(fo.acks) == 0 && fo.werr == nil && fo.size == fo.synced {
+		fo.mu.Unlock()
+		return nil
+	}
+	err := fo.werr
+	if err == nil {
+		err = fo.bw.Flush()
+	}
+	acks := fo.acks
+	fo.acks = fo.spare[:0]
+	size := fo.size
+	if err != nil {
+		fo.rollback()
+		fo.mu.Unlock()
+		return fo.fail(acks, "write", err)
+	}
+	fo.mu.Unlock()
+
+	// Writers go on filling the buffer while the file syncs; their records
+	// wait for the next flush.
+	if err := fo.f.Sync(); err != nil {
+		fo.mu.Lock()
+		acks = append(acks, fo.acks...) // their bytes are cut off too
+		clear(fo.acks)
+		fo.acks = fo.acks[:0]
+		fo.rollback()
+		fo.mu.Unlock()
+		return fo.fail(acks, "fsync", err)
+	}
+	fo.synced = size
+	if len(acks) > 0 {
+		fo.lastOK.Store(time.Now().UnixNano())
+	}
+	for _, a := range acks {
+		a.Done(nil)
+	}
+	clear(acks)
+	fo.spare = acks[:0]
+	return nil
+}
+
+// rollback cuts the file back to its last fsynced size and drops the
+// buffer, so no partial record stays. fo.mu must be held.
+func (fo *fileOut) rollback() {
+	if err := fo.f.Truncate(fo.synced); err != nil {
+		fo.broken = &OutboundError{Client: FileWriter, Permanent: true,
+			Err: fmt.Errorf("truncate %s after a failed write: %w", fo.path, err)}
+		fo.log.Error("file may hold a partial record; failing every later write", "err", err)
+	}
+	fo.bw.Reset(fo.f)
+	fo.size = fo.synced
+	fo.werr = nil
+}
+
+// fail reports err to acks, logs it once, and returns it wrapped.
+func (fo *fileOut) fail(acks []Acker, op string, err error) error {
+	oerr := &OutboundError{
+		Client:    FileWriter,
+		Err:       fmt.Errorf("%s %s: %w", op, fo.path, err),
+		Permanent: !fileRetryable(err),
+	}
+	fo.lastFail.Store(&fileFailure{at: time.Now().UnixNano(), err: oerr})
+	fo.log.Warn("write failed; records not acknowledged", "records", len(acks), "err", err)
+	for _, a := range acks {
+		a.Done(oerr)
+	}
+	clear(acks)
+	fo.spare = acks[:0]
+	return oerr
+}
+
+// fileRetryable reports whether writing again may succeed. Permanent: the
+// file system refuses this file for good — read-only (EROFS), file too
+// large (EFBIG), permission denied (EACCES, EPERM), bad descriptor (EBADF,
+// the file was closed). Everything else is retryable: above all a full
+// disk or quota (ENOSPC, EDQUOT), which space freed elsewhere cures, and
+// I/O errors (EIO), which may be transient on network file systems.
+func fileRetryable(err error) bool {
+	for _, errno := range []syscall.Errno{syscall.EROFS, syscall.EFBIG, syscall.EACCES, syscall.EPERM, syscall.EBADF} {
+		if errors.Is(err, errno) {
+			return false
+		}
+	}
+	return !errors.Is(err, os.ErrClosed)
+}
+
+// Ready returns nil when every file works: none is broken, and on each
+// the last failed flush (if any) is older than 30s or was followed by a
+// good one. Otherwise it returns the failure. After Close it returns
+// ErrClosed.
+func (s *FileSink) Ready() error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	now := time.Now().UnixNano()
+	for _, fo := range s.files {
+		fo.mu.Lock()
+		broken := fo.broken
+		fo.mu.Unlock()
+		if broken != nil {
+			return broken
+		}
+		f := fo.lastFail.Load()
+		if f != nil && fo.lastOK.Load() < f.at && time.Duration(now-f.at) < producerReadyWindow {
+			return f.err
+		}
+	}
+	return nil
+}
+
+// Close stops taking messages, flushes and fsyncs every file, acknowledges
+// (or fails) every record, and closes the files, within ctx. If ctx ends
+// first it returns ctx's error; the flushers still finish in the
+// background and call the remaining Ackers. Later calls return the first
+// call's result.
+func (s *FileSink) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() { s.closeRes = s.close(ctx) })
+	return s.closeRes
+}
+
+func (s *FileSink) close(ctx context.Context) error {
+	s.closed.Store(true)
+	for _, fo := range s.files {
+		fo.mu.Lock()
+		fo.closed = true
+		fo.mu.Unlock()
+		close(fo.stop)
+	}
+	var errs []error
+	for _, fo := range s.files {
+		select {
+		case <-fo.done:
+			if fo.res != nil {
+				errs = append(errs, fo.res)
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("file writer close: %w", ctx.Err())
+		}
+	}
+	return errors.Join(errs...)
+}

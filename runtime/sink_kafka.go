@@ -1,0 +1,686 @@
+package runtime
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// Producer defaults, applied by NewKafkaSink to the zero fields of a
+// KafkaProducerConfig. kafka-go's Writer defaults differ from kafka-python's
+// (and RequireNone loses data), so every Writer option is set explicitly.
+const (
+	// defaultProducerMaxAttempts is kafka-go's attempts per batch (its own
+	// default is 10). Beyond these, the engine retries with its backoff.
+	defaultProducerMaxAttempts = 3
+	// defaultProducerBatchSize is the records per partition that close a
+	// batch (kafka-go's default).
+	defaultProducerBatchSize = 100
+	// defaultProducerBatchBytes is kafka-python's max_request_size; in
+	// kafka-go it also caps a single message.
+	defaultProducerBatchBytes = 1 << 20
+	// defaultProducerLinger is linger_ms as documented in the config; never
+	// kafka-go's 1s.
+	defaultProducerLinger = 5 * time.Millisecond
+	// defaultProducerRequestTimeout is kafka-python's request_timeout_ms.
+	defaultProducerRequestTimeout = 30 * time.Second
+	// defaultProducerAckTimeout bounds each message's wait for its ack
+	// (future_timeout) when the settings give none.
+	defaultProducerAckTimeout = 30 * time.Second
+	// defaultProducerCloseTimeout bounds the final flush (close_timeout).
+	defaultProducerCloseTimeout = 5 * time.Second
+	// producerBackoffMin/Max are kafka-go's retry backoff bounds between
+	// attempts of one batch (retry_backoff_ms is 100ms in kafka-python).
+	producerBackoffMin = 100 * time.Millisecond
+	producerBackoffMax = time.Second
+	// producerReadyWindow is how long a failed write keeps Ready failing
+	// when no write has succeeded since (the file writer's too).
+	producerReadyWindow = 30 * time.Second
+)
+
+// ErrAckTimeout is wrapped in the error of a message whose acknowledgement
+// did not arrive within the producer's AckTimeout. The message may still
+// be written later (a duplicate once the engine retries it).
+var ErrAckTimeout = errors.New("no ack within the ack timeout")
+
+// errNoTopic fails a message that names no topic on a sink without one.
+var errNoTopic = errors.New("message has no topic and the producer has none")
+
+// KafkaSink is the Kafka outbound client: a kafka-go Writer in async mode.
+// Each message's Acker is called once: nil when the broker acknowledged the
+// batch holding it (with Acks 0 that is as soon as it was sent), or an
+// *OutboundError (write failed, ack timeout, sink closed).
+//
+// Acknowledgement deadlines cost no timer per message: the messages of one
+// Write call share one deadline, and since the timeout is the same for
+// all, calls queue in deadline order. One goroutine wakes a few times per
+// AckTimeout, fails the expired head of the queue and drops calls that are
+// fully acknowledged.
+type KafkaSink struct {
+	cfg        KafkaProducerConfig
+	log        *slog.Logger
+	writer     *kafka.Writer
+	transport  *kafka.Transport
+	epoch      time.Time // ack deadlines are durations since epoch (monotonic)
+	timeoutErr error     // handed to every expired message
+	closeErr   error     // handed to every message pending at Close
+
+	mu      sync.Mutex
+	closed  bool
+	pending []*ackCall // in deadline order
+
+	stop     chan struct{} // closed by Close: stops expireLoop
+	loopDone chan struct{} // closed when expireLoop returns
+
+	closeOnce sync.Once
+	closeRes  error
+
+	lastOK   atomic.Int64 // since epoch, of the last successful batch
+	lastFail atomic.Pointer[sinkFailure]
+	failing  atomic.Bool // for logging transitions only
+}
+
+// ackCall holds the acknowledgement state of one Write call.
+type ackCall struct {
+	deadline time.Duration // since the sink's epoch
+	left     atomic.Int32  // tokens not finished yet
+	toks     []ackToken
+}
+
+// ackToken travels with one message through kafka-go as WriterData.
+type ackToken struct {
+	done atomic.Bool
+	ack  Acker
+	call *ackCall
+}
+
+// finish reports err to the token's Acker unless it was finished before,
+// so completion, timeout and Close may race: the first one wins.
+func (t *ackToken) finish(err error) bool {
+	if !t.done.CompareAndSwap(false, true) {
+		return false
+	}
+	t.call.left.Add(-1)
+	// Only the winner gets here: drop the Acker so that a call waiting
+	// in the queue does not keep finished work (and its record) alive.
+	a := t.ack
+	t.ack = nil
+	if a != nil {
+		a.Done(err)
+	}
+	return true
+}
+
+type sinkFailure struct {
+	at  time.Duration // since epoch
+	err error
+}
+
+// NewKafkaSink returns a producer writing to cfg.Brokers. Zero fields of cfg
+// take the defaults documented on the defaultProducer* constants, except
+// Acks: 0 means RequireNone (kafka-python's acks=0), so callers wanting
+// kafka-python's default of 1 must set it. It does not contact the
+// brokers: connection problems surface as failed acks and through Ready.
+func NewKafkaSink(cfg KafkaProducerConfig, log *slog.Logger) (*KafkaSink, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("component", KafkaProducer)
+	cfg, err := producerDefaults(cfg)
+	if err != nil {
+		return nil, err
+	}
+	acks, err := requiredAcks(cfg.Acks)
+	if err != nil {
+		return nil, err
+	}
+	codec, err := compression(cfg.Compression)
+	if err != nil {
+		return nil, err
+	}
+	balancer, err := balancer(cfg.Partitioner)
+	if err != nil {
+		return nil, err
+	}
+	transport, err := kafkaTransport(cfg.Security, cfg.ClientID)
+	if err != nil {
+		return nil, fmt.Errorf("kafka producer: %w", err)
+	}
+	if acks == kafka.RequireNone {
+		log.Warn("acks=0: messages count as written once sent, without broker confirmation")
+	}
+	s := &KafkaSink{
+		cfg:       cfg,
+		log:       log,
+		transport: transport,
+		epoch:     time.Now(),
+		timeoutErr: &OutboundError{
+			Client: KafkaProducer,
+			Err:    fmt.Errorf("%w (%s)", ErrAckTimeout, cfg.AckTimeout),
+		},
+		closeErr: &OutboundError{Client: KafkaProducer, Err: fmt.Errorf("flush cut short: %w", ErrClosed)},
+		stop:     make(chan struct{}),
+		loopDone: make(chan struct{}),
+	}
+	s.writer = &kafka.Writer{
+		Addr: kafka.TCP(cfg.Brokers...),
+		// No Writer topic: every message carries its own, so the same
+		// sink writes outputs and dead letters.
+		Topic:           "",
+		Balancer:        balancer,
+		MaxAttempts:     cfg.MaxAttempts,
+		WriteBackoffMin: producerBackoffMin,
+		WriteBackoffMax: producerBackoffMax,
+		BatchSize:       cfg.BatchSize,
+		BatchBytes:      cfg.BatchBytes,
+		BatchTimeout:    cfg.Linger,
+		ReadTimeout:     cfg.RequestTimeout,
+		WriteTimeout:    cfg.RequestTimeout,
+		RequiredAcks:    acks,
+		Async:           true,
+		Completion:      s.complete,
+		Compression:     codec,
+		// Logger stays nil: it logs every batch. Errors are logged per
+		// attempt at debug level; failures reach us through Completion.
+		Logger:                 nil,
+		ErrorLogger:            debugLogger(log),
+		Transport:              transport,
+		AllowAutoTopicCreation: false,
+	}
+	go s.expireLoop(scanInterval(cfg.AckTimeout))
+	return s, nil
+}
+
+// producerDefaults fills the zero fields of cfg and checks what is left.
+func producerDefaults(cfg KafkaProducerConfig) (KafkaProducerConfig, error) {
+	if len(cfg.Brokers) == 0 {
+		return cfg, errors.New("kafka producer: no brokers")
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = defaultProducerMaxAttempts
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = defaultProducerBatchSize
+	}
+	if cfg.BatchBytes <= 0 {
+		cfg.BatchBytes = defaultProducerBatchBytes
+	}
+	if cfg.Linger <= 0 {
+		cfg.Linger = defaultProducerLinger
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = defaultProducerRequestTimeout
+	}
+	if cfg.AckTimeout <= 0 {
+		cfg.AckTimeout = defaultProducerAckTimeout
+	}
+	if cfg.CloseTimeout <= 0 {
+		cfg.CloseTimeout = defaultProducerCloseTimeout
+	}
+	return cfg, nil
+}
+
+func requiredAcks(acks int) (kafka.RequiredAcks, error) {
+	switch acks {
+	case -1:
+		return kafka.RequireAll, nil
+	case 1:
+		return kafka.RequireOne, nil
+	case 0:
+		return kafka.RequireNone, nil
+	}
+	return 0, fmt.Errorf("kafka producer: acks %d: want -1 (all), 0 or 1", acks)
+}
+
+func compression(name string) (kafka.Compression, error) {
+	switch strings.ToLower(name) {
+	case "", "none":
+		return 0, nil
+	case "gzip":
+		return kafka.Gzip, nil
+	case "snappy":
+		return kafka.Snappy, nil
+	case "lz4":
+		return kafka.Lz4, nil
+	case "zstd":
+		return kafka.Zstd, nil
+	}
+	return 0, fmt.Errorf("kafka producer: compression %q: want none, gzip, snappy, lz4 or zstd", name)
+}
+
+// balancer maps the partitioner names: murmur2 is the Java and
+// kafka-python mapping of keys to partitions (unkeyed messages go to a
+// random partition), crc32 is librdkafka's consistent_random, fnv1a is
+// Sarama's, round_robin ignores keys.
+func balancer(name string) (kafka.Balancer, error) {
+	switch strings.ToLower(name) {
+	case "", "murmur2":
+		return &kafka.Murmur2Balancer{}, nil
+	case "crc32":
+		return &kafka.CRC32Balancer{}, nil
+	case "fnv1a":
+		return &kafka.Hash{}, nil
+	case "round_robin":
+		return &kafka.RoundRobin{}, nil
+	}
+	return nil, fmt.Errorf("kafka producer: partitioner %q: want murmur2, crc32, fnv1a or round_robin", name)
+}
+
+// debugLogger adapts slog to kafka-go's Logger at debug level.
+func debugLogger(log *slog.Logger) kafka.Logger {
+	return kafka.LoggerFunc(func(msg string, args ...any) {
+		if log.Enabled(context.Background(), slog.LevelDebug) {
+			log.Debug("kafka-go", "detail", fmt.Sprintf(msg, args...))
+		}
+	})
+}
+
+// scanInterval is how often expired acks are looked for: a tenth of the
+// timeout, within [5ms, 100ms]. An ack fails at most that late.
+func scanInterval(timeout time.Duration) time.Duration {
+	return min(max(timeout/10, 5*time.Millisecond), 100*time.Millisecond)
+}
+
+func (s *KafkaSink) since() time.Duration { return time.Since(s.epoch) }
+
+// Write queues msgs and returns without waiting for the broker, except on
+// the first write to a topic, or when the cached metadata is not ready
+// yet, which waits for a metadata answer (bounded by ctx). A message goes
+// to its Topic, or to the producer's topic when empty, with its key and
+// headers; its Key, Value and Headers are read until its Acker is called
+// or Close returns, whichever is later. It returns ErrClosed, calling no
+// Acker, after Close.
+func (s *KafkaSink) Write(ctx context.Context, msgs []Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	call := &ackCall{toks: make([]ackToken, len(msgs))}
+	call.left.Store(int32(len(msgs)))
+	now := time.Now()
+	kms := make([]kafka.Message, 0, len(msgs))
+	var noTopic []*ackToken
+	for i := range msgs {
+		m := &msgs[i]
+		t := &call.toks[i]
+		t.ack, t.call = m.Ack, call
+		topic := m.Topic
+		if topic == "" {
+			topic = s.cfg.Topic
+		}
+		if topic == "" {
+			noTopic = append(noTopic, t)
+			continue
+		}
+		kms = append(kms, kafka.Message{
+			Topic: topic,
+			Key:   m.Key,
+			Value: m.Value,
+			// kafka-go would send a zero time as timestamp 0 (1970), which
+			// time-based retention deletes at once.
+			Time:       now,
+			Headers:    m.Headers, // Header is kafka.Header: no copy
+			WriterData: t,
+		})
+	}
+
+	if !s.track(call) {
+		return ErrClosed
+	}
+	if len(noTopic) > 0 {
+		err := &OutboundError{Client: KafkaProducer, Err: errNoTopic, Permanent: true}
+		for _, t := range noTopic {
+			t.finish(err)
+		}
+	}
+	s.send(ctx, kms)
+	return nil
+}
+
+// track queues call for its ack deadline; false after Close.
+func (s *KafkaSink) track(call *ackCall) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	// The deadline is taken under the lock, so pending stays sorted.
+	call.deadline = s.since() + s.cfg.AckTimeout
+	s.pending = append(s.pending, call)
+	return true
+}
+
+// send hands kms to the Writer. In async mode WriteMessages fails only
+// before queueing anything (closed writer, topic unknown to the metadata,
+// a message larger than BatchBytes), so on error the messages it names
+// are failed here; all others are finished by complete.
+func (s *KafkaSink) send(ctx context.Context, kms []kafka.Message) {
+	for len(kms) > 0 {
+		err := s.writer.WriteMessages(ctx, kms...)
+		if err == nil {
+			return
+		}
+		var tooLarge kafka.MessageTooLargeError
+		if errors.As(err, &tooLarge) {
+			s.fail([]kafka.Message{tooLarge.Message}, tooLarge.Message.Topic, err)
+			kms = tooLarge.Remaining
+			continue
+		}
+		if groups := byTopic(kms); len(groups) > 1 {
+			// One unknown topic fails the whole call: write each topic
+			// on its own so the others go through.
+			for _, g := range groups {
+				s.send(ctx, g)
+			}
+			return
+		}
+		s.fail(kms, kms[0].Topic, err)
+		return
+	}
+}
+
+// byTopic splits kms by topic, keeping their order within each topic. It
+// returns nil when kms hold a single topic.
+func byTopic(kms []kafka.Message) [][]kafka.Message {
+	if !slices.ContainsFunc(kms, func(m kafka.Message) bool { return m.Topic != kms[0].Topic }) {
+		return nil
+	}
+	var groups [][]kafka.Message
+	for _, m := range kms {
+		j := slices.IndexFunc(groups, func(g []kafka.Message) bool { return g[0].Topic == m.Topic })
+		if j < 0 {
+			groups = append(groups, nil)
+			j = len(groups) - 1
+		}
+		groups[j] = append(groups[j], m)
+	}
+	return groups
+}
+
+// fail finishes the messages of kms, all of one topic, with err. where
+// names the topic (and partition when known).
+func (s *KafkaSink) fail(kms []kafka.Message, where string, err error) {
+	oerr := &OutboundError{
+		Client:    KafkaProducer,
+		Err:       fmt.Errorf("produce %s: %w", where, err),
+		Permanent: !retryable(err),
+	}
+	s.noteFailure(oerr)
+	for i := range kms {
+		if t, ok := kms[i].WriterData.(*ackToken); ok {
+			t.finish(oerr)
+		}
+	}
+}
+
+// complete is the Writer's Completion callback: called once per batch,
+// whose messages share a topic and partition.
+func (s *KafkaSink) complete(kms []kafka.Message, err error) {
+	if len(kms) == 0 {
+		return
+	}
+	if err != nil {
+		s.fail(kms, fmt.Sprintf("%s/%d", kms[0].Topic, kms[0].Partition), err)
+		return
+	}
+	s.noteSuccess()
+	for i := range kms {
+		if t, ok := kms[i].WriterData.(*ackToken); ok {
+			t.finish(nil)
+		}
+	}
+}
+
+// retryable reports whether writing the message again may succeed. kafka-go
+// has already spent its MaxAttempts on the errors it deems temporary; this
+// decides whether the engine retries with its backoff or applies the
+// failure policy at once.
+//
+// Permanent: the message, the topic or our credentials are wrong, and the
+// same write gets the same answer — MessageSizeTooLarge (also kafka-go's
+// client-side MessageTooLargeError), RecordListTooLarge, InvalidRecord,
+// InvalidTimestamp, InvalidTopic, TopicAuthorizationFailed,
+// ClusterAuthorizationFailed, TransactionalIDAuthorizationFailed,
+// SASLAuthenticationFailed, UnsupportedSASLMechanism, PolicyViolation,
+// UnsupportedForMessageFormat, UnsupportedCompressionType,
+// InvalidRequiredAcks, a message without topic, and TLS certificates the
+// broker or we reject.
+//
+// Retryable: routing that stale metadata gets wrong and a metadata refresh
+// (every MetadataTTL) fixes — kafka-go's client-side ErrNoLeader,
+// ErrNoPartition and ErrNoTopic, which it does not retry itself, and
+// UnknownTopicOrPartition (also what a topic being created looks like),
+// LeaderNotAvailable, NotLeaderForPartition (NotLeaderOrFollower);
+// overload — RequestTimedOut, NotEnoughReplicas(AfterAppend),
+// KafkaStorageError, ThrottlingQuotaExceeded; network errors (connection
+// refused or reset, EOF, deadlines), our ack timeout, and a sink closed
+// under the message: none of these says anything about the record.
+//
+// Anything else is retryable too: the engine's retries are bounded by
+// max_retries, after which the failure policy applies anyway, whereas
+// calling an unknown error permanent could dead-letter good records for a
+// fault of the cluster.
+func retryable(err error) bool {
+	if errors.Is(err, errNoTopic) {
+		return false
+	}
+	var ke kafka.Error
+	if errors.As(err, &ke) {
+		switch ke {
+		case kafka.MessageSizeTooLarge,
+			kafka.RecordListTooLarge,
+			kafka.InvalidRecord,
+			kafka.InvalidTimestamp,
+			kafka.InvalidTopic,
+			kafka.TopicAuthorizationFailed,
+			kafka.ClusterAuthorizationFailed,
+			kafka.TransactionalIDAuthorizationFailed,
+			kafka.SASLAuthenticationFailed,
+			kafka.UnsupportedSASLMechanism,
+			kafka.PolicyViolation,
+			kafka.UnsupportedForMessageFormat,
+			kafka.UnsupportedCompressionType,
+			kafka.InvalidRequiredAcks:
+			return false
+		}
+		return true
+	}
+	var (
+		unknownCA x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		verify    *tls.CertificateVerificationError
+	)
+	if errors.As(err, &unknownCA) || errors.As(err, &hostname) ||
+		errors.As(err, &invalid) || errors.As(err, &verify) {
+		return false
+	}
+	return true
+}
+
+func (s *KafkaSink) noteSuccess() {
+	s.lastOK.Store(int64(s.since()))
+	if s.failing.Load() && s.failing.CompareAndSwap(true, false) {
+		s.log.Info("writes recovered")
+	}
+}
+
+func (s *KafkaSink) noteFailure(err error) {
+	s.lastFail.Store(&sinkFailure{at: s.since(), err: err})
+	if s.failing.CompareAndSwap(false, true) {
+		s.log.Warn("writes failing", "err", err)
+	} else {
+		s.log.Debug("write failed", "err", err)
+	}
+}
+
+// Ready returns nil when the producer looks healthy: no write failed, a
+// write succeeded since the last failure, or the last failure is older
+// than 30s. Otherwise it returns that failure. After Close it returns
+// ErrClosed.
+func (s *KafkaSink) Ready() error {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	f := s.lastFail.Load()
+	if f == nil || time.Duration(s.lastOK.Load()) > f.at {
+		return nil
+	}
+	age := s.since() - f.at
+	if age > producerReadyWindow {
+		return nil
+	}
+	return fmt.Errorf("last write failed %s ago: %w", age.Round(time.Millisecond), f.err)
+}
+
+// expireLoop fails the messages whose ack deadline passed, until Close.
+func (s *KafkaSink) expireLoop(every time.Duration) {
+	defer close(s.loopDone)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	var expired []*ackCall
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-tick.C:
+			expired = s.expire(expired[:0])
+		}
+	}
+}
+
+// expire drops finished calls from the head of pending and fails the
+// expired ones; buf is reused between rounds.
+func (s *KafkaSink) expire(buf []*ackCall) []*ackCall {
+	now := s.since()
+	s.mu.Lock()
+	n := 0
+	for _, c := range s.pending {
+		if c.left.Load() > 0 {
+			if c.deadline > now {
+				break
+			}
+			buf = append(buf, c)
+		}
+		n++
+	}
+	s.dropPending(n)
+	if len(s.pending) >= compactAbove {
+		s.compactPending()
+	}
+	s.mu.Unlock()
+
+	failed := 0
+	for _, c := range buf {
+		for i := range c.toks {
+			if c.toks[i].finish(s.timeoutErr) {
+				failed++
+			}
+		}
+	}
+	if failed > 0 {
+		s.noteFailure(s.timeoutErr)
+		s.log.Warn("acks timed out", "messages", failed, "timeout", s.cfg.AckTimeout)
+	}
+	clear(buf)
+	return buf
+}
+
+// compactAbove is the queue length from which each expiry round also
+// removes finished calls from behind the head: one message stuck for the
+// whole AckTimeout would otherwise keep every call written after it
+// queued, up to AckTimeout × the write rate.
+const compactAbove = 1024
+
+// compactPending removes the finished calls, keeping the order (and so the
+// deadline order) of the others; s.mu must be held.
+func (s *KafkaSink) compactPending() {
+	live := s.pending[:0]
+	for _, c := range s.pending {
+		if c.left.Load() > 0 {
+			live = append(live, c)
+		}
+	}
+	clear(s.pending[len(live):])
+	s.pending = live
+}
+
+// dropPending removes the first n calls; s.mu must be held.
+func (s *KafkaSink) dropPending(n int) {
+	if n == 0 {
+		return
+	}
+	clear(s.pending[:n])
+	if n == len(s.pending) {
+		s.pending = s.pending[:0]
+	} else {
+		s.pending = s.pending[n:]
+	}
+}
+
+// Close stops taking messages, flushes the Writer within ctx and
+// CloseTimeout, fails every message still unacknowledged with ErrClosed,
+// and closes the Transport's connections. When the flush is cut short it
+// returns the context error; kafka-go cannot cancel a flush, so its
+// goroutines then finish in the background (at most MaxAttempts ×
+// RequestTimeout later) and their late outcomes are ignored. Later calls
+// return the first call's result.
+func (s *KafkaSink) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() { s.closeRes = s.close(ctx) })
+	return s.closeRes
+}
+
+func (s *KafkaSink) close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.CloseTimeout)
+	defer cancel()
+	flushed := make(chan struct{})
+	go func() {
+		defer close(flushed)
+		_ = s.writer.Close() // always nil
+		s.transport.CloseIdleConnections()
+	}()
+	var err error
+	select {
+	case <-flushed:
+	case <-ctx.Done():
+		err = fmt.Errorf("kafka producer flush: %w", ctx.Err())
+		s.log.Warn("flush cut short", "err", err)
+	}
+
+	close(s.stop)
+	<-s.loopDone
+
+	s.mu.Lock()
+	pending := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	failed := 0
+	for _, c := range pending {
+		for i := range c.toks {
+			if c.toks[i].finish(s.closeErr) {
+				failed++
+			}
+		}
+	}
+	if failed > 0 {
+		s.log.Warn("unacknowledged messages failed at close", "messages", failed)
+	}
+	s.transport.CloseIdleConnections()
+	return err
+}

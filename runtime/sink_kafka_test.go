@@ -1,0 +1,520 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"reflect"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
+	"go.uber.org/goleak"
+
+	"github.com/kgen-dev/kgen/internal/kafkatest"
+)
+
+func TestKafkaSinkWriterOptions(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	tests := []struct {
+		name     string
+		cfg      KafkaProducerConfig
+		acks     kafka.RequiredAcks
+		balancer kafka.Balancer
+		codec    kafka.Compression
+	}{
+		{"defaults", KafkaProducerConfig{}, kafka.RequireNone, &kafka.Murmur2Balancer{}, 0},
+		{"all", KafkaProducerConfig{Acks: -1, Partitioner: "crc32", Compression: "zstd"}, kafka.RequireAll, &kafka.CRC32Balancer{}, kafka.Zstd},
+		{"one", KafkaProducerConfig{Acks: 1, Partitioner: "fnv1a", Compression: "lz4"}, kafka.RequireOne, &kafka.Hash{}, kafka.Lz4},
+		{"round robin", KafkaProducerConfig{Acks: 1, Partitioner: "round_robin", Compression: "gzip",
+			BatchSize: 7, BatchBytes: 1000, Linger: time.Millisecond, MaxAttempts: 2, RequestTimeout: 3 * time.Second},
+			kafka.RequireOne, &kafka.RoundRobin{}, kafka.Gzip},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			cfg.Brokers = []string{"127.0.0.1:1"}
+			s, err := NewKafkaSink(cfg, sinkTestLogger())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close(context.Background())
+			w := s.writer
+			want := func(name string, got, want any) {
+				t.Helper()
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s = %v, want %v", name, got, want)
+				}
+			}
+			want("RequiredAcks", w.RequiredAcks, tt.acks)
+			want("Balancer", reflect.TypeOf(w.Balancer), reflect.TypeOf(tt.balancer))
+			want("Compression", w.Compression, tt.codec)
+			want("Topic", w.Topic, "")
+			want("Async", w.Async, true)
+			want("AllowAutoTopicCreation", w.AllowAutoTopicCreation, false)
+			want("Transport", w.Transport, kafka.RoundTripper(s.transport))
+			want("BatchSize", w.BatchSize, orDefault(tt.cfg.BatchSize, defaultProducerBatchSize))
+			want("BatchBytes", w.BatchBytes, orDefault(tt.cfg.BatchBytes, defaultProducerBatchBytes))
+			want("BatchTimeout", w.BatchTimeout, orDefault(tt.cfg.Linger, defaultProducerLinger))
+			want("MaxAttempts", w.MaxAttempts, orDefault(tt.cfg.MaxAttempts, defaultProducerMaxAttempts))
+			want("WriteTimeout", w.WriteTimeout, orDefault(tt.cfg.RequestTimeout, defaultProducerRequestTimeout))
+			want("ReadTimeout", w.ReadTimeout, orDefault(tt.cfg.RequestTimeout, defaultProducerRequestTimeout))
+			want("WriteBackoffMin", w.WriteBackoffMin, producerBackoffMin)
+			want("WriteBackoffMax", w.WriteBackoffMax, producerBackoffMax)
+			if w.Completion == nil || w.ErrorLogger == nil || w.Addr == nil {
+				t.Error("Completion, ErrorLogger or Addr not set")
+			}
+		})
+	}
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+func TestKafkaSinkConfigErrors(t *testing.T) {
+	b := []string{"127.0.0.1:1"}
+	tests := []struct {
+		cfg  KafkaProducerConfig
+		want string
+	}{
+		{KafkaProducerConfig{}, "no brokers"},
+		{KafkaProducerConfig{Brokers: b, Acks: 2}, "acks 2"},
+		{KafkaProducerConfig{Brokers: b, Compression: "brotli"}, `compression "brotli"`},
+		{KafkaProducerConfig{Brokers: b, Partitioner: "sticky"}, `partitioner "sticky"`},
+		{KafkaProducerConfig{Brokers: b, Security: Security{Protocol: "SASL_SSL"}}, "no sasl mechanism"},
+	}
+	for _, tt := range tests {
+		if _, err := NewKafkaSink(tt.cfg, sinkTestLogger()); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%+v: err = %v, want it to contain %q", tt.cfg, err, tt.want)
+		}
+	}
+}
+
+func TestKafkaSinkRetryable(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{protocol.NewErrNoLeader("t", 0), true},
+		{kafka.NotLeaderForPartition, true},
+		{kafka.LeaderNotAvailable, true},
+		{kafka.UnknownTopicOrPartition, true},
+		{kafka.RequestTimedOut, true},
+		{kafka.NotEnoughReplicas, true},
+		{fmt.Errorf("produce: %w", syscall.ECONNREFUSED), true},
+		{&net.OpError{Op: "dial", Err: syscall.ECONNRESET}, true},
+		{io.ErrUnexpectedEOF, true},
+		{context.DeadlineExceeded, true},
+		{ErrAckTimeout, true},
+		{ErrClosed, true},
+		{errors.New("something new"), true},
+		{kafka.MessageSizeTooLarge, false},
+		{kafka.MessageTooLargeError{}, false},
+		{kafka.InvalidTopic, false},
+		{kafka.TopicAuthorizationFailed, false},
+		{kafka.SASLAuthenticationFailed, false},
+		{fmt.Errorf("wrapped: %w", kafka.RecordListTooLarge), false},
+		{errNoTopic, false},
+	}
+	for _, tt := range tests {
+		if got := retryable(tt.err); got != tt.want {
+			t.Errorf("retryable(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
+
+// newTestCall builds an ackCall of n messages acknowledged into acks
+// from index first.
+func newTestCall(acks *ackLog, first, n int) *ackCall {
+	c := &ackCall{toks: make([]ackToken, n)}
+	c.left.Store(int32(n))
+	for i := range c.toks {
+		c.toks[i].ack, c.toks[i].call = acks.ack(first+i), c
+	}
+	return c
+}
+
+// TestKafkaSinkAckTimeout drives the deadline queue without a broker: acks
+// not seen within AckTimeout fail once with ErrAckTimeout, a late
+// completion is ignored, and finished calls leave the queue.
+func TestKafkaSinkAckTimeout(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	const timeout = 50 * time.Millisecond
+	s, err := NewKafkaSink(KafkaProducerConfig{Brokers: []string{"127.0.0.1:1"}, AckTimeout: timeout}, sinkTestLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	acks := newAckLog(t, 3)
+	call := newTestCall(acks, 0, 3)
+	start := time.Now()
+	if !s.track(call) {
+		t.Fatal("track refused")
+	}
+	call.toks[0].finish(nil) // acknowledged in time
+	acks.wait(time.Second)
+	if took := time.Since(start); took < timeout {
+		t.Errorf("timed out after %s, before the %s timeout", took, timeout)
+	}
+	for i := 1; i < 3; i++ {
+		err, _ := acks.err(i)
+		if !errors.Is(err, ErrAckTimeout) || IsPermanent(err) {
+			t.Errorf("message %d: err = %v, want a retryable ErrAckTimeout", i, err)
+		}
+	}
+	if call.toks[1].finish(nil) {
+		t.Error("a late completion finished a timed-out message again")
+	}
+	if err := s.Ready(); !errors.Is(err, ErrAckTimeout) {
+		t.Errorf("Ready = %v, want the ack timeout", err)
+	}
+	s.mu.Lock()
+	pending := len(s.pending)
+	s.mu.Unlock()
+	if pending != 0 {
+		t.Errorf("%d calls still queued", pending)
+	}
+}
+
+// TestKafkaSinkCompletionRacesTimeout finishes messages from several
+// goroutines while the expiry loop fails the late ones: each message is
+// acknowledged exactly once (ackLog fails the test on a second Done).
+func TestKafkaSinkCompletionRacesTimeout(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	s, err := NewKafkaSink(KafkaProducerConfig{Brokers: []string{"127.0.0.1:1"}, AckTimeout: 5 * time.Millisecond}, sinkTestLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const calls, per = 200, 50
+	acks := newAckLog(t, calls*per)
+	var wg sync.WaitGroup
+	for c := range calls {
+		call := newTestCall(acks, c*per, per)
+		if !s.track(call) {
+			t.Fatal("track refused")
+		}
+		wg.Go(func() {
+			time.Sleep(time.Duration(c%10) * time.Millisecond)
+			for i := range call.toks {
+				call.toks[i].finish(nil)
+			}
+		})
+	}
+	wg.Wait()
+	acks.wait(2 * time.Second)
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestKafkaSinkCloseFailsPending(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	s, err := NewKafkaSink(KafkaProducerConfig{Brokers: []string{"127.0.0.1:1"}, AckTimeout: time.Hour}, sinkTestLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	acks := newAckLog(t, 4)
+	if !s.track(newTestCall(acks, 0, 4)) {
+		t.Fatal("track refused")
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	acks.wait(time.Second)
+	for i := range 4 {
+		if err, _ := acks.err(i); !errors.Is(err, ErrClosed) || IsPermanent(err) {
+			t.Errorf("message %d: err = %v, want a retryable ErrClosed", i, err)
+		}
+	}
+	if err := s.Write(context.Background(), []Message{{Value: []byte("late"), Ack: acks.ack(99)}}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Write after Close = %v, want ErrClosed", err)
+	}
+	if err := s.Ready(); !errors.Is(err, ErrClosed) {
+		t.Errorf("Ready after Close = %v, want ErrClosed", err)
+	}
+}
+
+// TestKafkaSinkUnreachableBroker: with nothing listening, writes fail
+// promptly with a retryable error, and Close leaves no goroutine behind.
+func TestKafkaSinkUnreachableBroker(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	s, err := NewKafkaSink(KafkaProducerConfig{Brokers: []string{addr}, Topic: "t", Acks: -1}, sinkTestLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	acks := newAckLog(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.Write(ctx, []Message{{Value: []byte("a"), Ack: acks.ack(0)}, {Value: []byte("b"), Ack: acks.ack(1)}}); err != nil {
+		t.Fatal(err)
+	}
+	acks.wait(15 * time.Second)
+	for i := range 2 {
+		if err, _ := acks.err(i); err == nil || IsPermanent(err) {
+			t.Errorf("message %d: err = %v, want a retryable error", i, err)
+		}
+	}
+	if err := s.Ready(); err == nil {
+		t.Error("Ready = nil after failed writes")
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestKafkaSinkRoundTrip sends 10k keyed messages with headers through a
+// real broker: every ack is nil, and reading the topic back gives the same
+// keys, values and headers, each key in one partition (the murmur2 one, as
+// the Java client would choose) and in the order written.
+func TestKafkaSinkRoundTrip(t *testing.T) {
+	addr := kafkatest.Broker(t)
+	const partitions, n, keys = 4, 10_000, 100
+	topic := kafkatest.Topic(t, addr, partitions)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+
+	s, err := NewKafkaSink(KafkaProducerConfig{
+		Brokers: []string{addr}, Topic: topic, Acks: -1, Linger: 5 * time.Millisecond,
+		BatchSize: 500, Compression: "lz4", RequestTimeout: 10 * time.Second, AckTimeout: 30 * time.Second,
+	}, sinkTestLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	acks := newAckLog(t, n)
+	sent := make([]Message, n)
+	for i := range sent {
+		sent[i] = Message{
+			Key:   fmt.Appendf(nil, "key-%03d", i%keys),
+			Value: fmt.Appendf(nil, "value-%05d", i),
+			Headers: []Header{
+				{Key: "seq", Value: fmt.Appendf(nil, "%d", i)},
+				{Key: "empty", Value: []byte{}},
+				{Key: "seq", Value: []byte("duplicate names are kept")},
+			},
+			Ack: acks.ack(i),
+		}
+	}
+	start := time.Now()
+	for i := 0; i < n; i += 100 {
+		if err := s.Write(context.Background(), sent[i:i+100]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	acks.wait(60 * time.Second)
+	t.Logf("%d messages acknowledged in %s", n, time.Since(start))
+	for i := range n {
+		if err, _ := acks.err(i); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	if err := s.Ready(); err != nil {
+		t.Errorf("Ready = %v", err)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	got := kafkatest.ReadAll(t, addr, topic, n, 60*time.Second)
+	if len(got) != n {
+		t.Fatalf("read %d messages, want %d", len(got), n)
+	}
+	byValue := map[string]Message{}
+	for _, m := range sent {
+		byValue[string(m.Value)] = m
+	}
+	partitionOf := map[string]int{}
+	lastSeq := map[string]int{}
+	murmur := &kafka.Murmur2Balancer{}
+	for _, m := range got {
+		want, ok := byValue[string(m.Value)]
+		if !ok {
+			t.Fatalf("unexpected value %q", m.Value)
+		}
+		delete(byValue, string(m.Value))
+		if !bytes.Equal(m.Key, want.Key) {
+			t.Errorf("%s: key %q, want %q", m.Value, m.Key, want.Key)
+		}
+		if !reflect.DeepEqual(normHeaders(m.Headers), normHeaders(want.Headers)) {
+			t.Errorf("%s: headers %q, want %q", m.Value, m.Headers, want.Headers)
+		}
+		key := string(m.Key)
+		if p, seen := partitionOf[key]; seen && p != m.Partition {
+			t.Errorf("key %s in partitions %d and %d", key, p, m.Partition)
+		}
+		partitionOf[key] = m.Partition
+		if p := murmur.Balance(kafka.Message{Key: m.Key}, 0, 1, 2, 3); p != m.Partition {
+			t.Errorf("key %s in partition %d, murmur2 says %d", key, m.Partition, p)
+		}
+		var seq int
+		fmt.Sscanf(string(m.Value), "value-%d", &seq)
+		if last, seen := lastSeq[key]; seen && seq < last {
+			t.Errorf("key %s: %d after %d", key, seq, last)
+		}
+		lastSeq[key] = seq
+		if m.Time.Before(start.Add(-time.Minute)) {
+			t.Errorf("%s: timestamp %s", m.Value, m.Time)
+		}
+	}
+	if len(partitionOf) != keys {
+		t.Errorf("%d keys read, want %d", len(partitionOf), keys)
+	}
+}
+
+func normHeaders(hs []Header) []string {
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = h.Key + "=" + string(h.Value)
+	}
+	return out
+}
+
+// TestKafkaSinkUnknownTopic: a write to a topic that does not exist fails
+// its acks (retryable: the topic may yet be created) without a hang, while
+// messages of the same Write call to a good topic go through.
+func TestKafkaSinkUnknownTopic(t *testing.T) {
+	addr := kafkatest.Broker(t)
+	good := kafkatest.Topic(t, addr, 1)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	const timeout = 3 * time.Second
+	s, err := NewKafkaSink(KafkaProducerConfig{Brokers: []string{addr}, Topic: good, Acks: -1,
+		RequestTimeout: timeout, AckTimeout: timeout}, sinkTestLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	missing := good + "-missing"
+	acks := newAckLog(t, 3)
+	start := time.Now()
+	err = s.Write(context.Background(), []Message{
+		{Value: []byte("good"), Ack: acks.ack(0)},
+		{Value: []byte("lost"), Topic: missing, Ack: acks.ack(1)},
+		{Value: []byte("good too"), Ack: acks.ack(2)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acks.wait(2*timeout + time.Second)
+	t.Logf("acknowledged in %s", time.Since(start))
+	err, _ = acks.err(1)
+	var oe *OutboundError
+	if !errors.As(err, &oe) || oe.Client != KafkaProducer || oe.Permanent || !strings.Contains(err.Error(), missing) {
+		t.Errorf("missing topic: err = %v, want a retryable producer error naming the topic", err)
+	}
+	for _, i := range []int{0, 2} {
+		if err, _ := acks.err(i); err != nil {
+			t.Errorf("message %d to the good topic: %v", i, err)
+		}
+	}
+	if got := kafkatest.ReadAll(t, addr, good, 2, 10*time.Second); len(got) != 2 {
+		t.Errorf("good topic holds %d messages, want 2", len(got))
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestKafkaSinkClosePending closes the sink right after writing, while
+// batches are still lingering: Close returns promptly (it does not wait
+// out the linger), every message is acknowledged by then, and all are in
+// the topic.
+func TestKafkaSinkClosePending(t *testing.T) {
+	addr := kafkatest.Broker(t)
+	topic := kafkatest.Topic(t, addr, 3)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	const linger = 10 * time.Second
+	s, err := NewKafkaSink(KafkaProducerConfig{Brokers: []string{addr}, Topic: topic, Acks: -1,
+		Linger: linger, BatchSize: 1_000_000, CloseTimeout: 20 * time.Second}, sinkTestLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 5000
+	acks := newAckLog(t, n)
+	msgs := make([]Message, n)
+	for i := range msgs {
+		msgs[i] = Message{Key: fmt.Appendf(nil, "k%d", i%50), Value: fmt.Appendf(nil, "v%d", i), Ack: acks.ack(i)}
+	}
+	if err := s.Write(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if c := acks.count(); c != 0 {
+		t.Fatalf("%d acks before Close while batches linger", c)
+	}
+	start := time.Now()
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > linger/2 {
+		t.Errorf("Close took %s", took)
+	}
+	if c := acks.count(); c != n {
+		t.Fatalf("%d of %d acknowledged when Close returned", c, n)
+	}
+	for i := range n {
+		if err, _ := acks.err(i); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	if got := kafkatest.ReadAll(t, addr, topic, n, 30*time.Second); len(got) != n {
+		t.Errorf("topic holds %d messages, want %d", len(got), n)
+	}
+}
+
+// TestKafkaSinkQueueCompaction: one message stuck at the head of the
+// deadline queue does not keep the finished calls behind it queued.
+func TestKafkaSinkQueueCompaction(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	s, err := NewKafkaSink(KafkaProducerConfig{Brokers: []string{"127.0.0.1:1"}, AckTimeout: time.Hour}, sinkTestLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const calls = 3 * compactAbove
+	acks := newAckLog(t, calls)
+	var tracked []*ackCall
+	for c := range calls {
+		call := newTestCall(acks, c, 1)
+		if !s.track(call) {
+			t.Fatal("track refused")
+		}
+		tracked = append(tracked, call)
+	}
+	for _, c := range tracked[1:] {
+		c.toks[0].finish(nil)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		s.mu.Lock()
+		n := len(s.pending)
+		s.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d calls queued, want only the stuck one", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err, _ := acks.err(0); !errors.Is(err, ErrClosed) {
+		t.Errorf("stuck message: err = %v, want ErrClosed", err)
+	}
+}

@@ -1,0 +1,587 @@
+package settings
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v5"
+
+	"github.com/kgen-dev/kgen/runtime"
+)
+
+// Defaults the conversion sets explicitly, where kafka-go's own differ
+// from kafka-python's (kafka-go-notes §7) or the seed relied on them.
+const (
+	defaultBroker            = "localhost:9092" // kafka-python bootstrap_servers
+	defaultMaxRetries        = 3
+	defaultSessionTimeout    = 10 * time.Second
+	defaultHeartbeat         = 3 * time.Second
+	defaultRebalanceTimeout  = 30 * time.Second
+	defaultMaxWait           = 500 * time.Millisecond
+	defaultMaxBytes          = 1 << 20
+	defaultCommitInterval    = 5 * time.Second
+	defaultAcks              = 1
+	defaultLinger            = 5 * time.Millisecond
+	defaultMaxRequestSize    = 1 << 20
+	defaultRequestTimeout    = 30 * time.Second
+	defaultAutoOffsetReset   = "latest"
+	defaultPartitioner       = "murmur2"
+	manyWorkers              = 10000
+	inlineSecretExplanation  = "a secret written inline ends up in the settings file and in every copy of it; write it as \"${ENV_VAR}\""
+	singularInboundID        = "inbound"
+	singularOutboundID       = "outbound"
+	payloadSchemaURLTemplate = "kgen:///payload/%s.schema.json"
+)
+
+// Documents: the settings as the schema describes them, for decoding
+// after validation.
+type (
+	fileDoc struct {
+		Version     *jsonInt    `json:"settings_version"`
+		Workers     *jsonInt    `json:"num_of_workers"`
+		InboundOne  *clientDoc  `json:"inbound_client_settings"`
+		OutboundOne *clientDoc  `json:"outbound_client_settings"`
+		Inbound     []clientDoc `json:"inbound_clients"`
+		Outbound    []clientDoc `json:"outbound_clients"`
+		Processing  struct {
+			OnFailure         string   `json:"on_failure"`
+			DeadLetterTopic   string   `json:"dead_letter_topic"`
+			RetryBackoffMS    *jsonInt `json:"retry_backoff_ms"`
+			RetryBackoffMaxMS *jsonInt `json:"retry_backoff_max_ms"`
+			MaxInFlight       jsonInt  `json:"max_in_flight_records"`
+			MaxInFlightBytes  jsonInt  `json:"max_in_flight_bytes"`
+			UnorderedUnkeyed  bool     `json:"unordered_unkeyed"`
+			DrainTimeoutMS    *jsonInt `json:"drain_timeout_ms"`
+			StallTimeoutMS    *jsonInt `json:"stall_timeout_ms"`
+		} `json:"processing"`
+		Payload struct {
+			Inbound  *payloadDoc `json:"inbound"`
+			Outbound *payloadDoc `json:"outbound"`
+		} `json:"payload"`
+		Metrics struct {
+			Address string `json:"address"`
+		} `json:"metrics"`
+		Logging struct {
+			Level  string `json:"level"`
+			Format string `json:"format"`
+		} `json:"logging"`
+	}
+	clientDoc struct {
+		ID     string `json:"id"`
+		Name   string `json:"name"`
+		Config any    `json:"config"`
+	}
+	payloadDoc struct {
+		Type string `json:"type"`
+	}
+	kafkaConsumerDoc struct {
+		Topics           []string       `json:"topics"`
+		Partitions       []partitionDoc `json:"partitions"`
+		MaxRetries       *jsonInt       `json:"max_retries"`
+		MaxRecords       *jsonInt       `json:"max_records"`
+		PollTimeout      *jsonSeconds   `json:"poll_timeout"`
+		EnableListener   *bool          `json:"enable_listener"`
+		CloseTimeout     *jsonSeconds   `json:"close_timeout"`
+		CommitIntervalMS *jsonInt       `json:"commit_interval_ms"`
+		ClientConfig     map[string]any `json:"client_config"`
+	}
+	partitionDoc struct {
+		Topic     string   `json:"topic"`
+		Partition jsonInt  `json:"partition"`
+		Offset    *jsonInt `json:"offset"`
+	}
+	kafkaProducerDoc struct {
+		Topic         string         `json:"topic"`
+		FutureTimeout *jsonSeconds   `json:"future_timeout"`
+		CloseTimeout  *jsonSeconds   `json:"close_timeout"`
+		ClientConfig  map[string]any `json:"client_config"`
+	}
+	fileWriterDoc struct {
+		File            string   `json:"file"`
+		Mode            string   `json:"mode"`
+		Encoding        *string  `json:"encoding"`
+		Framing         string   `json:"framing"`
+		FlushIntervalMS *jsonInt `json:"flush_interval_ms"`
+	}
+	fileReaderDoc struct {
+		File    string `json:"file"`
+		Framing string `json:"framing"`
+	}
+	stdoutDoc struct {
+		Format string `json:"format"`
+	}
+)
+
+// converter turns a schema-valid document into Settings, adding the
+// checks a schema cannot express.
+type converter struct {
+	diags   []pending
+	fromEnv map[string]bool // pointers of strings that came from ${ENV}
+	// payloadSchemas are the payload schemas as written (compact JSON).
+	payloadSchemas map[string]json.RawMessage
+	// pointers of each client, and of its topics, for cross checks.
+	inboundPtr   []string
+	outboundPtr  []string
+	inboundTopic map[string]topicUse
+}
+
+// topicUse is where a consumed topic is named, and with which brokers.
+type topicUse struct {
+	ptr     string
+	brokers []string
+}
+
+func (cx *converter) errorf(ptr, format string, args ...any) {
+	cx.diags = append(cx.diags, errorAt(ptr, fmt.Sprintf(format, args...)))
+}
+
+func (cx *converter) warnf(ptr, format string, args ...any) {
+	cx.diags = append(cx.diags, pending{Diagnostic: Diagnostic{Severity: Warning, Pointer: ptr, Message: fmt.Sprintf(format, args...)}})
+}
+
+func (cx *converter) convert(tree any) *Settings {
+	var doc fileDoc
+	if err := decodeInto(tree, &doc); err != nil {
+		cx.errorf("", "decoding settings: %v", err)
+		return nil
+	}
+	s := &Settings{Version: 1, LogLevel: "info", LogFormat: "text"}
+	if doc.Version != nil {
+		s.Version = int(*doc.Version)
+	}
+	cfg := &s.Runtime
+	cfg.Workers = 1
+	if doc.Workers != nil {
+		cfg.Workers = int(*doc.Workers)
+		if cfg.Workers > manyWorkers {
+			cx.warnf("/num_of_workers", "%d workers is a lot (more than %d); each is a goroutine with its own in-flight records", cfg.Workers, manyWorkers)
+		}
+	}
+
+	cx.inboundTopic = map[string]topicUse{}
+	type named struct {
+		ptr string
+		doc clientDoc
+	}
+	var ins, outs []named
+	if doc.InboundOne != nil {
+		d := *doc.InboundOne
+		d.ID = singularInboundID
+		ins = append(ins, named{"/inbound_client_settings", d})
+	}
+	for i, d := range doc.Inbound {
+		ins = append(ins, named{"/inbound_clients/" + strconv.Itoa(i), d})
+	}
+	if doc.OutboundOne != nil {
+		d := *doc.OutboundOne
+		d.ID = singularOutboundID
+		outs = append(outs, named{"/outbound_client_settings", d})
+	}
+	for i, d := range doc.Outbound {
+		outs = append(outs, named{"/outbound_clients/" + strconv.Itoa(i), d})
+	}
+	for _, c := range ins {
+		cfg.Inbound = append(cfg.Inbound, cx.inbound(c.ptr, c.doc))
+		cx.inboundPtr = append(cx.inboundPtr, c.ptr)
+	}
+	for _, c := range outs {
+		cfg.Outbound = append(cfg.Outbound, cx.outbound(c.ptr, c.doc))
+		cx.outboundPtr = append(cx.outboundPtr, c.ptr)
+	}
+	cx.checkIDs(cfg)
+	cx.checkLoops(cfg)
+
+	p := doc.Processing
+	cfg.Failure = runtime.FailurePolicy{
+		OnFailure:       runtime.OnFailure(p.OnFailure),
+		DeadLetterTopic: p.DeadLetterTopic,
+		Backoff:         msPtr(p.RetryBackoffMS),
+		MaxBackoff:      msPtr(p.RetryBackoffMaxMS),
+	}
+	if cfg.Failure.OnFailure == "" {
+		cfg.Failure.OnFailure = runtime.Stop
+	}
+	cfg.Flow = runtime.FlowConfig{
+		MaxInFlightRecords: int(p.MaxInFlight),
+		MaxInFlightBytes:   int64(p.MaxInFlightBytes),
+		UnorderedUnkeyed:   p.UnorderedUnkeyed,
+		DrainTimeout:       msPtr(p.DrainTimeoutMS),
+		StallTimeout:       msPtr(p.StallTimeoutMS),
+	}
+	cx.checkFailure(cfg)
+	if b, m := cfg.Failure.Backoff, cfg.Failure.MaxBackoff; b > 0 && m > 0 && m < b {
+		cx.errorf("/processing/retry_backoff_max_ms", "got %d; expected at least retry_backoff_ms (%d)", m.Milliseconds(), b.Milliseconds())
+	}
+	for _, in := range cfg.Inbound {
+		if k := in.Kafka; k != nil && cfg.Flow.DrainTimeout > 0 && k.Assignments == nil && cfg.Flow.DrainTimeout >= k.SessionTimeout {
+			cx.warnf("/processing/drain_timeout_ms", "drain timeout %s is not below the session timeout %s of %s: a slow drain can cost the group its membership", cfg.Flow.DrainTimeout, k.SessionTimeout, in.ID)
+		}
+	}
+
+	s.InPayload = cx.payload("inbound", doc.Payload.Inbound)
+	s.OutPayload = cx.payload("outbound", doc.Payload.Outbound)
+	cfg.MetricsAddr = doc.Metrics.Address
+	if doc.Logging.Level != "" {
+		s.LogLevel = doc.Logging.Level
+	}
+	if doc.Logging.Format != "" {
+		s.LogFormat = doc.Logging.Format
+	}
+	return s
+}
+
+func (cx *converter) inbound(ptr string, d clientDoc) runtime.InboundConfig {
+	in := runtime.InboundConfig{ID: d.ID, Name: d.Name, MaxRetries: defaultMaxRetries}
+	base := ptr + "/config"
+	switch d.Name {
+	case runtime.KafkaConsumer:
+		var c kafkaConsumerDoc
+		if !cx.decode(base, d.Config, &c) {
+			return in
+		}
+		in.Kafka = cx.kafkaConsumer(base, c)
+		if c.MaxRetries != nil {
+			in.MaxRetries = int(*c.MaxRetries)
+		}
+	case runtime.FileReader:
+		var c fileReaderDoc
+		if !cx.decode(base, d.Config, &c) {
+			return in
+		}
+		in.File = &runtime.FileReaderConfig{Path: c.File, Framing: orDefault(c.Framing, "lines")}
+		if c.File != "-" {
+			if _, err := os.Stat(c.File); errors.Is(err, fs.ErrNotExist) {
+				cx.warnf(base+"/file", "file %s does not exist (yet)", quoteShort(c.File))
+			}
+		}
+	}
+	return in
+}
+
+func (cx *converter) outbound(ptr string, d clientDoc) runtime.OutboundConfig {
+	out := runtime.OutboundConfig{ID: d.ID, Name: d.Name}
+	base := ptr + "/config"
+	switch d.Name {
+	case runtime.KafkaProducer:
+		var c kafkaProducerDoc
+		if cx.decode(base, d.Config, &c) {
+			out.Kafka = cx.kafkaProducer(base, c)
+		}
+	case runtime.FileWriter:
+		var c fileWriterDoc
+		if cx.decode(base, d.Config, &c) {
+			out.File = cx.fileWriter(base, c)
+		}
+	case runtime.Stdout:
+		var c stdoutDoc
+		if d.Config == nil || cx.decode(base, d.Config, &c) {
+			out.Stdout = &runtime.StdoutConfig{Format: orDefault(c.Format, "value")}
+		}
+	}
+	return out
+}
+
+func (cx *converter) decode(ptr string, v any, dst any) bool {
+	if err := decodeInto(v, dst); err != nil {
+		cx.errorf(ptr, "%v", err)
+		return false
+	}
+	return true
+}
+
+func (cx *converter) kafkaConsumer(base string, d kafkaConsumerDoc) *runtime.KafkaConsumerConfig {
+	k := &runtime.KafkaConsumerConfig{
+		Brokers:           []string{defaultBroker},
+		Topics:            d.Topics,
+		AutoOffsetReset:   defaultAutoOffsetReset,
+		SessionTimeout:    defaultSessionTimeout,
+		HeartbeatInterval: defaultHeartbeat,
+		RebalanceTimeout:  defaultRebalanceTimeout,
+		MinBytes:          1,
+		MaxBytes:          defaultMaxBytes,
+		MaxWait:           defaultMaxWait,
+		CommitInterval:    defaultCommitInterval,
+		IsolationLevel:    "read_uncommitted",
+		Balancers:         []string{"range", "roundrobin"},
+		Security:          runtime.Security{Protocol: "PLAINTEXT"},
+	}
+	cc := base + "/client_config"
+	applyOptions(cx, cc, d.ClientConfig, consumerOptions, k, kafkaCommon{&k.Brokers, &k.ClientID, &k.Security})
+	cx.checkSecurity(cc, d.ClientConfig, k.Security)
+
+	if d.MaxRecords != nil {
+		if _, ok := d.ClientConfig["max_poll_records"]; ok {
+			cx.warnf(base+"/max_records", "max_records and client_config.max_poll_records are both set; max_records wins")
+		}
+		k.MaxRecords = int(*d.MaxRecords)
+	}
+	if d.CommitIntervalMS != nil {
+		if _, ok := d.ClientConfig["auto_commit_interval_ms"]; ok {
+			cx.warnf(base+"/commit_interval_ms", "commit_interval_ms and client_config.auto_commit_interval_ms are both set; commit_interval_ms wins")
+		}
+		k.CommitInterval = msPtr(d.CommitIntervalMS)
+	}
+	if d.PollTimeout != nil {
+		k.PollTimeout = time.Duration(*d.PollTimeout)
+	}
+	if d.CloseTimeout != nil {
+		k.CloseTimeout = time.Duration(*d.CloseTimeout)
+	}
+	if d.EnableListener != nil {
+		cx.warnf(base+"/enable_listener", "enable_listener has no effect: rebalances are always handled")
+	}
+	if k.HeartbeatInterval >= k.SessionTimeout {
+		at := cc
+		for _, name := range []string{"session_timeout_ms", "heartbeat_interval_ms"} {
+			if _, ok := d.ClientConfig[name]; ok {
+				at = cc + "/" + name
+			}
+		}
+		cx.errorf(at, "heartbeat_interval_ms (%d) must be below session_timeout_ms (%d)", k.HeartbeatInterval.Milliseconds(), k.SessionTimeout.Milliseconds())
+	}
+
+	for _, t := range d.Topics {
+		if _, dup := cx.inboundTopic[t]; !dup {
+			cx.inboundTopic[t] = topicUse{ptr: base + "/topics", brokers: k.Brokers}
+		}
+	}
+	if len(d.Topics) > 0 && k.GroupID == "" {
+		cx.errorf(base+"/topics", "consuming topics needs a consumer group: set client_config.group_id (or use \"partitions\" for manual assignment)")
+	}
+	seen := map[string]int{}
+	for i, p := range d.Partitions {
+		ptr := base + "/partitions/" + strconv.Itoa(i)
+		key := p.Topic + "\x00" + strconv.Itoa(int(p.Partition))
+		if j, dup := seen[key]; dup {
+			cx.errorf(ptr, "partition %d of %q is already assigned at index %d", p.Partition, p.Topic, j)
+			continue
+		}
+		seen[key] = i
+		a := runtime.PartitionAssignment{Topic: p.Topic, Partition: int(p.Partition)}
+		if p.Offset != nil {
+			off := int64(*p.Offset)
+			a.Offset = &off
+		}
+		k.Assignments = append(k.Assignments, a)
+		if _, dup := cx.inboundTopic[p.Topic]; !dup {
+			cx.inboundTopic[p.Topic] = topicUse{ptr: ptr + "/topic", brokers: k.Brokers}
+		}
+	}
+	return k
+}
+
+func (cx *converter) kafkaProducer(base string, d kafkaProducerDoc) *runtime.KafkaProducerConfig {
+	k := &runtime.KafkaProducerConfig{
+		Brokers:        []string{defaultBroker},
+		Topic:          d.Topic,
+		Acks:           defaultAcks,
+		MaxAttempts:    1, // kafka-python retries=0
+		BatchBytes:     defaultMaxRequestSize,
+		Linger:         defaultLinger,
+		Compression:    "none",
+		RequestTimeout: defaultRequestTimeout,
+		Partitioner:    defaultPartitioner,
+		Security:       runtime.Security{Protocol: "PLAINTEXT"},
+	}
+	cc := base + "/client_config"
+	applyOptions(cx, cc, d.ClientConfig, producerOptions, k, kafkaCommon{&k.Brokers, &k.ClientID, &k.Security})
+	cx.checkSecurity(cc, d.ClientConfig, k.Security)
+	if d.FutureTimeout != nil {
+		k.AckTimeout = time.Duration(*d.FutureTimeout)
+	}
+	if d.CloseTimeout != nil {
+		k.CloseTimeout = time.Duration(*d.CloseTimeout)
+	}
+	return k
+}
+
+func (cx *converter) fileWriter(base string, d fileWriterDoc) *runtime.FileWriterConfig {
+	mode := orDefault(d.Mode, "a")
+	f := &runtime.FileWriterConfig{
+		Path:          d.File,
+		Append:        strings.HasPrefix(mode, "a"),
+		Binary:        strings.HasSuffix(mode, "b"),
+		Framing:       orDefault(d.Framing, "lines"),
+		FlushInterval: msPtr(d.FlushIntervalMS),
+	}
+	switch {
+	case f.Binary && d.Encoding != nil:
+		cx.errorf(base+"/encoding", "got %s; binary mode %q takes no encoding: expected null", quoteShort(*d.Encoding), mode)
+	case !f.Binary:
+		// Python's default text encoding on Linux, and the only one the
+		// file writer knows.
+		f.Encoding = "utf-8"
+	}
+	dir := filepath.Dir(strings.ReplaceAll(d.File, "{}", "0"))
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		cx.warnf(base+"/file", "directory %s does not exist: the file writer cannot create %s", quoteShort(dir), quoteShort(filepath.Base(d.File)))
+	}
+	return f
+}
+
+// checkSecurity reports what a schema cannot: options that contradict the
+// protocol, and secrets written inline.
+func (cx *converter) checkSecurity(base string, opts map[string]any, sec runtime.Security) {
+	sasl := strings.HasPrefix(sec.Protocol, "SASL_")
+	tls := strings.HasSuffix(sec.Protocol, "SSL")
+	if sasl {
+		if sec.SASLMechanism == "" {
+			cx.errorf(base+"/security_protocol", "%s needs sasl_mechanism (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)", sec.Protocol)
+		}
+		if sec.Username == "" || sec.Password == "" {
+			cx.errorf(base+"/security_protocol", "%s needs sasl_plain_username and sasl_plain_password", sec.Protocol)
+		}
+	}
+	for name, v := range opts {
+		if v == nil {
+			continue
+		}
+		ptr := base + "/" + escapePointer(name)
+		switch {
+		case !sasl && strings.HasPrefix(name, "sasl_") && name != "sasl_plain_password":
+			cx.warnf(ptr, "%s is ignored: security_protocol is %s", name, sec.Protocol)
+		case !tls && strings.HasPrefix(name, "ssl_") && name != "ssl_password":
+			cx.warnf(ptr, "%s is ignored: security_protocol is %s", name, sec.Protocol)
+		}
+		if name == "sasl_plain_password" || name == "ssl_password" {
+			if s, _ := v.(string); s != "" && !cx.fromEnv[ptr] {
+				cx.warnf(ptr, "%s", inlineSecretExplanation)
+			}
+		}
+	}
+	if (sec.CertFile == "") != (sec.KeyFile == "") {
+		cx.errorf(base, "ssl_certfile and ssl_keyfile go together: set both or neither")
+	}
+}
+
+// checkIDs refuses a client id used twice (across both directions).
+func (cx *converter) checkIDs(cfg *runtime.Config) {
+	first := map[string]string{}
+	check := func(id, ptr string) {
+		at := ptr
+		if !strings.HasSuffix(ptr, "_settings") {
+			at = ptr + "/id"
+		}
+		if prev, dup := first[id]; dup {
+			cx.errorf(at, "client id %q is already used by %s", id, prev)
+			return
+		}
+		first[id] = ptr
+	}
+	for i, in := range cfg.Inbound {
+		check(in.ID, cx.inboundPtr[i])
+	}
+	for i, out := range cfg.Outbound {
+		check(out.ID, cx.outboundPtr[i])
+	}
+}
+
+// checkLoops warns about a processor that writes to a topic it reads on
+// the same cluster: every output comes back as input.
+func (cx *converter) checkLoops(cfg *runtime.Config) {
+	for i, out := range cfg.Outbound {
+		if out.Kafka == nil {
+			continue
+		}
+		use, ok := cx.inboundTopic[out.Kafka.Topic]
+		if !ok || !overlap(use.brokers, out.Kafka.Brokers) {
+			continue
+		}
+		cx.warnf(cx.outboundPtr[i]+"/config/topic", "topic %q is also consumed (%s): every record written comes back as input and the processor loops forever", out.Kafka.Topic, use.ptr)
+	}
+}
+
+func overlap(a, b []string) bool {
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			return true
+		}
+	}
+	return false
+}
+
+func (cx *converter) checkFailure(cfg *runtime.Config) {
+	f := cfg.Failure
+	if f.OnFailure != runtime.DeadLetter {
+		if f.DeadLetterTopic != "" {
+			cx.warnf("/processing/dead_letter_topic", "dead_letter_topic is ignored: on_failure is %q, not \"dead_letter\"", f.OnFailure)
+		}
+		return
+	}
+	if f.DeadLetterTopic == "" {
+		cx.errorf("/processing/on_failure", "on_failure \"dead_letter\" needs processing.dead_letter_topic")
+		return
+	}
+	if use, ok := cx.inboundTopic[f.DeadLetterTopic]; ok {
+		cx.errorf("/processing/dead_letter_topic", "dead-letter topic %q is also consumed (%s): failed records would be processed again", f.DeadLetterTopic, use.ptr)
+	}
+	for i, in := range cfg.Inbound {
+		if in.Kafka == nil {
+			cx.errorf("/processing/on_failure", "on_failure \"dead_letter\" writes with the brokers of the record's inbound client, and %s (%s) has none", cx.inboundPtr[i], in.Name)
+		}
+	}
+}
+
+// payload reads one payload type and checks its schema compiles.
+func (cx *converter) payload(dir string, d *payloadDoc) Payload {
+	p := Payload{Kind: Bytes}
+	if d == nil {
+		return p
+	}
+	p.Kind = PayloadKind(d.Type)
+	raw, ok := cx.payloadSchemas[dir]
+	if !ok {
+		return p
+	}
+	p.Schema = raw
+	if at, err := compilePayloadSchema(dir, raw); err != nil {
+		cx.errorf("/payload/"+dir+"/schema"+at, "not a valid JSON Schema: %v", err)
+	}
+	return p
+}
+
+// compilePayloadSchema compiles a payload schema, refusing references
+// outside it. A problem is returned with its pointer inside the schema.
+func compilePayloadSchema(dir string, raw json.RawMessage) (at string, err error) {
+	c := jsonschema.NewCompiler()
+	c.Draft = jsonschema.Draft2020
+	c.LoadURL = func(s string) (io.ReadCloser, error) {
+		return nil, fmt.Errorf("%s: only references inside the schema are allowed", s)
+	}
+	url := fmt.Sprintf(payloadSchemaURLTemplate, dir)
+	if err := c.AddResource(url, bytes.NewReader(raw)); err != nil {
+		return "", err
+	}
+	if _, err = c.Compile(url); err == nil {
+		return "", nil
+	}
+	var ve *jsonschema.ValidationError
+	if errors.As(err, &ve) { // refused by the meta-schema: report the first leaf
+		for len(ve.Causes) > 0 {
+			ve = ve.Causes[0]
+		}
+		return ve.InstanceLocation, errors.New(ve.Message)
+	}
+	var se *jsonschema.SchemaError
+	if errors.As(err, &se) && se.Err != nil {
+		err = se.Err
+	}
+	return "", errors.New(strings.TrimPrefix(err.Error(), "jsonschema: "))
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

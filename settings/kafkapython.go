@@ -1,0 +1,358 @@
+package settings
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kgen-dev/kgen/runtime"
+)
+
+// This file maps kafka-python's option names, which the seed's
+// client_config uses, onto the runtime's Kafka configuration. The schema
+// (kafka_consumer_client_config, kafka_producer_client_config) lists the
+// same names with their types; a test keeps the two in step. Types and
+// enums are checked by the schema; apply only converts, and reports what
+// the schema cannot say.
+//
+// An option is either mapped (apply) or accepted without effect (ignored
+// says why, in a warning). kafka-python options whose values are Python
+// objects (serializers, callbacks, ssl_context, socket_options, selector,
+// sasl_oauth_token_provider) cannot appear in JSON and are not listed.
+
+// option describes one kafka-python option for a configuration of type T.
+type option[T any] struct {
+	// ignored, when not empty, is why the option has no effect with
+	// kafka-go; the option is accepted with a warning.
+	ignored string
+	// warnIf limits the warning of an ignored option to some values.
+	warnIf func(v any) bool
+	// apply sets the mapped field from the option's value (never null).
+	apply func(c *T, v any) error
+}
+
+// kafkaCommon is what consumer and producer options have in common.
+type kafkaCommon struct {
+	Brokers  *[]string
+	ClientID *string
+	Security *runtime.Security
+}
+
+// Reasons shared by several options.
+const (
+	whySocketBuffers = "kafka-go uses the system's socket buffer sizes"
+	whyReconnect     = "kafka-go's reconnect backoff is fixed"
+	whyAPIVersion    = "kafka-go negotiates API versions with each broker"
+	whyMetrics       = "kgen exports Prometheus metrics instead (see /metrics/address)"
+	whyKerberos      = "GSSAPI (Kerberos) is not supported by kafka-go"
+)
+
+// commonOptions are the options of both KafkaConsumer and KafkaProducer.
+var commonOptions = map[string]option[kafkaCommon]{
+	// "host:port,host:port" or an array; kafka-python's default port 9092
+	// applies to a host without one.
+	"bootstrap_servers": {apply: func(c *kafkaCommon, v any) (err error) {
+		*c.Brokers, err = brokers(v)
+		return err
+	}},
+	// Sent to the brokers (Dialer.ClientID / Transport.ClientID).
+	"client_id": {apply: func(c *kafkaCommon, v any) error { *c.ClientID = v.(string); return nil }},
+	// PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL: which of TLS and SASL apply.
+	"security_protocol": {apply: func(c *kafkaCommon, v any) error { c.Security.Protocol = v.(string); return nil }},
+	// ssl_check_hostname=false skips certificate verification entirely in
+	// Go (InsecureSkipVerify), which is more than kafka-python skips.
+	"ssl_check_hostname": {apply: func(c *kafkaCommon, v any) error { c.Security.InsecureSkipVerify = !v.(bool); return nil }},
+	// Trusted certificate authorities (tls.Config.RootCAs).
+	"ssl_cafile": {apply: func(c *kafkaCommon, v any) error { c.Security.CAFile = v.(string); return nil }},
+	// Client certificate and key (tls.LoadX509KeyPair).
+	"ssl_certfile": {apply: func(c *kafkaCommon, v any) error { c.Security.CertFile = v.(string); return nil }},
+	"ssl_keyfile":  {apply: func(c *kafkaCommon, v any) error { c.Security.KeyFile = v.(string); return nil }},
+	// Go's standard library cannot load an encrypted key.
+	"ssl_password": {ignored: "the runtime cannot decrypt a key file; decrypt it and leave ssl_password out"},
+	// Certificate revocation lists would need a custom verifier.
+	"ssl_crlfile": {ignored: "certificate revocation lists are not supported"},
+	// Go's crypto/tls chooses and orders cipher suites itself.
+	"ssl_ciphers": {ignored: "Go's TLS chooses the cipher suites"},
+	// kafka-go sends ApiVersions and picks versions per broker.
+	"api_version":                 {ignored: whyAPIVersion},
+	"api_version_auto_timeout_ms": {ignored: whyAPIVersion},
+	// kafka-python's metrics registry; kgen has Prometheus metrics.
+	"metric_reporters":         {ignored: whyMetrics},
+	"metrics_num_samples":      {ignored: whyMetrics},
+	"metrics_sample_window_ms": {ignored: whyMetrics},
+	// Socket buffer sizes would need a custom dialer.
+	"receive_buffer_bytes": {ignored: whySocketBuffers},
+	"send_buffer_bytes":    {ignored: whySocketBuffers},
+	// kafka-go's reader and transport back off on their own schedule.
+	"reconnect_backoff_ms":     {ignored: whyReconnect},
+	"reconnect_backoff_max_ms": {ignored: whyReconnect},
+	// PLAIN (sasl/plain) or SCRAM-SHA-256/512 (sasl/scram).
+	"sasl_mechanism": {apply: func(c *kafkaCommon, v any) error { c.Security.SASLMechanism = v.(string); return nil }},
+	// kafka-python uses the plain_* names for SCRAM too, and so do we.
+	"sasl_plain_username": {apply: func(c *kafkaCommon, v any) error { c.Security.Username = v.(string); return nil }},
+	"sasl_plain_password": {apply: func(c *kafkaCommon, v any) error { c.Security.Password = v.(string); return nil }},
+	// Only meaningful for GSSAPI, which kafka-go lacks.
+	"sasl_kerberos_service_name": {ignored: whyKerberos},
+	"sasl_kerberos_domain_name":  {ignored: whyKerberos},
+}
+
+// consumerOptions are KafkaConsumer's own options.
+var consumerOptions = map[string]option[runtime.KafkaConsumerConfig]{
+	// Consumer group (ConsumerGroupConfig.ID); required with topics.
+	"group_id": {apply: func(c *runtime.KafkaConsumerConfig, v any) error { c.GroupID = v.(string); return nil }},
+	// MaxWait; kafka-go's default (10s) would also slow shutdown.
+	"fetch_max_wait_ms": {apply: func(c *runtime.KafkaConsumerConfig, v any) (err error) {
+		c.MaxWait, err = millis(v)
+		return err
+	}},
+	// MinBytes.
+	"fetch_min_bytes": {apply: func(c *runtime.KafkaConsumerConfig, v any) (err error) {
+		c.MinBytes, err = integer(v)
+		return err
+	}},
+	// kafka-go's fetch request holds one partition, so the per-request
+	// bound is max_partition_fetch_bytes.
+	"fetch_max_bytes": {ignored: "kafka-go fetches one partition per request; max_partition_fetch_bytes bounds each fetch"},
+	// MaxBytes (per partition, per fetch).
+	"max_partition_fetch_bytes": {apply: func(c *runtime.KafkaConsumerConfig, v any) (err error) {
+		c.MaxBytes, err = integer(v)
+		return err
+	}},
+	// kafka-go has separate group, read-batch and dial timeouts.
+	"request_timeout_ms": {ignored: "kafka-go has no single request timeout for consumers"},
+	// ReadBackoffMin/Max are not exposed by the runtime.
+	"retry_backoff_ms": {ignored: "kafka-go's fetch retry backoff is fixed (100ms to 1s)"},
+	// One fetch per partition connection at a time.
+	"max_in_flight_requests_per_connection": {ignored: "kafka-go keeps one fetch in flight per partition connection"},
+	// StartOffset when the group has no committed offset; "none" is
+	// refused by the schema (kafka-go cannot fail on a missing offset).
+	"auto_offset_reset": {apply: func(c *runtime.KafkaConsumerConfig, v any) error { c.AutoOffsetReset = v.(string); return nil }},
+	// Committing before processing would lose records on a crash; false
+	// is what kgen does anyway, so only true is worth a warning.
+	"enable_auto_commit": {
+		ignored: "ignored: kgen commits finished offsets itself; auto commit would commit before processing",
+		warnIf:  func(v any) bool { return v == true },
+	},
+	// CommitInterval of the runtime's own commit timer.
+	"auto_commit_interval_ms": {apply: func(c *runtime.KafkaConsumerConfig, v any) (err error) {
+		c.CommitInterval, err = millis(v)
+		return err
+	}},
+	"check_crcs": {ignored: "kafka-go has no switch for CRC checks"},
+	// The consumer learns of new partitions through rebalances.
+	"metadata_max_age_ms": {ignored: "partition changes reach the consumer through rebalances"},
+	// GroupBalancers, by protocol name; sticky is not available.
+	"partition_assignment_strategy": {apply: func(c *runtime.KafkaConsumerConfig, v any) error {
+		c.Balancers = nil
+		for _, b := range v.([]any) {
+			name := strings.ToLower(strings.TrimSuffix(b.(string), "PartitionAssignor"))
+			if !slices.Contains(c.Balancers, name) {
+				c.Balancers = append(c.Balancers, name)
+			}
+		}
+		return nil
+	}},
+	// MaxRecords, unless the seed's config.max_records is set.
+	"max_poll_records": {apply: func(c *runtime.KafkaConsumerConfig, v any) (err error) {
+		c.MaxRecords, err = integer(v)
+		return err
+	}},
+	// kafka-python sends it as the JoinGroup rebalance timeout.
+	"max_poll_interval_ms": {apply: func(c *runtime.KafkaConsumerConfig, v any) (err error) {
+		c.RebalanceTimeout, err = millis(v)
+		return err
+	}},
+	"session_timeout_ms": {apply: func(c *runtime.KafkaConsumerConfig, v any) (err error) {
+		c.SessionTimeout, err = millis(v)
+		return err
+	}},
+	"heartbeat_interval_ms": {apply: func(c *runtime.KafkaConsumerConfig, v any) (err error) {
+		c.HeartbeatInterval, err = millis(v)
+		return err
+	}},
+	// A processor runs until stopped; kafka-python's iterator timeout
+	// has no meaning here.
+	"consumer_timeout_ms": {ignored: "the processor consumes until it is stopped"},
+	// kafka-go's partition readers hold their connections while reading.
+	"connections_max_idle_ms": {ignored: "kafka-go keeps partition connections open while reading"},
+	"metric_group_prefix":     {ignored: whyMetrics},
+	// Topics are named, never matched by pattern.
+	"exclude_internal_topics": {ignored: "topics are named explicitly, never matched by a pattern"},
+	// read_committed is accepted, but kafka-go delivers aborted records
+	// and transaction markers anyway (kafka-go-notes §1.8).
+	"isolation_level": {apply: func(c *runtime.KafkaConsumerConfig, v any) error {
+		c.IsolationLevel = v.(string)
+		if c.IsolationLevel == "read_committed" {
+			return errWarning("read_committed only bounds fetches at the last stable offset: kafka-go still delivers records of aborted transactions")
+		}
+		return nil
+	}},
+	"legacy_iterator": {ignored: "a kafka-python implementation detail"},
+}
+
+// producerOptions are KafkaProducer's own options.
+var producerOptions = map[string]option[runtime.KafkaProducerConfig]{
+	// RequiredAcks: 0, 1 or -1/"all".
+	"acks": {apply: func(c *runtime.KafkaProducerConfig, v any) error {
+		if v == "all" {
+			c.Acks = -1
+			return nil
+		}
+		n, err := integer(v)
+		c.Acks = n
+		return err
+	}},
+	// Compression; null means none.
+	"compression_type": {apply: func(c *runtime.KafkaProducerConfig, v any) error { c.Compression = v.(string); return nil }},
+	// MaxAttempts = retries + 1: kafka-python's retries counts retries,
+	// kafka-go's MaxAttempts counts attempts. kafka-python's default 0
+	// gives one attempt; the engine's own retries (max_retries) come on
+	// top.
+	"retries": {apply: func(c *runtime.KafkaProducerConfig, v any) error {
+		n, err := integer(v)
+		c.MaxAttempts = n + 1
+		return err
+	}},
+	// kafka-go's BatchBytes is also the largest record it accepts, so a
+	// small batch_size (16384 by default) would refuse larger records.
+	"batch_size": {ignored: "kafka-go closes batches by record count and max_request_size bytes, and a batch byte limit would also refuse larger records; linger_ms bounds batching latency"},
+	// BatchTimeout; a zero Linger means the runtime's default (5ms), so 0
+	// is read as 1ms.
+	"linger_ms": {apply: func(c *runtime.KafkaProducerConfig, v any) (err error) {
+		c.Linger, err = millis(v)
+		c.Linger = max(c.Linger, time.Millisecond)
+		return err
+	}},
+	// Balancer: murmur2 is kafka-python's and Java's keyed partitioning.
+	// kafka-python takes a callable; kgen takes a name.
+	"partitioner":             {apply: func(c *runtime.KafkaProducerConfig, v any) error { c.Partitioner = v.(string); return nil }},
+	"buffer_memory":           {ignored: "kafka-go has no producer memory pool; the engine's max_in_flight_bytes bounds memory instead"},
+	"connections_max_idle_ms": {ignored: "kafka-go's transport closes idle connections on its own schedule"},
+	// kafka-python blocks send() up to max_block_ms when its buffer is
+	// full; the engine applies backpressure before records reach a sink.
+	"max_block_ms": {ignored: "writes wait under the engine's in-flight bounds (processing.max_in_flight_*), not a send timeout"},
+	// BatchBytes: kafka-go refuses a record larger than a batch.
+	"max_request_size": {apply: func(c *runtime.KafkaProducerConfig, v any) (err error) {
+		n, err := integer(v)
+		c.BatchBytes = int64(n)
+		return err
+	}},
+	"metadata_max_age_ms": {ignored: "kafka-go's transport refreshes metadata on its own schedule"},
+	"retry_backoff_ms":    {ignored: "kafka-go's write backoff is fixed (100ms to 1s); processing.retry_backoff_ms paces the engine's retries"},
+	// RequestTimeout (Writer.WriteTimeout).
+	"request_timeout_ms": {apply: func(c *runtime.KafkaProducerConfig, v any) (err error) {
+		c.RequestTimeout, err = millis(v)
+		return err
+	}},
+	// kafka-go writes one request per partition at a time, which keeps
+	// order as max_in_flight_requests_per_connection=1 would.
+	"max_in_flight_requests_per_connection": {ignored: "kafka-go sends one produce request per partition at a time, which keeps records in order"},
+	"bootstrap_topics_filter":               {ignored: "kafka-go fetches metadata for the topics it writes"},
+	// The schema admits only false: kafka-go has no idempotent producer.
+	"enable_idempotence": {apply: func(*runtime.KafkaProducerConfig, any) error { return nil }},
+}
+
+// errWarning marks an apply result that is a warning, not an error.
+type errWarning string
+
+func (e errWarning) Error() string { return string(e) }
+
+func consumerOptionNames() []string { return optionNames(consumerOptions) }
+func producerOptionNames() []string { return optionNames(producerOptions) }
+
+func optionNames[T any](own map[string]option[T]) []string {
+	names := make([]string, 0, len(own)+len(commonOptions))
+	for k := range own {
+		names = append(names, k)
+	}
+	for k := range commonOptions {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// applyOptions applies a client_config object to cfg, in name order.
+// base is the pointer of the client_config object.
+func applyOptions[T any](cx *converter, base string, opts map[string]any, own map[string]option[T], cfg *T, common kafkaCommon) {
+	names := make([]string, 0, len(opts))
+	for k := range opts {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		v := opts[name]
+		ptr := base + "/" + escapePointer(name)
+		var o option[T]
+		var err error
+		if co, ok := commonOptions[name]; ok {
+			o.ignored, o.warnIf = co.ignored, co.warnIf
+			if co.apply != nil && v != nil {
+				err = co.apply(&common, v)
+			}
+		} else if o, ok = own[name]; !ok {
+			cx.errorf(ptr, "unknown kafka-python option %s", quoteShort(name)) // the schema refuses it first
+			continue
+		} else if o.apply != nil && v != nil {
+			err = o.apply(cfg, v)
+		}
+		if o.ignored != "" && (o.warnIf == nil || o.warnIf(v)) {
+			if strings.HasPrefix(o.ignored, "ignored: ") {
+				cx.warnf(ptr, "%s is %s", name, o.ignored)
+			} else {
+				cx.warnf(ptr, "%s has no effect: %s", name, o.ignored)
+			}
+		}
+		var w errWarning
+		switch {
+		case errors.As(err, &w):
+			cx.warnf(ptr, "%s", w)
+		case err != nil:
+			cx.errorf(ptr, "%v", err)
+		}
+	}
+}
+
+// brokers reads bootstrap_servers.
+func brokers(v any) ([]string, error) {
+	var items []string
+	switch v := v.(type) {
+	case string:
+		items = strings.Split(v, ",")
+	case []any:
+		for _, e := range v {
+			s, _ := e.(string)
+			items = append(items, s)
+		}
+	}
+	var out []string
+	for _, it := range items {
+		it = strings.TrimSpace(it)
+		if it == "" {
+			continue
+		}
+		host, port, err := net.SplitHostPort(it)
+		if err != nil {
+			if strings.Contains(strings.Trim(it, "[]"), ":") && !strings.HasPrefix(it, "[") {
+				return nil, fmt.Errorf("got %s; expected host:port (write an IPv6 address as [addr]:port)", quoteShort(it))
+			}
+			host, port = strings.Trim(it, "[]"), "9092"
+		}
+		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+			return nil, fmt.Errorf("got %s; expected host:port with a port from 1 to 65535", quoteShort(it))
+		}
+		if host == "" {
+			return nil, fmt.Errorf("got %s; expected host:port with a host", quoteShort(it))
+		}
+		out = append(out, net.JoinHostPort(host, port))
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no broker given; expected \"host:port,host:port\"")
+	}
+	return out, nil
+}

@@ -1,0 +1,205 @@
+package settings
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// pending is a diagnostic not yet given a position.
+type pending struct {
+	Diagnostic
+	// atKey locates the member name rather than its value (for members
+	// that should not be there).
+	atKey bool
+}
+
+func errorAt(ptr, msg string) pending {
+	return pending{Diagnostic: Diagnostic{Severity: Error, Pointer: ptr, Message: msg}}
+}
+
+// Parse reads a settings file's contents. file names it in diagnostics
+// (it is not opened); env looks up ${ENV_VAR} references (nil: none is
+// set). It reports every problem at once, sorted by position, and returns
+// nil Settings when any of them is an Error. It never panics.
+func Parse(file string, data []byte, env func(string) (string, bool)) (*Settings, []Diagnostic) {
+	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
+		// A byte-order mark, as some editors write: blank it out so that
+		// offsets (and so columns) stay those of the file.
+		data = append([]byte("   "), data[3:]...)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, []Diagnostic{{Severity: Error, File: file, Message: "the file is empty; expected a JSON object with the settings"}}
+	}
+	loc := newLocator(data)
+	if err := checkSyntax(data); err != nil {
+		d := Diagnostic{Severity: Error, File: file, Message: "malformed JSON: " + err.Error()}
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			off := int(se.Offset) - 1 // Offset counts the bad byte
+			d.Line, d.Col = loc.lineCol(max(off, 0))
+		}
+		return nil, []Diagnostic{d}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var tree any
+	if err := dec.Decode(&tree); err != nil { // cannot happen after checkSyntax
+		return nil, []Diagnostic{{Severity: Error, File: file, Message: "malformed JSON: " + err.Error()}}
+	}
+	if _, ok := tree.(map[string]any); !ok {
+		line, col := loc.position("", false)
+		return nil, []Diagnostic{{Severity: Error, File: file, Line: line, Col: col,
+			Message: "the settings must be a JSON object ({...}); got " + kindOf(tree)}}
+	}
+
+	var diags []pending
+	for _, d := range loc.dups {
+		diags = append(diags, pending{Diagnostic: Diagnostic{Severity: Error, Pointer: d.ptr,
+			Message: "duplicate member name; a name may appear once per object"}})
+		diags[len(diags)-1].Line, diags[len(diags)-1].Col = loc.lineCol(d.key)
+	}
+	tree, in := interpolate(tree, env)
+	for _, d := range in.diags {
+		diags = append(diags, pending{Diagnostic: d})
+	}
+	diags = append(diags, validate(tree)...)
+
+	var s *Settings
+	if !hasError(diags) {
+		cx := converter{fromEnv: in.fromEnv, payloadSchemas: payloadSchemas(data)}
+		s = cx.convert(tree)
+		diags = append(diags, cx.diags...)
+	}
+
+	out := make([]Diagnostic, len(diags))
+	for i, d := range diags {
+		if d.Line == 0 {
+			d.Line, d.Col = loc.position(d.Pointer, d.atKey)
+		}
+		d.File = file
+		out[i] = d.Diagnostic
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		if a.Col != b.Col {
+			return a.Col < b.Col
+		}
+		if a.Pointer != b.Pointer {
+			return a.Pointer < b.Pointer
+		}
+		return a.Message < b.Message
+	})
+	if hasError(diags) {
+		return nil, out
+	}
+	return s, out
+}
+
+// checkSyntax reports the first syntax error of data, with its offset.
+func checkSyntax(data []byte) error {
+	var raw json.RawMessage
+	return json.Unmarshal(data, &raw)
+}
+
+// payloadSchemas returns the payload schemas as written (compacted), key
+// order kept: generated types follow it.
+func payloadSchemas(data []byte) map[string]json.RawMessage {
+	var doc struct {
+		Payload struct {
+			Inbound, Outbound struct {
+				Schema json.RawMessage `json:"schema"`
+			}
+		} `json:"payload"`
+	}
+	out := map[string]json.RawMessage{}
+	if json.Unmarshal(data, &doc) != nil {
+		return out
+	}
+	for dir, raw := range map[string]json.RawMessage{"inbound": doc.Payload.Inbound.Schema, "outbound": doc.Payload.Outbound.Schema} {
+		var b bytes.Buffer
+		if len(raw) > 0 && json.Compact(&b, raw) == nil && b.String() != "null" {
+			out[dir] = b.Bytes()
+		}
+	}
+	return out
+}
+
+func hasError(diags []pending) bool {
+	for _, d := range diags {
+		if d.Severity == Error {
+			return true
+		}
+	}
+	return false
+}
+
+func kindOf(v any) string {
+	switch v.(type) {
+	case []any:
+		return "an array"
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case nil:
+		return "null"
+	}
+	return "an object"
+}
+
+// Load reads and parses the settings file at path, with ${ENV_VAR}
+// references taken from the process environment.
+func Load(path string) (*Settings, []Diagnostic) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, []Diagnostic{{Severity: Error, File: path, Message: "reading settings: " + err.Error()}}
+	}
+	return Parse(path, data, os.LookupEnv)
+}
+
+// Format renders d on one line, leaving out what is unknown:
+//
+//	file:line:col: error: /pointer: message
+func Format(d Diagnostic) string {
+	var b strings.Builder
+	if d.File != "" {
+		b.WriteString(d.File)
+	}
+	if d.Line > 0 {
+		if d.File != "" {
+			b.WriteByte(':')
+		}
+		b.WriteString(strconv.Itoa(d.Line))
+		if d.Col > 0 {
+			b.WriteString(":" + strconv.Itoa(d.Col))
+		}
+	}
+	if b.Len() > 0 {
+		b.WriteString(": ")
+	}
+	sev := d.Severity
+	if sev == "" {
+		sev = Error
+	}
+	b.WriteString(string(sev) + ": ")
+	if d.Pointer != "" {
+		b.WriteString(d.Pointer + ": ")
+	}
+	b.WriteString(d.Message)
+	return b.String()
+}
