@@ -235,6 +235,9 @@ type task struct {
 	outErr  atomic.Pointer[error]
 	dead    bool // the pending write is a dead letter
 	lastErr error
+	// transient counts tries that failed on a transient outbound error;
+	// they do not count against the retry limit.
+	transient int
 }
 
 // Done implements Acker for every output of the task.
@@ -544,7 +547,13 @@ func (e *Engine) settle(t *task) {
 		t.lane.finish(t)
 	case err != nil:
 		// An outbound failure: the whole record runs again (outputs that
-		// did land may be written twice: at-least-once).
+		// did land may be written twice: at-least-once). A transient one
+		// (broker away, timeout, disk full) says nothing about the record,
+		// so it does not spend the record's tries: the record waits, its
+		// partition's watermark with it, and the budget pauses fetching.
+		if !IsPermanent(err) {
+			t.transient++
+		}
 		e.handleFailure(t, nil, err)
 	default:
 		t.lane.finish(t)
@@ -580,7 +589,7 @@ func (e *Engine) handleFailure(t *task, q *keyQueue, err error) bool {
 func (e *Engine) retryable(t *task, err error) bool {
 	e.failed.Add(1)
 	t.lastErr = err
-	if t.attempt <= t.lane.maxRetries && !IsPermanent(err) {
+	if t.attempt-t.transient <= t.lane.maxRetries && !IsPermanent(err) {
 		e.retried.Add(1)
 		e.log.Debug("record failed; retrying", "topic", t.rec.Topic, "partition", t.rec.Partition,
 			"offset", t.rec.Offset, "attempt", t.attempt, "err", err)

@@ -331,3 +331,53 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestOutboundFailures(t *testing.T) {
+	tests := []struct {
+		name      string
+		permanent bool
+		wantOut   int
+		wantDead  int
+	}{
+		// A transient outbound error never spends the record's tries: it
+		// waits for the client to recover (here after 5 failures, with
+		// max_retries 1).
+		{"transient waits for recovery", false, 3, 0},
+		// A permanent one goes to the failure policy at once.
+		{"permanent dead-letters", true, 2, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var fails atomic.Int32
+			cfg := Config{Workers: 2, Logger: quietLogger(),
+				Inbound: []InboundConfig{{ID: "in", MaxRetries: 1}},
+				Failure: FailurePolicy{OnFailure: DeadLetter, Backoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond}}
+			sink := &MemorySink{Fail: func(m Message) error {
+				if string(m.Value) == "v1" && fails.Add(1) <= 5 {
+					return &OutboundError{Client: KafkaProducer, Err: errors.New("broker away"), Permanent: tt.permanent}
+				}
+				return nil
+			}}
+			dead := &MemorySink{}
+			e := NewEngine(cfg, passthrough, map[string]Sink{"out": sink}, []string{"out"}, map[string]Sink{"in": dead})
+			e.Start()
+			l := e.Open("in", "t", 0)
+			if err := l.Submit(context.Background(), keyed("t", 0, 3, 3)); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			next, _ := l.Drain(ctx)
+			e.Stop(context.Background())
+			if next != 3 {
+				t.Fatalf("watermark %d, want 3", next)
+			}
+			if got := len(sink.Messages()); got != tt.wantOut {
+				t.Errorf("outputs %d, want %d", got, tt.wantOut)
+			}
+			if got := len(dead.Messages()); got != tt.wantDead {
+				t.Errorf("dead letters %d, want %d", got, tt.wantDead)
+			}
+		})
+	}
+}

@@ -111,20 +111,24 @@ func kafkaConfig(addr, group string, topics []string, out string, workers int, l
 	}
 }
 
-// runInProcess runs runtime.Run until stop is called; stop returns Run's error.
+// runInProcess runs runtime.Run until stop is called; stop returns Run's
+// error (and may be called again: it returns the same error).
 func runInProcess(t *testing.T, cfg runtime.Config, h runtime.Handler) (stop func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- runtime.Run(ctx, cfg, h) }()
+	var once sync.Once
+	var err error
 	return func() error {
-		cancel()
-		select {
-		case err := <-errc:
-			return err
-		case <-time.After(30 * time.Second):
-			t.Fatal("runtime.Run did not return within 30s of cancellation")
-			return nil
-		}
+		once.Do(func() {
+			cancel()
+			select {
+			case err = <-errc:
+			case <-time.After(30 * time.Second):
+				t.Error("runtime.Run did not return within 30s of cancellation")
+			}
+		})
+		return err
 	}
 }
 
@@ -666,5 +670,159 @@ func TestKafkaMetricsAndHealth(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("scrape:\n%s", scrape)
+	}
+}
+
+// secondBroker starts another broker on its own ports (for an outbound
+// cluster that can go away) and returns its address and pid.
+func secondBroker(t *testing.T) (string, int) {
+	env := append(os.Environ(), "KAFKA_PORT=19092", "KAFKA_CONTROLLER_PORT=19093",
+		"KGEN_KAFKA_DATA="+filepath.Join(os.TempDir(), "kgen-kafka-19092"))
+	script := filepath.Join("..", "scripts", "kafka.sh")
+	up := exec.Command("bash", script, "up")
+	up.Env = env
+	if out, err := up.CombinedOutput(); err != nil {
+		t.Fatalf("second broker: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		down := exec.Command("bash", script, "down")
+		down.Env = env
+		_ = down.Run()
+	})
+	raw, err := os.ReadFile(filepath.Join(os.TempDir(), "kgen-kafka-19092", "kafka.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	fmt.Sscanf(strings.TrimSpace(string(raw)), "%d", &pid)
+	return "127.0.0.1:19092", pid
+}
+
+func waitHTTP(t *testing.T, url string, code int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		got, body := httpGet(t, url)
+		if got == code {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: status %d (%s), want %d within %v", url, got, strings.TrimSpace(body), code, timeout)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestKafkaOutboundBrokerAwayAndBack(t *testing.T) {
+	addr := kafkatest.Broker(t)
+	addr2, pid := secondBroker(t)
+	in, out := kafkatest.Topic(t, addr, 2), kafkatest.Topic(t, addr2, 2)
+	group := "g-" + in
+	cfg := kafkaConfig(addr, group, []string{in}, out, 4, testLogger(t))
+	pc := cfg.Outbound[0].Kafka
+	pc.Brokers = []string{addr2}
+	pc.AckTimeout, pc.RequestTimeout, pc.MaxAttempts = 2*time.Second, 2*time.Second, 2
+	cfg.Failure.MaxBackoff = 500 * time.Millisecond
+	cfg.MetricsAddr = freeAddr(t)
+	base := "http://" + cfg.MetricsAddr
+	stop := runInProcess(t, cfg, passthrough)
+	defer stop()
+
+	first := keyedMessages(1000, 50, "a")
+	kafkatest.Produce(t, addr, in, first)
+	waitCommitted(t, addr, group, in, len(first), 60*time.Second)
+	waitHTTP(t, base+"/readyz", 200, 30*time.Second)
+
+	// The outbound broker freezes: connections hang, writes time out.
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	resumed := false
+	defer func() {
+		if !resumed {
+			_ = syscall.Kill(pid, syscall.SIGCONT)
+		}
+	}()
+	second := keyedMessages(1000, 50, "b")
+	kafkatest.Produce(t, addr, in, second)
+	waitHTTP(t, base+"/readyz", 503, 60*time.Second)
+	if c := committedTotal(t, addr, group, in); c >= int64(len(first)+len(second)) {
+		t.Fatalf("committed %d while the outbound broker was away: offsets passed unacknowledged outputs", c)
+	}
+
+	// It comes back: the processor reconnects, readiness recovers,
+	// nothing is lost.
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	resumed = true
+	waitCommitted(t, addr, group, in, len(first)+len(second), 120*time.Second)
+	waitHTTP(t, base+"/readyz", 200, 60*time.Second)
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	got := readEverything(t, addr2, out)
+	dups := verify(t, append(first, second...), got)
+	t.Logf("outbound broker away and back: %d duplicates of %d", dups, len(first)+len(second))
+}
+
+func TestKafkaTwoInboundTwoOutboundRouting(t *testing.T) {
+	addr := kafkatest.Broker(t)
+	orders, payments, enriched := kafkatest.Topic(t, addr, 2), kafkatest.Topic(t, addr, 2), kafkatest.Topic(t, addr, 2)
+	dir := t.TempDir()
+	cfg := kafkaConfig(addr, "g-"+orders, []string{orders}, enriched, 4, testLogger(t))
+	second := cfg.Inbound[0]
+	kc := *second.Kafka
+	kc.Topics, kc.GroupID = []string{payments}, "g-"+payments
+	second.ID, second.Kafka = "payments", &kc
+	cfg.Inbound[0].ID = "orders"
+	cfg.Inbound = append(cfg.Inbound, second)
+	cfg.Outbound[0].ID = "enriched"
+	cfg.Outbound = append(cfg.Outbound, runtime.OutboundConfig{ID: "audit", Name: runtime.FileWriter,
+		File: &runtime.FileWriterConfig{Path: filepath.Join(dir, "audit.log"), Append: true, Framing: "lines"}})
+
+	// Orders go to Kafka, payments to the audit file, and records marked
+	// "both" fan out to every outbound client.
+	route := func(_ context.Context, r *runtime.Record) ([]runtime.Output, error) {
+		o := runtime.Output{Key: r.Key, Value: r.Value, Headers: r.Headers}
+		switch {
+		case bytes.HasSuffix(r.Value, []byte("both")):
+		case r.Source == "orders":
+			o.To = []string{"enriched"}
+		default:
+			o.To = []string{"audit"}
+		}
+		return []runtime.Output{o}, nil
+	}
+	o := keyedMessages(500, 20, "o")
+	p := keyedMessages(300, 20, "p")
+	o[7].Value = append(o[7].Value, []byte(":both")...)
+	kafkatest.Produce(t, addr, orders, o)
+	kafkatest.Produce(t, addr, payments, p)
+	stop := runInProcess(t, cfg, route)
+	waitCommitted(t, addr, "g-"+orders, orders, len(o), 60*time.Second)
+	waitCommitted(t, addr, "g-"+payments, payments, len(p), 60*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	kafkaOut := readEverything(t, addr, enriched)
+	if len(kafkaOut) != len(o) {
+		t.Fatalf("enriched topic has %d records, want the %d orders", len(kafkaOut), len(o))
+	}
+	for _, m := range kafkaOut {
+		if !bytes.HasPrefix(m.Key, []byte("o")) {
+			t.Fatalf("payment %q routed to the enriched topic", m.Value)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) != len(p)+1 {
+		t.Fatalf("audit file has %d lines, want %d payments + 1 fanned-out order", len(lines), len(p))
+	}
+	if !strings.Contains(string(data), string(o[7].Value)) {
+		t.Fatalf("the fan-out record is missing from the audit file")
 	}
 }

@@ -55,6 +55,9 @@ var sourceFactories = map[string]func(in InboundConfig, cfg Config) (Source, err
 	KafkaConsumer: func(in InboundConfig, cfg Config) (Source, error) {
 		return NewKafkaSource(in.ID, *in.Kafka, cfg.Flow.DrainTimeout, cfg.Logger)
 	},
+	FileReader: func(in InboundConfig, cfg Config) (Source, error) {
+		return NewFileSource(in.ID, *in.File, cfg.Logger)
+	},
 }
 
 func newSink(o OutboundConfig, cfg Config) (Sink, error) {
@@ -72,7 +75,7 @@ func supervise(ctx context.Context, id string, e *Engine, h *health, log *slog.L
 	b := newBackoff(time.Second, 30*time.Second)
 	for {
 		err := run(ctx)
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, ErrSourceDone) {
 			return
 		}
 		if err == nil {
@@ -163,9 +166,10 @@ func Run(ctx context.Context, cfg Config, h Handler) error {
 		watchStalls(runCtx, engine)
 	}()
 	srcErr := make(chan error, len(cfg.Inbound))
+	var srcWG sync.WaitGroup
 	for _, in := range cfg.Inbound {
 		f := sourceFactories[in.Name]
-		if f == nil {
+		if f == nil || (in.Kafka == nil && in.File == nil) {
 			cancel()
 			srcErr <- fmt.Errorf("inbound %q: unsupported client %q", in.ID, in.Name)
 			break
@@ -177,18 +181,35 @@ func Run(ctx context.Context, cfg Config, h Handler) error {
 			break
 		}
 		wg.Add(1)
+		srcWG.Add(1)
 		go func() {
 			defer wg.Done()
+			defer srcWG.Done()
 			supervise(runCtx, in.ID, engine, hl, log, func(ctx context.Context) error { return src.Run(ctx, engine) })
 		}()
 	}
+	// When every source has delivered all it ever will (replayed files),
+	// shut down as on a signal.
+	allDone := make(chan struct{})
+	go func() {
+		srcWG.Wait()
+		close(allDone)
+	}()
 
 	var runErr error
 	select {
 	case <-runCtx.Done():
+	case <-allDone:
+		log.Info("every inbound client is done")
 	case <-engine.Fatal():
 		runErr = engine.Err()
 	case runErr = <-srcErr:
+	}
+	if runErr == nil {
+		select {
+		case runErr = <-srcErr:
+		default:
+		}
 	}
 	log.Info("shutting down: stop fetching, drain, commit")
 	cancel()

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,8 +42,8 @@ var ErrInvalidUTF8 = errors.New("value is not valid UTF-8")
 // by '\n'. So that a value may hold newlines, two bytes of the value are
 // escaped: '\\' is written as `\\` (two backslashes) and '\n' as `\n` (a
 // backslash and the letter n); every other byte, '\r' included, is written
-// as it is. A value holding neither byte is written unchanged, as the seed
-// wrote it. DecodeLine reverses the escaping of one line.
+// as it is. A value holding neither byte is written unchanged. DecodeLine
+// reverses the escaping of one line.
 //
 // Framing "length" writes a 4-byte big-endian length, then the value as
 // it is.
@@ -53,14 +54,14 @@ var ErrInvalidUTF8 = errors.New("value is not valid UTF-8")
 // keeps what the files hold; truncate mode empties them when the sink
 // opens.
 //
-// Writes go to a 64 KiB buffer per file. A flusher goroutine per file
-// writes the buffer out, fsyncs the file, and only then acknowledges the
-// records the fsync covers: every FlushInterval (default 100ms), as soon
-// as a buffer fills, and on Close. A write or fsync error (disk full)
+// Writes go to a 64 KiB buffer per file; a Write that fills it writes it
+// to the file (no fsync) and wakes the file's flusher goroutine. The
+// flusher writes the buffer out, fsyncs the file, and only then
+// acknowledges the records the fsync covers: every FlushInterval (default
+// 100ms), as soon as a buffer fills, and on Close. A write or fsync error (disk full)
 // fails every record not yet acknowledged, and the file is cut back to its
 // last fsynced size, so it never keeps a partial record.
 type FileSink struct {
-	log       *slog.Logger
 	files     []*fileOut // one per worker, or one shared
 	perWorker bool
 	closed    atomic.Bool
@@ -133,6 +134,12 @@ func openFile(path string, truncate bool) (fileHandle, int64, error) {
 		f.Close()
 		return nil, 0, err
 	}
+	// Make a newly created file's directory entry durable too. Some file
+	// systems cannot fsync a directory: that is not worth failing for.
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
 	return f, st.Size(), nil
 }
 
@@ -168,7 +175,6 @@ func newFileSink(cfg FileWriterConfig, workers int, log *slog.Logger,
 	workers = max(workers, 1)
 
 	s := &FileSink{
-		log:       log,
 		perWorker: strings.Contains(cfg.Path, "{}"),
 		closeErr:  &OutboundError{Client: FileWriter, Err: ErrClosed},
 	}

@@ -653,18 +653,25 @@ func BenchmarkFileSinkWrite(b *testing.B) {
 	value := bytes.Repeat([]byte("0123456789"), 10)
 	value[50] = '\n' // one escape per record
 	for _, bc := range []struct {
-		name  string
-		path  string
-		batch int
+		name   string
+		path   string
+		batch  int
+		memory bool // a file that discards: the cost without system calls
 	}{
-		{"shared/batch1", "out.log", 1},
-		{"shared/batch64", "out.log", 64},
-		{"per_worker/batch1", "out{}.log", 1},
-		{"per_worker/batch64", "out{}.log", 64},
+		{"shared/batch1", "out.log", 1, false},
+		{"shared/batch64", "out.log", 64, false},
+		{"per_worker/batch1", "out{}.log", 1, false},
+		{"per_worker/batch64", "out{}.log", 64, false},
+		{"no_disk/shared/batch1", "out.log", 1, true},
+		{"no_disk/per_worker/batch1", "out{}.log", 1, true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			const workers = 8
-			s, err := NewFileSink(FileWriterConfig{Path: filepath.Join(b.TempDir(), bc.path), Binary: true}, workers, nil)
+			open := openFile
+			if bc.memory {
+				open = func(string, bool) (fileHandle, int64, error) { return discardFile{}, 0, nil }
+			}
+			s, err := newFileSink(FileWriterConfig{Path: filepath.Join(b.TempDir(), bc.path), Binary: true}, workers, nil, open)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -710,3 +717,11 @@ func BenchmarkFileSinkWrite(b *testing.B) {
 
 // sinkTestLogger discards the sinks' logs.
 func sinkTestLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// discardFile is a fileHandle that keeps nothing.
+type discardFile struct{}
+
+func (discardFile) Write(p []byte) (int, error) { return len(p), nil }
+func (discardFile) Sync() error                 { return nil }
+func (discardFile) Truncate(int64) error        { return nil }
+func (discardFile) Close() error                { return nil }

@@ -293,9 +293,10 @@ func scanInterval(timeout time.Duration) time.Duration {
 
 func (s *KafkaSink) since() time.Duration { return time.Since(s.epoch) }
 
-// Write queues msgs and returns without waiting for the broker, except on
-// the first write to a topic, or when the cached metadata is not ready
-// yet, which waits for a metadata answer (bounded by ctx). A message goes
+// Write queues msgs and returns without waiting for the broker, except
+// before the Transport's first metadata answer, which it waits for
+// (bounded by ctx). A topic missing from the cached metadata (refreshed
+// every few seconds) fails its messages at once. A message goes
 // to its Topic, or to the producer's topic when empty, with its key and
 // headers; its Key, Value and Headers are read until its Acker is called
 // or Close returns, whichever is later. It returns ErrClosed, calling no
