@@ -243,11 +243,19 @@ type task struct {
 // Done implements Acker for every output of the task.
 func (t *task) Done(err error) {
 	if err != nil {
-		t.outErr.CompareAndSwap(nil, &err)
+		t.fail(err)
 	}
 	if t.pending.Add(-1) == 0 {
 		t.lane.e.settle(t)
 	}
+}
+
+// fail records the task's first output error. It is apart from Done so
+// that Done's parameter does not escape (no allocation per ack).
+func (t *task) fail(err error) {
+	p := new(error)
+	*p = err
+	t.outErr.CompareAndSwap(nil, p)
 }
 
 // keyQueue holds the waiting records of one key in one partition.
@@ -364,9 +372,12 @@ func (e *Engine) popReady() *keyQueue {
 	return q
 }
 
+// maxRound bounds the records a worker takes in one round.
+const maxRound = 64
+
 func (e *Engine) worker(id int) {
 	defer e.wg.Done()
-	w := &workerState{id: id}
+	w := &workerState{id: id, out: make([][]Message, len(e.sinks))}
 	e.mu.Lock()
 	for {
 		for !e.closed && len(e.retries) == 0 && e.rhead == len(e.ready) {
@@ -376,80 +387,143 @@ func (e *Engine) worker(id int) {
 			e.mu.Unlock()
 			return
 		}
-		if n := len(e.retries); n > 0 {
-			t := e.retries[0]
+		// Take a fair share of the ready work (at least one record, at
+		// most maxRound), so locks and sink writes are paid per round
+		// rather than per record while every worker still gets work.
+		n := len(e.retries) + len(e.ready) - e.rhead
+		k := min(maxRound, 1+(n-1)/e.cfg.Workers)
+		w.items = w.items[:0]
+		for len(w.items) < k && len(e.retries) > 0 {
+			w.items = append(w.items, workItem{t: e.retries[0]})
+			e.retries[0] = nil
 			e.retries = e.retries[1:]
-			e.mu.Unlock()
-			if t.lane.dead() {
-				t.lane.abandon(t)
-			} else {
-				e.execute(w, t, nil)
-			}
-			e.mu.Lock()
-			continue
 		}
-		q := e.popReady()
-		t := q.pop()
-		q.busy = true
+		for len(w.items) < k && e.rhead < len(e.ready) {
+			q := e.popReady()
+			q.busy = true
+			w.items = append(w.items, workItem{q: q, t: q.pop()})
+		}
 		e.mu.Unlock()
-		e.runQueue(w, q, t)
+		e.runRound(w)
 		e.mu.Lock()
+		requeued := 0
+		for i := range w.items {
+			it := &w.items[i]
+			if it.q == nil || !it.release {
+				continue
+			}
+			it.q.busy = false
+			if it.q.len() > 0 {
+				e.ready = append(e.ready, it.q)
+				requeued++
+			} else {
+				e.freeKQ(it.q)
+			}
+		}
+		clear(w.items)
+		switch {
+		case requeued == 1:
+			e.cond.Signal()
+		case requeued > 1:
+			e.cond.Broadcast()
+		}
 	}
 }
 
-// runQueue runs t and then, while it can, the following records of the
-// same key without giving the key back to the ready queue.
-func (e *Engine) runQueue(w *workerState, q *keyQueue, t *task) {
-	const streak = 32
-	for i := 0; ; i++ {
-		if t.lane.dead() {
-			t.lane.abandon(t)
-		} else if !e.execute(w, t, q) {
-			// The key stays busy: a retry timer or the stop policy owns it.
-			return
-		}
-		e.mu.Lock()
-		if q.len() > 0 && i < streak && !e.closed {
-			t = q.pop()
-			e.mu.Unlock()
-			continue
-		}
-		q.busy = false
-		if q.len() > 0 {
-			e.ready = append(e.ready, q)
-			e.cond.Signal()
-		} else {
-			e.freeKQ(q)
-		}
-		e.mu.Unlock()
-		return
-	}
+// workItem is one record a worker took in a round. q is its key queue
+// (busy meanwhile), nil for a retry after an outbound failure.
+type workItem struct {
+	q       *keyQueue
+	t       *task
+	staged  bool // outputs staged for the round's sink writes
+	release bool // the key may move on after the round
 }
 
 type workerState struct {
-	id      int
-	scratch []Message
+	id    int
+	items []workItem
+	// out holds the round's outputs per sink, written in one call each.
+	out [][]Message
 }
 
-// execute runs the handler for t and hands its outputs to the sinks. q is
-// t's key queue (busy while t runs), or nil for a retry after an outbound
-// failure. It returns false when the key must stay blocked: a retry is
-// scheduled, or the failure policy stopped the processor.
-func (e *Engine) execute(w *workerState, t *task, q *keyQueue) bool {
-	t.attempt++
-	t.rec.Attempt = t.attempt
-	t.rec.Worker = w.id
+// runRound runs the handler for each item, then hands all outputs of the
+// round to each sink in one Write. Keys are released only after that (by
+// the caller), so records of one key reach the sinks in offset order.
+func (e *Engine) runRound(w *workerState) {
 	start := time.Now()
-	outs, err := e.call(&t.rec)
-	e.metrics.latency.Observe(time.Since(start).Seconds())
-	if err == nil {
-		err = e.write(w, t, outs)
+	for i := range w.items {
+		it := &w.items[i]
+		t := it.t
+		if t.lane.dead() {
+			t.lane.abandon(t)
+			it.release = true
+			continue
+		}
+		t.attempt++
+		t.rec.Attempt = t.attempt
+		t.rec.Worker = w.id
+		outs, err := e.call(&t.rec)
+		now := time.Now()
+		e.metrics.latency.Observe(now.Sub(start).Seconds())
+		start = now
+		if err == nil {
+			err = e.stage(w, t, outs)
+		}
+		if err != nil {
+			it.release = e.handleFailure(t, it.q, err)
+			continue
+		}
+		it.staged, it.release = true, true
+		e.processed.Add(1)
 	}
-	if err != nil {
-		return e.handleFailure(t, q, err)
+	for si := range e.sinks {
+		msgs := w.out[si]
+		if len(msgs) == 0 {
+			continue
+		}
+		ns := &e.sinks[si]
+		if err := ns.sink.Write(e.ctx, msgs); err != nil {
+			for j := range msgs {
+				msgs[j].Ack.Done(err)
+			}
+		} else {
+			e.written.Add(int64(len(msgs)))
+			ns.written.Add(int64(len(msgs)))
+		}
+		clear(msgs)
+		w.out[si] = msgs[:0]
 	}
-	e.processed.Add(1)
-	return true
+	for i := range w.items {
+		if w.items[i].staged {
+			w.items[i].t.Done(nil) // the guard taken in stage
+		}
+	}
+}
+
+// stage routes t's outputs into the round's per-sink batches. t finishes
+// once every sink acknowledged its messages and the round released the
+// guard.
+func (e *Engine) stage(w *workerState, t *task, outs []Output) error {
+	for i := range outs {
+		for _, to := range outs[i].To {
+			if _, ok := e.sinkByID[to]; !ok {
+				return &RouteError{To: to}
+			}
+		}
+	}
+	t.outErr.Store(nil)
+	n := int32(1) // the guard, released after the round's writes
+	for i := range outs {
+		o := &outs[i]
+		for si := range e.sinks {
+			if routes(o.To, e.sinks[si].id) {
+				w.out[si] = append(w.out[si], Message{Key: o.Key, Value: o.Value, Headers: o.Headers, Worker: w.id, Ack: t})
+				n++
+			}
+		}
+	}
+	t.pending.Store(n)
+	return nil
 }
 
 // call runs the handler, turning a panic into an error.
@@ -472,44 +546,6 @@ type RouteError struct{ To string }
 
 func (r *RouteError) Error() string {
 	return fmt.Sprintf("output routed to unknown outbound client %q", r.To)
-}
-
-// write hands outs to the sinks; t finishes once every sink acknowledged.
-func (e *Engine) write(w *workerState, t *task, outs []Output) error {
-	for i := range outs {
-		for _, to := range outs[i].To {
-			if _, ok := e.sinkByID[to]; !ok {
-				return &RouteError{To: to}
-			}
-		}
-	}
-	t.outErr.Store(nil)
-	t.pending.Store(1) // held until every write is issued
-	for si := range e.sinks {
-		ns := &e.sinks[si]
-		msgs := w.scratch[:0]
-		for i := range outs {
-			o := &outs[i]
-			if !routes(o.To, ns.id) {
-				continue
-			}
-			msgs = append(msgs, Message{Key: o.Key, Value: o.Value, Headers: o.Headers, Worker: w.id, Ack: t})
-		}
-		w.scratch = msgs[:0]
-		if len(msgs) == 0 {
-			continue
-		}
-		t.pending.Add(int32(len(msgs)))
-		if err := ns.sink.Write(e.ctx, msgs); err != nil {
-			t.pending.Add(-int32(len(msgs)))
-			t.outErr.CompareAndSwap(nil, &err)
-			break
-		}
-		e.written.Add(int64(len(msgs)))
-		ns.written.Add(int64(len(msgs)))
-	}
-	t.Done(nil)
-	return nil
 }
 
 func routes(to []string, id string) bool {
