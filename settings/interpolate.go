@@ -21,6 +21,12 @@ type interpolation struct {
 // interpolate replaces ${NAME} in every string value of v (in place) with
 // the variable's value from env; "$${" stands for a literal "${". Member
 // names are never expanded.
+// DeferredMark starts a ${VAR} reference that an env function chose not to
+// resolve (it returned the name between DeferredMark and U+E001, as kgen's
+// generation-time environment does): shape checks such as patterns and
+// enums skip such values, which are checked when resolved at run time.
+const DeferredMark = '\uE000'
+
 func interpolate(v any, env func(string) (string, bool)) (any, interpolation) {
 	in := interpolation{fromEnv: map[string]bool{}}
 	if env == nil {

@@ -86,6 +86,14 @@ func isCombinator(kw string) bool {
 func (t *translator) leaf(e *jsonschema.ValidationError, frag, kw string, parent map[string]any) {
 	ptr := e.InstanceLocation
 	value, _ := lookup(t.instance, ptr)
+	if s, ok := value.(string); ok && strings.ContainsRune(s, DeferredMark) {
+		switch kw {
+		case "pattern", "format", "minLength", "maxLength", "enum":
+			// A ${VAR} left unresolved on purpose (kgen generates code
+			// that reads it at start): its value is checked then.
+			return
+		}
+	}
 	if self, ok := t.rawNode(frag); ok && self == false && kw != "additionalProperties" {
 		// A false schema: the property may not be here. Its explanation
 		// sits on the schema holding "properties".
