@@ -588,4 +588,3 @@ func (b *backoff) wait(ctx context.Context) {
 	case <-ctx.Done():
 	}
 }
-

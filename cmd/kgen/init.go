@@ -1,0 +1,128 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kgen-dev/kgen"
+	"github.com/kgen-dev/kgen/generator"
+	"github.com/kgen-dev/kgen/settings"
+)
+
+func (e *env) initCmd() *cobra.Command {
+	var file, out, module, source string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "init --settings FILE --out DIR",
+		Short: "Create a new processor project from a settings file",
+		Long: `init validates the settings, then writes a new project into DIR: your
+process.go (forwarding every record unchanged until you change it), its test,
+main.go, a README, a Makefile, go.mod and a copy of the settings, plus the
+generated package kgen/. Everything is rendered in memory first and the
+project appears all at once: on any error DIR is left as it was.
+
+DIR must be missing or empty unless --force, which writes the project's files
+into DIR, replacing files of the same name (process.go included) and leaving
+the others alone.
+
+The project's go.mod points at this kgen: its source checkout (found
+automatically for a development build; --kgen-source or KGEN_SOURCE to
+choose) or, for a released kgen, the published module at kgen's version.`,
+		Example: `  kgen init --settings settings.json --out ./article-copier
+  kgen init --settings settings.json --out ./copier --module github.com/acme/copier
+  kgen init --settings settings.json --out . --force`,
+		Args: cobra.NoArgs,
+		RunE: runE(func(cmd *cobra.Command, _ []string) error {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				return fail("reading settings: %v", err)
+			}
+			s, diags := settings.Parse(file, data, generator.GenerationEnv)
+			printDiagnostics(e.stderr, diags)
+			if s == nil {
+				return fail("%s: invalid settings; nothing written", file)
+			}
+			abs, err := filepath.Abs(out)
+			if err != nil {
+				return err
+			}
+			if module == "" {
+				module = "example.com/" + sanitizeModuleElem(filepath.Base(abs))
+			}
+			src, err := generator.FindSource(source, e.getenv)
+			if err != nil {
+				return err
+			}
+			files, err := generator.Render(s, data, generator.Options{
+				Module:    module,
+				Version:   kgen.Version(),
+				SourceDir: src,
+			})
+			if err != nil {
+				return err
+			}
+			res, err := generator.WriteNew(out, files, force)
+			if err != nil {
+				return err
+			}
+			e.printInit(out, module, src, files, res)
+			return nil
+		}),
+	}
+	f := cmd.Flags()
+	f.StringVar(&file, "settings", "", "settings `FILE` to generate from (required)")
+	f.StringVar(&out, "out", "", "`DIR` to create the project in (required)")
+	f.StringVar(&module, "module", "", "module `PATH` of the project (default example.com/ and DIR's name)")
+	f.BoolVar(&force, "force", false, "write into a non-empty DIR, replacing the project's files there")
+	f.StringVar(&source, "kgen-source", "", "kgen source checkout `DIR` for go.mod's replace directive (default: found automatically, or $KGEN_SOURCE)")
+	cmd.MarkFlagRequired("settings")
+	cmd.MarkFlagRequired("out")
+	return cmd
+}
+
+func (e *env) printInit(out, module, src string, files generator.Files, res *generator.InitResult) {
+	w := e.stdout
+	fmt.Fprintf(w, "Created %s (module %s)\n", out, module)
+	replaced := map[string]bool{}
+	for _, p := range res.Replaced {
+		replaced[p] = true
+	}
+	for _, p := range res.Written {
+		note := ""
+		if files[p].Class == generator.Generated {
+			note = "generated"
+		} else {
+			note = "yours"
+		}
+		if replaced[p] {
+			note += ", replaced"
+		}
+		fmt.Fprintf(w, "  %-24s %s\n", p, note)
+	}
+	if src != "" {
+		fmt.Fprintf(w, "kgen comes from %s (go.mod replace)\n", src)
+	}
+	fmt.Fprintf(w, "\nNext:\n  cd %s\n  make test    # run process_test.go in memory\n  make run     # build and run with settings.json\nThen write your logic in process.go.\n", out)
+}
+
+// sanitizeModuleElem turns a directory name into a module path element.
+func sanitizeModuleElem(s string) string {
+	s = strings.ToLower(s)
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '.', r == '_':
+			b.WriteRune(r)
+		default:
+			b.WriteRune('-')
+		}
+	}
+	if b.Len() == 0 || s == "." || s == ".." {
+		return "processor"
+	}
+	return strings.Trim(b.String(), ".-")
+}

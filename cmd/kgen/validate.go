@@ -1,0 +1,118 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kgen-dev/kgen/settings"
+)
+
+func printDiagnostics(w io.Writer, diags []settings.Diagnostic) {
+	for _, d := range diags {
+		fmt.Fprintln(w, settings.Format(d))
+	}
+}
+
+func countErrors(diags []settings.Diagnostic) (errs, warns int) {
+	for _, d := range diags {
+		if d.Severity == settings.Error {
+			errs++
+		} else {
+			warns++
+		}
+	}
+	return errs, warns
+}
+
+// report prints diags in format ("text": one line each on stderr and a
+// summary on stdout; "json": an array on stdout) and returns the outcome.
+func (e *env) report(file, format string, diags []settings.Diagnostic) error {
+	errs, warns := countErrors(diags)
+	switch format {
+	case "json":
+		if diags == nil {
+			diags = []settings.Diagnostic{}
+		}
+		b, err := json.MarshalIndent(diags, "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, string(b))
+	case "text":
+		printDiagnostics(e.stderr, diags)
+		if errs == 0 {
+			fmt.Fprintf(e.stdout, "%s: valid (%d warning(s))\n", file, warns)
+		}
+	default:
+		return usage("invalid argument %q for \"--format\" flag: want text or json", format)
+	}
+	if errs > 0 {
+		return quietOrFail(format, "%s: %d error(s), %d warning(s)", file, errs, warns)
+	}
+	return nil
+}
+
+// quietOrFail fails with a message in text format, silently in JSON (the
+// output says it all).
+func quietOrFail(format, msg string, args ...any) error {
+	if format == "json" {
+		return quiet(exitFailure)
+	}
+	return fail(msg, args...)
+}
+
+func (e *env) validateCmd() *cobra.Command {
+	var file, format string
+	cmd := &cobra.Command{
+		Use:   "validate --settings FILE",
+		Short: "Check a settings file against the schema and the semantic checks",
+		Long: `validate checks a settings file: the JSON Schema ("kgen schema") and the
+checks a schema cannot express. It reports every problem at once, each with
+file:line:col and the JSON pointer of the place. Warnings alone exit 0.`,
+		Example: `  kgen validate --settings settings.json
+  kgen validate --settings settings.json --format json | jq .`,
+		Args: cobra.NoArgs,
+		RunE: runE(func(cmd *cobra.Command, _ []string) error {
+			_, diags := settings.Load(file)
+			return e.report(file, format, diags)
+		}),
+	}
+	cmd.Flags().StringVar(&file, "settings", "", "settings `FILE` to check (required)")
+	cmd.Flags().StringVar(&format, "format", "text", "output `FORMAT`: text or json")
+	cmd.MarkFlagRequired("settings")
+	return cmd
+}
+
+func (e *env) vetCmd() *cobra.Command {
+	var file, format string
+	var strict bool
+	cmd := &cobra.Command{
+		Use:   "vet --settings FILE",
+		Short: "Run the semantic checks of a settings file",
+		Long: `vet runs the checks a schema cannot express: duplicate client ids, routes
+to unknown clients, an outbound topic that is also an inbound topic (a loop),
+secrets written inline instead of from the environment, and more. init and
+generate run them too. Warnings exit 0 unless --strict.`,
+		Example: `  kgen vet --settings settings.json
+  kgen vet --settings settings.json --strict   # warnings fail too (for CI)`,
+		Args: cobra.NoArgs,
+		RunE: runE(func(cmd *cobra.Command, _ []string) error {
+			_, diags := settings.Load(file)
+			if err := e.report(file, format, diags); err != nil {
+				return err
+			}
+			if _, warns := countErrors(diags); strict && warns > 0 {
+				return quietOrFail(format, "%s: %d warning(s) (--strict)", file, warns)
+			}
+			return nil
+		}),
+	}
+	cmd.Flags().StringVar(&file, "settings", "", "settings `FILE` to check (required)")
+	cmd.Flags().StringVar(&format, "format", "text", "output `FORMAT`: text or json")
+	cmd.Flags().BoolVar(&strict, "strict", false, "fail on warnings too")
+	cmd.MarkFlagRequired("settings")
+	return cmd
+}

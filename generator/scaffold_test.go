@@ -1,0 +1,166 @@
+package generator
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// checkout is this kgen source checkout, which scaffolded projects point
+// their go.mod at.
+func checkout(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// scaffold writes the golden case name as a project in a new temp dir.
+func scaffold(t *testing.T, name string) string {
+	t.Helper()
+	fs, _ := renderCase(t, name, checkout(t))
+	dir := filepath.Join(t.TempDir(), name)
+	if _, err := WriteNew(dir, fs, false); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// goCmd runs the go command in dir offline (GOPROXY=off) with no GOFLAGS
+// from the environment, as a fresh machine would, and fails t on error.
+func goCmd(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	out, err := goRun(dir, args...)
+	if err != nil {
+		t.Fatalf("go %s in %s: %v\n%s", strings.Join(args, " "), dir, err, out)
+	}
+	return out
+}
+
+func goRun(dir string, args ...string) (string, error) {
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=", "GOWORK=off")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// TestScaffoldBuilds scaffolds every golden case and builds, vets and
+// tests it offline: process_test.go must pass out of the box.
+func TestScaffoldBuilds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds projects")
+	}
+	for _, name := range goldenCases(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := scaffold(t, name)
+			start := time.Now()
+			goCmd(t, dir, "build", "./...")
+			goCmd(t, dir, "vet", "./...")
+			goCmd(t, dir, "test", "./...")
+			t.Logf("build, vet and test: %s", time.Since(start).Round(time.Millisecond))
+		})
+	}
+}
+
+// snapshot reads every file under dir, by slash path relative to dir.
+func snapshot(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		b, err := os.ReadFile(path)
+		files[filepath.ToSlash(rel)] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// TestGenerateFlow is the life of a project: scaffold, edit process.go,
+// switch the outbound client from kafka_producer to file_writer, run go
+// generate: the project still builds, and only kgen/ changed.
+func TestGenerateFlow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a project")
+	}
+	dir := scaffold(t, "seed_kafka")
+	proc := filepath.Join(dir, "process.go")
+	f, err := os.OpenFile(proc, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("\n// My change: kgen must keep it.\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	sfile := filepath.Join(dir, SettingsFile)
+	data, err := os.ReadFile(sfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(data), `"outbound_client_settings"`)
+	if i < 0 {
+		t.Fatal("no outbound_client_settings in the seed settings")
+	}
+	changed := string(data[:i]) + `"outbound_client_settings": {"name": "file_writer", "config": {"file": "/tmp/kgen-flow-{}.log", "mode": "ab", "encoding": null}}
+}
+`
+	if err := os.WriteFile(sfile, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, dir)
+
+	// The binary built before regeneration refuses the new settings.
+	bin := filepath.Join(t.TempDir(), "processor")
+	goCmd(t, dir, "build", "-o", bin, ".")
+	out, err := exec.Command(bin, "--settings", sfile).CombinedOutput()
+	if code := exitCode(err); code != 1 || !strings.Contains(string(out), "settings changed since code generation: run go generate (first difference at /outbound/0/name)") {
+		t.Errorf("old binary with new settings: exit %d, output:\n%s", code, out)
+	}
+
+	goCmd(t, dir, "generate", "./...")
+
+	after := snapshot(t, dir)
+	for p, b := range before {
+		if IsOwned(p) {
+			continue
+		}
+		if a, ok := after[p]; !ok || string(a) != string(b) {
+			t.Errorf("%s: changed by go generate; only %s/ may change", p, OwnedDir)
+		}
+	}
+	for p := range after {
+		if _, ok := before[p]; !ok && !IsOwned(p) {
+			t.Errorf("%s: created by go generate outside %s/", p, OwnedDir)
+		}
+	}
+	if !strings.Contains(string(after["kgen/config_gen.go"]), "runtime.FileWriterConfig") {
+		t.Errorf("kgen/config_gen.go does not configure the file writer after regeneration")
+	}
+	goCmd(t, dir, "build", "./...")
+	goCmd(t, dir, "tool", "kgen", "generate", "--check")
+}
+
+func exitCode(err error) int {
+	var xe *exec.ExitError
+	if errors.As(err, &xe) {
+		return xe.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}

@@ -1,0 +1,39 @@
+// Package templates holds the non-Go files of a generated project (README,
+// Makefile, go.mod, ...) as text/template files. The generator renders
+// them; Go files are rendered with jennifer instead.
+package templates
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/template"
+)
+
+//go:embed *.tmpl
+var files embed.FS
+
+var all = template.Must(template.New("").Funcs(template.FuncMap{
+	// modpath quotes a go.mod path when it needs quoting.
+	"modpath": func(s string) string {
+		if strings.ContainsAny(s, " \t\"'`\\") {
+			return strconv.Quote(s)
+		}
+		return s
+	},
+}).ParseFS(files, "*.tmpl"))
+
+// Render executes the template name (e.g. "Makefile.tmpl") with data.
+func Render(name string, data any) ([]byte, error) {
+	t := all.Lookup(name)
+	if t == nil {
+		return nil, fmt.Errorf("no template %q", name)
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
