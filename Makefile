@@ -28,9 +28,10 @@ lint: ## gofmt and go vet
 test-unit: ## fast tests (no broker)
 	$(GO) test -count=1 -short ./...
 
-test: lint kafka-up ## every test: lint, unit, generator builds, runtime against a real broker (with -race)
+test: lint kafka-up ## every test: lint, unit, generated projects, runtime against a real broker (-race), the demo
 	$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v -e /runtime -e /internal/kafkatest)
 	$(GO) test -race -count=1 -timeout 25m ./runtime/... ./internal/...
+	$(MAKE) --no-print-directory demo
 
 golden: ## refresh the generator's golden files
 	$(GO) test ./generator -run Golden -update

@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -268,16 +269,27 @@ func TestKafkaManualAssignmentResumes(t *testing.T) {
 	}
 }
 
+// TestKafkaManyWorkersOnePartition shows that workers are not capped by
+// the partition count: on one partition with 200 keys, 8 workers run 8
+// handlers at once (checked from the handler's own concurrency, not from
+// timings, which a shared machine makes noisy). The wall-clock ratio is
+// logged; `make bench` measures it properly.
 func TestKafkaManyWorkersOnePartition(t *testing.T) {
 	addr := kafkatest.Broker(t)
 	const n = 400
 	elapsed := map[int]time.Duration{}
+	peaks := map[int]int32{}
 	for _, workers := range []int{1, 8} {
 		in, out := kafkatest.Topic(t, addr, 1), kafkatest.Topic(t, addr, 1)
 		sent := keyedMessages(n, 200, "")
 		kafkatest.Produce(t, addr, in, sent)
+		var running, peak atomic.Int32
 		slow := func(ctx context.Context, r *runtime.Record) ([]runtime.Output, error) {
+			now := running.Add(1)
+			for p := peak.Load(); now > p && !peak.CompareAndSwap(p, now); p = peak.Load() {
+			}
 			time.Sleep(5 * time.Millisecond)
+			running.Add(-1)
 			return passthrough(ctx, r)
 		}
 		start := time.Now()
@@ -287,14 +299,16 @@ func TestKafkaManyWorkersOnePartition(t *testing.T) {
 		if err := stop(); err != nil {
 			t.Fatal(err)
 		}
-		verify(t, sent, got)
+		verify(t, sent, got) // nothing lost, order per key intact
+		peaks[workers] = peak.Load()
 	}
-	ratio := float64(elapsed[1]) / float64(elapsed[8])
-	t.Logf("1 worker %v, 8 workers %v: %.1fx", elapsed[1], elapsed[8], ratio)
-	// The ideal is 8x; group join and topic setup are in both timings.
-	// A loose floor only catches a serialising engine, not a slow machine.
-	if ratio < 3 {
-		t.Fatalf("8 workers only %.1fx faster than 1 on one partition", ratio)
+	t.Logf("1 worker %v, 8 workers %v: %.1fx faster; peak concurrency %d and %d",
+		elapsed[1], elapsed[8], float64(elapsed[1])/float64(elapsed[8]), peaks[1], peaks[8])
+	if peaks[1] != 1 {
+		t.Fatalf("1 worker ran %d handlers at once", peaks[1])
+	}
+	if peaks[8] != 8 {
+		t.Fatalf("8 workers on one partition ran at most %d handlers at once, want 8", peaks[8])
 	}
 }
 

@@ -583,6 +583,11 @@ func (s *KafkaSink) expire(buf []*ackCall) []*ackCall {
 	}
 	s.mu.Unlock()
 
+	if len(buf) > 0 {
+		// Noted before the acks, so whoever learns of a timeout from its
+		// ack already sees it in Ready.
+		s.noteFailure(s.timeoutErr)
+	}
 	failed := 0
 	for _, c := range buf {
 		for i := range c.toks {
@@ -592,7 +597,6 @@ func (s *KafkaSink) expire(buf []*ackCall) []*ackCall {
 		}
 	}
 	if failed > 0 {
-		s.noteFailure(s.timeoutErr)
 		s.log.Warn("acks timed out", "messages", failed, "timeout", s.cfg.AckTimeout)
 	}
 	clear(buf)
