@@ -56,7 +56,7 @@ func (p Problem) String() string {
 // nothing and needs no network. Settings with errors are a
 // *SettingsError.
 func Check(root, version string) ([]Problem, []settings.Diagnostic, error) {
-	p, err := loadProject(root, version)
+	p, err := loadProject(root, version, loadOptions{})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -95,7 +95,7 @@ func Check(root, version string) ([]Problem, []settings.Diagnostic, error) {
 		if !strings.HasSuffix(rel, "/") {
 			if _, listed := p.manifest.Lookup(rel); listed {
 				data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
-				if err == nil && hasHeader(rel, data) {
+				if err == nil && p.manifest.ours(rel, data) {
 					probs = append(probs, Problem{Stale, rel, "no longer generated for these settings", regen + " to remove it"})
 					continue
 				}

@@ -45,10 +45,17 @@ func (e *ForeignFileError) Error() string {
 // before anything is written, with a *ForeignFileError. Settings with
 // errors are a *SettingsError.
 func Generate(root, version string) (*GenerateResult, error) {
-	p, err := loadProject(root, version)
+	p, err := loadProject(root, version, loadOptions{})
 	if err != nil {
 		return nil, err
 	}
+	return p.generate()
+}
+
+// generate writes p's generated files and removes the stale ones, as
+// Generate documents.
+func (p *project) generate() (*GenerateResult, error) {
+	root := p.root
 	res := &GenerateResult{Root: root, Warnings: p.diags}
 	remove, err := p.stale()
 	if err != nil {
@@ -116,8 +123,12 @@ func (p *project) stale() ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !hasHeader(rel, data) {
-			return nil, &ForeignFileError{Path: rel, Reason: "no longer starts with the generated-file header"}
+		if !p.manifest.ours(rel, data) {
+			reason := "no longer starts with the generated-file header"
+			if !strings.HasSuffix(rel, ".go") {
+				reason = "changed since kgen generated it (it differs from its hash in " + ManifestPath + ")"
+			}
+			return nil, &ForeignFileError{Path: rel, Reason: reason}
 		}
 		remove = append(remove, rel)
 	}

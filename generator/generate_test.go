@@ -271,3 +271,62 @@ func TestWriteNew(t *testing.T) {
 		}
 	})
 }
+
+// TestDashboard: the Grafana dashboard is a generated file although JSON
+// cannot carry the generated header; the manifest's hash says it is kgen's.
+func TestDashboard(t *testing.T) {
+	fs, _ := renderCase(t, "seed_kafka", "")
+	f, ok := fs[DashboardPath]
+	if !ok || f.Class != Generated || !json.Valid(f.Data) {
+		t.Fatalf("%s: not rendered as a valid generated JSON file", DashboardPath)
+	}
+	m, err := ParseManifest(fs[ManifestPath].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, ok := m.Lookup(DashboardPath); !ok || h != Hash(f.Data) {
+		t.Errorf("%s not in the manifest with its hash", DashboardPath)
+	}
+
+	t.Run("hand-edited", func(t *testing.T) {
+		dir := newProject(t)
+		p := filepath.Join(dir, filepath.FromSlash(DashboardPath))
+		writeFile(t, p, strings.Replace(readFile(t, p), `"kgen processor"`, `"mine"`, 1))
+		probs, _, err := Check(dir, "dev")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := kinds(probs); len(got) != 1 || strings.Join(got[HandEdited], ",") != DashboardPath {
+			t.Errorf("problems %v, want %s hand-edited", probs, DashboardPath)
+		}
+		if _, err := Generate(dir, "dev"); err != nil {
+			t.Fatal(err)
+		}
+		if readFile(t, p) != string(f.Data) {
+			t.Error("generate did not restore the dashboard")
+		}
+	})
+	// A JSON file no longer generated is removed only while it is what
+	// kgen wrote.
+	t.Run("stale JSON removed", func(t *testing.T) {
+		dir := newProject(t)
+		addToManifest(t, dir, "kgen/old.json", "{}\n")
+		res, err := Generate(dir, "dev")
+		if err != nil || strings.Join(res.Removed, ",") != "kgen/old.json" {
+			t.Fatalf("removed %v, err %v", res, err)
+		}
+	})
+	t.Run("edited stale JSON refused", func(t *testing.T) {
+		dir := newProject(t)
+		addToManifest(t, dir, "kgen/old.json", "{}\n")
+		writeFile(t, filepath.Join(dir, "kgen", "old.json"), `{"mine": true}`+"\n")
+		_, err := Generate(dir, "dev")
+		var fe *ForeignFileError
+		if !errors.As(err, &fe) || fe.Path != "kgen/old.json" {
+			t.Fatalf("err = %v, want a ForeignFileError for kgen/old.json", err)
+		}
+		if probs, _, _ := Check(dir, "dev"); strings.Join(kinds(probs)[MissingOrExtra], ",") != "kgen/old.json" {
+			t.Errorf("--check: %v", probs)
+		}
+	})
+}

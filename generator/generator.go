@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/kgen-dev/kgen/settings"
+	"github.com/kgen-dev/kgen/templates"
 )
 
 // Header is the first line of every generated file.
@@ -29,6 +30,11 @@ const OwnedDir = "kgen"
 
 // ManifestPath is the provenance manifest's path inside a project.
 const ManifestPath = OwnedDir + "/manifest.json"
+
+// DashboardPath is the Grafana dashboard's path inside a project: a
+// generated file that, being JSON, cannot carry Header; the manifest's
+// hash of it says it is kgen's.
+const DashboardPath = OwnedDir + "/grafana-dashboard.json"
 
 // SourcePlaceholder stands for the kgen source checkout in go.mod's replace
 // directive when Options.Golden is set, so golden files are the same on
@@ -131,6 +137,7 @@ func Render(s *settings.Settings, settingsJSON []byte, opts Options) (Files, err
 		gen(OwnedDir+"/wiring_gen.go", renderWiring),
 		gen(OwnedDir+"/harness_gen.go", renderHarness),
 		gen(OwnedDir+"/generate_gen.go", renderGenerate),
+		gen(DashboardPath, func(*model) ([]byte, error) { return templates.Dashboard(), nil }),
 		once("process.go", renderProcess),
 		once("process_test.go", renderProcessTest),
 		once("main.go", renderMain),

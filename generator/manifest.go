@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/kgen-dev/kgen/settings"
 )
@@ -84,4 +86,8 @@ func buildManifest(fs Files, settingsJSON []byte, s *settings.Settings, opts Opt
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
 	return append(b, '\n'), nil
+}
+
+func sortManifestFiles(fs []ManifestFile) {
+	slices.SortFunc(fs, func(a, b ManifestFile) int { return strings.Compare(a.Path, b.Path) })
 }

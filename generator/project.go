@@ -55,15 +55,26 @@ func FindRoot(dir string) (string, error) {
 type project struct {
 	root     string
 	manifest *Manifest // nil when the project has none
-	files    Files     // what the settings render to now
+	settings *settings.Settings
+	data     []byte  // settings.json's content, as rendered
+	opts     Options // as rendered
+	files    Files   // what the settings render to now
 	diags    []settings.Diagnostic
+}
+
+// loadOptions change what loadProject renders.
+type loadOptions struct {
+	// settings replaces settings.json's content when not nil.
+	settings []byte
+	// sourceDir is Options.SourceDir.
+	sourceDir string
 }
 
 // loadProject reads the project at root (its settings.json, go.mod and
 // manifest) and renders what its kgen-owned files should be. It never
 // reads or compiles the user's Go code. The returned diagnostics are the
 // settings' warnings; settings with errors are a *SettingsError.
-func loadProject(root, version string) (*project, error) {
+func loadProject(root, version string, lo loadOptions) (*project, error) {
 	p := &project{root: root}
 	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
 	if err != nil {
@@ -74,9 +85,11 @@ func loadProject(root, version string) (*project, error) {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(root, "go.mod"), err)
 	}
 	sfile := filepath.Join(root, SettingsFile)
-	data, err := os.ReadFile(sfile)
-	if err != nil {
-		return nil, fmt.Errorf("reading settings: %w", err)
+	data := lo.settings
+	if data == nil {
+		if data, err = os.ReadFile(sfile); err != nil {
+			return nil, fmt.Errorf("reading settings: %w", err)
+		}
 	}
 	s, diags := settings.Parse(sfile, data, GenerationEnv)
 	p.diags = diags
@@ -91,14 +104,28 @@ func loadProject(root, version string) (*project, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	opts := Options{Module: module, Version: version}
+	p.settings, p.data = s, data
+	p.opts = Options{Module: module, Version: version, SourceDir: lo.sourceDir}
 	if p.manifest != nil {
-		opts.WrittenOnce = p.manifest.WrittenOnce
+		p.opts.WrittenOnce = p.manifest.WrittenOnce
 	}
-	if p.files, err = Render(s, data, opts); err != nil {
+	if p.files, err = Render(s, data, p.opts); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// setWrittenOnce replaces the written-once entries of the manifest that
+// generation will write.
+func (p *project) setWrittenOnce(wo []ManifestFile) error {
+	p.opts.WrittenOnce = wo
+	delete(p.files, ManifestPath)
+	man, err := buildManifest(p.files, p.data, p.settings, p.opts)
+	if err != nil {
+		return err
+	}
+	p.files[ManifestPath] = File{Class: Generated, Data: man}
+	return nil
 }
 
 // ownedOnDisk lists the files under kgen/ as project-relative slash paths.
@@ -123,13 +150,16 @@ func (p *project) ownedOnDisk() ([]string, error) {
 	return out, nil
 }
 
-// hasHeader reports whether data starts with the generated-file header.
-// Files that cannot carry a comment (manifest.json) count as generated.
-func hasHeader(rel string, data []byte) bool {
-	if strings.HasSuffix(rel, ".json") {
-		return true
+// ours reports whether rel, a file in kgen/ holding data, is one kgen
+// generated (and may remove once no longer needed). A Go file is kgen's
+// while it starts with Header; a file that cannot carry a comment (JSON)
+// is kgen's while the manifest lists it with exactly this content.
+func (m *Manifest) ours(rel string, data []byte) bool {
+	if strings.HasSuffix(rel, ".go") {
+		return bytes.HasPrefix(data, []byte(Header+"\n"))
 	}
-	return bytes.HasPrefix(data, []byte(Header+"\n"))
+	h, ok := m.Lookup(rel)
+	return ok && h == Hash(data)
 }
 
 // writeAtomic writes data to path through a temporary file in the same

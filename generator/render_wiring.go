@@ -76,6 +76,8 @@ func renderWiring(m *model) ([]byte, error) {
 	f.Comment("\t                    have the shape the code was generated from")
 	f.Comment("\t--log-level LEVEL   debug, info, warn or error")
 	f.Comment("\t--log-format FORMAT text or json")
+	f.Comment("\t--check-settings    check the settings (FILE's, or the compiled ones) and")
+	f.Comment("\t                    exit: 0 when the processor can run with them")
 	f.Comment("")
 	f.Comment("SIGINT or SIGTERM shuts down gracefully; a second one exits at once with")
 	f.Comment("status 130. The exit status is 0 after a clean stop, 1 on failure, 2 on a")
@@ -97,6 +99,8 @@ func renderWiring(m *model) ([]byte, error) {
 			jen.Lit("log `LEVEL`: debug, info, warn or error (default: the settings' log level)")),
 		jen.Id("logFormat").Op(":=").Id("fs").Dot("String").Call(jen.Lit("log-format"), jen.Lit(""),
 			jen.Lit("log `FORMAT`: text or json (default: the settings' log format)")),
+		jen.Id("checkOnly").Op(":=").Id("fs").Dot("Bool").Call(jen.Lit("check-settings"), jen.False(),
+			jen.Lit("check the settings and exit without running (0: the processor can run with them)")),
 		jen.If(jen.Err().Op(":=").Id("fs").Dot("Parse").Call(jen.Id("args")), errNil).Block(
 			jen.If(jen.Qual("errors", "Is").Call(jen.Err(), jen.Qual("flag", "ErrHelp"))).Block(jen.Return(jen.Lit(0))),
 			jen.Return(jen.Lit(2)),
@@ -109,6 +113,14 @@ func renderWiring(m *model) ([]byte, error) {
 		jen.If(errNil).Block(
 			jen.Qual("fmt", "Fprintln").Call(stderr, jen.Err()),
 			jen.Return(jen.Lit(1)),
+		),
+		jen.If(jen.Op("*").Id("checkOnly")).Block(
+			jen.If(jen.Err().Op(":=").Id("cfg").Dot("Validate").Call(), errNil).Block(
+				jen.Qual("fmt", "Fprintln").Call(stderr, jen.Err()),
+				jen.Return(jen.Lit(1)),
+			),
+			jen.Qual("fmt", "Fprintln").Call(stderr, jen.Lit("settings ok: the processor can run with them")),
+			jen.Return(jen.Lit(0)),
 		),
 		jen.If(jen.Op("*").Id("logLevel").Op("!=").Lit("")).Block(jen.Id("level").Op("=").Op("*").Id("logLevel")),
 		jen.If(jen.Op("*").Id("logFormat").Op("!=").Lit("")).Block(jen.Id("format").Op("=").Op("*").Id("logFormat")),

@@ -164,3 +164,26 @@ func exitCode(err error) int {
 	}
 	return 0
 }
+
+// TestGoGenerateWithBrokenProcess runs go generate while process.go does not
+// compile: generation never compiles the user's code, so it succeeds, and
+// process.go is left as it was.
+func TestGoGenerateWithBrokenProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go generate")
+	}
+	dir := scaffold(t, "seed_kafka")
+	broken := "package main\n\n<<<<<<< HEAD\nfunc Process( {\n"
+	writeFile(t, filepath.Join(dir, "process.go"), broken)
+	changeWorkers(t, dir)
+	goCmd(t, dir, "generate", "./...")
+	if got := readFile(t, filepath.Join(dir, "process.go")); got != broken {
+		t.Error("go generate changed process.go")
+	}
+	if !strings.Contains(readFile(t, filepath.Join(dir, "kgen", "config_gen.go")), "Workers: 7") {
+		t.Error("kgen/config_gen.go was not regenerated")
+	}
+	if _, err := goRun(dir, "build", "./..."); err == nil {
+		t.Error("the project builds with a broken process.go: the test breaks nothing")
+	}
+}

@@ -15,6 +15,16 @@ import (
 //go:embed *.tmpl
 var files embed.FS
 
+//go:embed grafana-dashboard.json
+var dashboard []byte
+
+// Dashboard returns the Grafana dashboard for the runtime's metrics that
+// every project ships as kgen/grafana-dashboard.json. It is plain JSON, not
+// a template: Grafana's own ${variables} stay as they are.
+func Dashboard() []byte {
+	return bytes.Clone(dashboard)
+}
+
 var all = template.Must(template.New("").Funcs(template.FuncMap{
 	// modpath quotes a go.mod path when it needs quoting.
 	"modpath": func(s string) string {

@@ -69,7 +69,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestHelpEverywhere(t *testing.T) {
-	for _, c := range []string{"", "validate", "vet", "init", "generate", "schema", "version", "migrate"} {
+	for _, c := range []string{"", "validate", "vet", "init", "generate", "schema", "version", "migrate", "upgrade"} {
 		args := []string{"--help"}
 		if c != "" {
 			args = []string{c, "--help"}

@@ -82,6 +82,8 @@ func Run(ctx context.Context, cfg Config, p ProcessFunc) error {
 //	                    have the shape the code was generated from
 //	--log-level LEVEL   debug, info, warn or error
 //	--log-format FORMAT text or json
+//	--check-settings    check the settings (FILE's, or the compiled ones) and
+//	                    exit: 0 when the processor can run with them
 //
 // SIGINT or SIGTERM shuts down gracefully; a second one exits at once with
 // status 130. The exit status is 0 after a clean stop, 1 on failure, 2 on a
@@ -96,6 +98,7 @@ func run(args []string, stderr io.Writer, p ProcessFunc) int {
 	settingsFile := fs.String("settings", "", "settings `FILE` to run with (default: the settings compiled in)")
 	logLevel := fs.String("log-level", "", "log `LEVEL`: debug, info, warn or error (default: the settings' log level)")
 	logFormat := fs.String("log-format", "", "log `FORMAT`: text or json (default: the settings' log format)")
+	checkOnly := fs.Bool("check-settings", false, "check the settings and exit without running (0: the processor can run with them)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -110,6 +113,14 @@ func run(args []string, stderr io.Writer, p ProcessFunc) int {
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
+	}
+	if *checkOnly {
+		if err := cfg.Validate(); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		fmt.Fprintln(stderr, "settings ok: the processor can run with them")
+		return 0
 	}
 	if *logLevel != "" {
 		level = *logLevel
