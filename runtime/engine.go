@@ -62,6 +62,9 @@ type Engine struct {
 	onSkip func(Record)
 
 	metrics *engineMetrics
+	// handlerNanos is a moving average of handler time per record, which
+	// sizes the workers' rounds.
+	handlerNanos atomic.Int64
 }
 
 type namedSink struct {
@@ -372,8 +375,15 @@ func (e *Engine) popReady() *keyQueue {
 	return q
 }
 
-// maxRound bounds the records a worker takes in one round.
-const maxRound = 64
+// A worker takes a round of records at a time: at most maxRound, about
+// roundBudget of handler time (from a moving average), and no more than a
+// fair share of what is ready, so cheap handlers amortise locks and sink
+// writes while slow ones (and their outputs) are not held back in a queue
+// behind each other.
+const (
+	maxRound    = 512
+	roundBudget = time.Millisecond
+)
 
 func (e *Engine) worker(id int) {
 	defer e.wg.Done()
@@ -392,6 +402,9 @@ func (e *Engine) worker(id int) {
 		// rather than per record while every worker still gets work.
 		n := len(e.retries) + len(e.ready) - e.rhead
 		k := min(maxRound, 1+(n-1)/e.cfg.Workers)
+		if avg := e.handlerNanos.Load(); avg > 0 {
+			k = min(k, max(1, int(int64(roundBudget)/avg)))
+		}
 		w.items = w.items[:0]
 		for len(w.items) < k && len(e.retries) > 0 {
 			w.items = append(w.items, workItem{t: e.retries[0]})
@@ -451,6 +464,15 @@ type workerState struct {
 // the caller), so records of one key reach the sinks in offset order.
 func (e *Engine) runRound(w *workerState) {
 	start := time.Now()
+	first, ran := start, 0
+	defer func() {
+		if ran > 0 {
+			// Moving average of the handler time per record (1/8 weight).
+			per := int64(time.Since(first)) / int64(ran)
+			old := e.handlerNanos.Load()
+			e.handlerNanos.Store(old - old/8 + per/8)
+		}
+	}()
 	for i := range w.items {
 		it := &w.items[i]
 		t := it.t
@@ -462,6 +484,7 @@ func (e *Engine) runRound(w *workerState) {
 		t.attempt++
 		t.rec.Attempt = t.attempt
 		t.rec.Worker = w.id
+		ran++
 		outs, err := e.call(&t.rec)
 		now := time.Now()
 		e.metrics.latency.Observe(now.Sub(start).Seconds())

@@ -194,7 +194,7 @@ func NewKafkaSink(cfg KafkaProducerConfig, log *slog.Logger) (*KafkaSink, error)
 		// attempt at debug level; failures reach us through Completion.
 		Logger:                 nil,
 		ErrorLogger:            debugLogger(log),
-		Transport:              transport,
+		Transport:              newMetadataCache(transport, time.Second),
 		AllowAutoTopicCreation: false,
 	}
 	go s.expireLoop(scanInterval(cfg.AckTimeout))

@@ -59,7 +59,9 @@ func TestKafkaSinkWriterOptions(t *testing.T) {
 			want("Topic", w.Topic, "")
 			want("Async", w.Async, true)
 			want("AllowAutoTopicCreation", w.AllowAutoTopicCreation, false)
-			want("Transport", w.Transport, kafka.RoundTripper(s.transport))
+			if mc, ok := w.Transport.(*metadataCache); !ok || mc.next != kafka.RoundTripper(s.transport) {
+				t.Errorf("Transport = %T, want the metadata cache over the sink's transport", w.Transport)
+			}
 			want("BatchSize", w.BatchSize, orDefault(tt.cfg.BatchSize, defaultProducerBatchSize))
 			want("BatchBytes", w.BatchBytes, orDefault(tt.cfg.BatchBytes, defaultProducerBatchBytes))
 			want("BatchTimeout", w.BatchTimeout, orDefault(tt.cfg.Linger, defaultProducerLinger))
