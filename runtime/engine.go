@@ -463,16 +463,7 @@ type workerState struct {
 // round to each sink in one Write. Keys are released only after that (by
 // the caller), so records of one key reach the sinks in offset order.
 func (e *Engine) runRound(w *workerState) {
-	start := time.Now()
-	first, ran := start, 0
-	defer func() {
-		if ran > 0 {
-			// Moving average of the handler time per record (1/8 weight).
-			per := int64(time.Since(first)) / int64(ran)
-			old := e.handlerNanos.Load()
-			e.handlerNanos.Store(old - old/8 + per/8)
-		}
-	}()
+	start, ran := time.Now(), 0
 	for i := range w.items {
 		it := &w.items[i]
 		t := it.t
@@ -486,9 +477,6 @@ func (e *Engine) runRound(w *workerState) {
 		t.rec.Worker = w.id
 		ran++
 		outs, err := e.call(&t.rec)
-		now := time.Now()
-		e.metrics.latency.Observe(now.Sub(start).Seconds())
-		start = now
 		if err == nil {
 			err = e.stage(w, t, outs)
 		}
@@ -498,6 +486,17 @@ func (e *Engine) runRound(w *workerState) {
 		}
 		it.staged, it.release = true, true
 		e.processed.Add(1)
+	}
+	if ran > 0 {
+		// One clock read per round: each record of the round is counted
+		// with the round's mean handler time, which also feeds the
+		// moving average (1/8 weight) that sizes rounds.
+		per := time.Since(start) / time.Duration(ran)
+		for range ran {
+			e.metrics.latency.Observe(per.Seconds())
+		}
+		old := e.handlerNanos.Load()
+		e.handlerNanos.Store(old - old/8 + int64(per)/8)
 	}
 	for si := range e.sinks {
 		msgs := w.out[si]

@@ -24,7 +24,10 @@ type lane struct {
 	topic      string
 	partition  int32
 	maxRetries int
-	state      atomic.Int32
+	// state is read for every record a worker runs; the padding keeps it
+	// off the cache line of mu, which every acknowledgement writes.
+	state atomic.Int32
+	_     [64]byte
 
 	// keys and unkeyed are guarded by e.mu.
 	keys    map[uint64]*keyQueue
