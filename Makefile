@@ -32,12 +32,22 @@ test: lint kafka-up ## every test: lint, unit, generated projects, runtime again
 	$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v -e /runtime -e /internal/kafkatest)
 	$(GO) test -race -count=1 -timeout 25m ./runtime/... ./internal/...
 	$(MAKE) --no-print-directory demo
+	$(MAKE) --no-print-directory bench-smoke
 
 golden: ## refresh the generator's golden files
 	$(GO) test ./generator -run Golden -update
 
 demo: build ## the main job: scaffold the example processor, build it, run it end to end
 	bash scripts/demo.sh
+
+bench: kafka-up ## side-by-side benchmarks (kgen, raw kafka-go, raw franz-go, Watermill, seed-faithful Python); writes bench/RESULTS.md
+	$(MAKE) -C bench bench
+
+bench-smoke: kafka-up ## a seconds-long run of every benchmark workload and contender, so the bench code cannot rot
+	$(MAKE) -C bench bench-smoke
+
+bench-engine: ## Go micro-benchmarks of the engine's per-record path
+	$(GO) test -run XXX -bench . -benchmem -count=5 ./runtime/
 
 clean: ## remove build output
 	rm -rf $(BIN)

@@ -298,7 +298,12 @@ func (s *KafkaSource) consumePartition(ctx, gctx context.Context, pl partLane, o
 	s.fetch(fctx, pl, offset)
 	stop()
 	cancel()
-	dctx, dcancel := context.WithTimeout(context.Background(), s.drain)
+	budget := s.drain
+	if ctx.Err() != nil && s.cfg.CloseTimeout < budget {
+		// Shutting down: the seed's close_timeout bounds the drain.
+		budget = s.cfg.CloseTimeout
+	}
+	dctx, dcancel := context.WithTimeout(context.Background(), budget)
 	next, ok := pl.lane.Drain(dctx)
 	dcancel()
 	if !ok {
