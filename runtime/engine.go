@@ -229,6 +229,7 @@ func (e *Engine) OldestInFlight() time.Duration {
 type task struct {
 	rec     Record
 	lane    *lane
+	slab    *slab
 	size    int64
 	since   time.Time
 	attempt int

@@ -57,7 +57,7 @@ func (l *lane) dead() bool { return l.state.Load() == laneDead }
 
 // Submit implements Lane.
 func (l *lane) Submit(ctx context.Context, recs []Record) error {
-	const chunk = 256
+	const chunk = slabSize
 	for len(recs) > 0 {
 		if l.state.Load() != laneOpen {
 			return ErrClosed
@@ -72,7 +72,10 @@ func (l *lane) Submit(ctx context.Context, recs []Record) error {
 		if err := l.e.budget.acquire(ctx, int64(n), size); err != nil {
 			return err
 		}
-		tasks := make([]task, n)
+		sl := slabPool.Get().(*slab)
+		tasks := sl.tasks[:n]
+		clear(tasks)
+		sl.live.Store(int32(n))
 		now := time.Now()
 		l.mu.Lock()
 		for i := range part {
@@ -80,6 +83,7 @@ func (l *lane) Submit(ctx context.Context, recs []Record) error {
 			t.rec = part[i]
 			t.rec.Source = l.source
 			t.lane = l
+			t.slab = sl
 			t.size = recordSize(&part[i])
 			t.since = now
 			l.ring = append(l.ring, t)
@@ -135,14 +139,17 @@ func (l *lane) Drain(ctx context.Context) (int64, bool) {
 
 // finish marks t done and advances the watermark.
 func (l *lane) finish(t *task) {
+	size := t.size // t may be reused once the watermark passes it
 	l.mu.Lock()
 	t.done = true
 	l.inflight--
 	for l.head < len(l.ring) && l.ring[l.head].done {
-		l.next = l.ring[l.head].rec.Offset + 1
+		p := l.ring[l.head]
+		l.next = p.rec.Offset + 1
 		l.has = true
 		l.ring[l.head] = nil
 		l.head++
+		p.slab.release()
 	}
 	if l.head > 1024 && l.head*2 > len(l.ring) {
 		n := copy(l.ring, l.ring[l.head:])
@@ -152,7 +159,28 @@ func (l *lane) finish(t *task) {
 	}
 	l.signalIdle()
 	l.mu.Unlock()
-	l.e.budget.release(1, t.size)
+	l.e.budget.release(1, size)
+}
+
+// slab holds the tasks of one Submit chunk. Once the watermark has passed
+// every task in it, nothing refers to them any more (the ring, key queues,
+// retry lists and worker rounds drop their pointers first, sinks hold only
+// the record's byte slices), and the slab is reused: the engine's
+// per-record memory is not garbage. Slabs with abandoned tasks are simply
+// left to the garbage collector.
+type slab struct {
+	tasks [slabSize]task
+	live  atomic.Int32
+}
+
+const slabSize = 256
+
+var slabPool = sync.Pool{New: func() any { return new(slab) }}
+
+func (s *slab) release() {
+	if s.live.Add(-1) == 0 {
+		slabPool.Put(s)
+	}
 }
 
 // abandon gives t up without finishing it: the watermark never passes it.

@@ -12,9 +12,10 @@ import (
 // and the handler without copying.
 type Header = kafka.Header
 
-// Record is one inbound record handed to a Handler. The runtime owns it:
-// a Handler must not keep references to Key, Value or Headers after it
-// returns unless it copies them.
+// Record is one inbound record handed to a Handler. The runtime owns it and
+// reuses its memory once the record is finished: a Handler must not keep
+// the *Record after it returns. Key, Value and Headers may be returned in
+// outputs as they are.
 type Record struct {
 	// Source is the id of the inbound client the record came from.
 	Source    string
