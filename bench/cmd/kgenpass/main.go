@@ -1,0 +1,60 @@
+// Command kgenpass is the kgen contender: a passthrough processor built on
+// runtime.Run, standing for a generated passthrough project (the generated
+// main does the same: settings → runtime.Config, a Handler, runtime.Run).
+// Each record's key, value and headers go to one kafka_producer outbound
+// (acks all, linger 5ms, batch 1000, murmur2) or, with -file, to a
+// file_writer (lines, one file per worker).
+package main
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/kgen-dev/kgen/bench/internal/contender"
+	"github.com/kgen-dev/kgen/runtime"
+)
+
+func main() {
+	inflight := flag.Int64("max-inflight-bytes", 0, "flow budget in bytes (0 = runtime default)")
+	commit := flag.Duration("commit-interval", time.Second, "commit interval")
+	ctx, f, done := contender.Setup(4)
+	err := run(ctx, f, *inflight, *commit)
+	done()
+	if err != nil {
+		contender.Fatal(err)
+	}
+}
+
+func run(ctx context.Context, f contender.Flags, inflight int64, commit time.Duration) error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	kc := &runtime.KafkaConsumerConfig{
+		Brokers: f.Brokers, GroupID: f.Group, Topics: []string{f.In}, AutoOffsetReset: "earliest",
+		CommitInterval: commit, SessionTimeout: 10 * time.Second, HeartbeatInterval: time.Second,
+		MaxWait: 200 * time.Millisecond,
+	}
+	cfg := runtime.Config{
+		Workers: f.Workers,
+		Inbound: []runtime.InboundConfig{{ID: "in", Name: runtime.KafkaConsumer, Kafka: kc}},
+		Flow:    runtime.FlowConfig{MaxInFlightBytes: inflight},
+		Logger:  log,
+	}
+	if f.File != "" {
+		cfg.Outbound = []runtime.OutboundConfig{{ID: "out", Name: runtime.FileWriter,
+			File: &runtime.FileWriterConfig{Path: f.File, Append: true, Binary: true, Framing: "lines"}}}
+	} else {
+		cfg.Outbound = []runtime.OutboundConfig{{ID: "out", Name: runtime.KafkaProducer,
+			Kafka: &runtime.KafkaProducerConfig{Brokers: f.Brokers, Topic: f.Out, Acks: -1,
+				Linger: 5 * time.Millisecond, BatchSize: 1000, MaxAttempts: 5, AckTimeout: 30 * time.Second}}}
+	}
+	sleep := f.Sleep
+	h := func(ctx context.Context, r *runtime.Record) ([]runtime.Output, error) {
+		if sleep > 0 {
+			time.Sleep(sleep)
+		}
+		return []runtime.Output{{Key: r.Key, Value: r.Value, Headers: r.Headers}}, nil
+	}
+	return runtime.Run(ctx, cfg, h)
+}
