@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -159,6 +160,9 @@ func (s *suite) print(out io.Writer) {
 			fmt.Fprintln(tw, strings.Join(r, "\t")+"\t")
 		}
 		_ = tw.Flush()
+		if w == "w4" {
+			fmt.Fprintln(out, s.ceilingNote())
+		}
 	}
 	if len(s.errs) > 0 {
 		fmt.Fprintf(out, "\n%d runs failed:\n%s\n", len(s.errs), strings.Join(s.errs, "\n"))
@@ -209,6 +213,9 @@ func (s *suite) writeReport(argv []string) error {
 			}
 		}
 		b.WriteString("\n")
+		if w == "w4" {
+			b.WriteString(s.ceilingNote() + "\n\n")
+		}
 		if w == "w6" {
 			fmt.Fprintf(&b, "Quota: %.0f B/s per client id; kgen's in-flight budget: %d MiB (-max-inflight-bytes).\n\n",
 				s.lastQuota(), s.o.w6Budget>>20)
@@ -316,4 +323,20 @@ func (s *suite) svg() []byte {
 	}
 	b.WriteString("</svg>\n")
 	return b.Bytes()
+}
+
+// ceilingNote compares kgen's W4 rate with the measured sleep ceiling.
+func (s *suite) ceilingNote() string {
+	if len(s.sleepCeiling) == 0 {
+		return ""
+	}
+	c := append([]float64(nil), s.sleepCeiling...)
+	sort.Float64s(c)
+	ceiling := c[len(c)/2]
+	note := fmt.Sprintf("Reference, measured in the same run: 256 goroutines doing only 5 ms sleeps reach %s rec/s (%s of the nominal ideal) on this machine.",
+		fmtRate(ceiling), ratio(ceiling, 256/0.005))
+	if m, ok := s.median("w4", "kgen"); ok {
+		note += fmt.Sprintf(" kgen: %s of that ceiling overall, %s steady.", ratio(m.rate, ceiling), ratio(m.steady, ceiling))
+	}
+	return note
 }

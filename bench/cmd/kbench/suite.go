@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,6 +23,9 @@ type suite struct {
 	machine machine
 	start   time.Time
 	quota   float64 // W6's producer byte rate, once set
+	// sleepCeiling holds W4's reference runs: 256 goroutines doing nothing
+	// but 5 ms sleeps, the most any processor can reach on this machine.
+	sleepCeiling []float64
 }
 
 // workload describes one of W1..W6.
@@ -231,6 +236,7 @@ func (s *suite) slowHandler(ctx context.Context) error {
 		return err
 	}
 	for rep := 1; rep <= s.o.reps; rep++ {
+		s.sleepCeiling = append(s.sleepCeiling, sleepRate(256, w.n, 5*time.Millisecond))
 		for _, c := range s.cons {
 			a := args{in: in, sleep: 5 * time.Millisecond}
 			limit := s.o.timeout
@@ -410,4 +416,25 @@ func joinNames(cs []contender) string {
 		s = append(s, c.name)
 	}
 	return strings.Join(s, ",")
+}
+
+// sleepRate measures what W4's ideal really allows here: workers
+// goroutines sleeping d per record for n records, no Kafka, no engine.
+// time.Sleep overshoots by scheduling and timer slack, so this is below
+// workers/d.
+func sleepRate(workers, n int, d time.Duration) float64 {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(n) {
+				time.Sleep(d)
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(n) / time.Since(start).Seconds()
 }
