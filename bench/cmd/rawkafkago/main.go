@@ -85,6 +85,11 @@ func run(ctx context.Context, f contender.Flags) error {
 			if ctx.Err() != nil || errors.Is(err, kafka.ErrGroupClosed) {
 				return nil
 			}
+			if errors.Is(err, kafka.GroupCoordinatorNotAvailable) || errors.Is(err, kafka.RebalanceInProgress) {
+				// A broker still loading its offsets topic: the group
+				// retries by itself, as any consumer would.
+				continue
+			}
 			return err
 		}
 		var mu sync.Mutex
