@@ -472,17 +472,23 @@ func procArgs(addr, group, in, out string, extra ...string) []string {
 		"-workers", "8", "-commit-interval", "200ms", "-sleep", "100us"}, extra...)
 }
 
-func TestKafkaKillNineLosesNothing(t *testing.T) {
+// interruptAndResume runs a processor over 20k keyed records, stops it with
+// sig once 3000 outputs are out (checking that work was really left), runs
+// a second one until everything is committed, and returns the duplicates
+// in the output (having checked that nothing was lost).
+func interruptAndResume(t *testing.T, sig syscall.Signal, firstArgs ...string) int {
 	addr := kafkatest.Broker(t)
 	in, out := kafkatest.Topic(t, addr, 4), kafkatest.Topic(t, addr, 4)
 	sent := keyedMessages(20_000, 500, "")
 	kafkatest.Produce(t, addr, in, sent)
 	group := "g-" + in
-	p := startProc(t, procArgs(addr, group, in, out, "-sleep", "1ms")...)
+	p := startProc(t, procArgs(addr, group, in, out, append([]string{"-sleep", "1ms"}, firstArgs...)...)...)
 	waitProgress(t, addr, out, 3000)
-	_ = p.signal(t, syscall.SIGKILL)
+	if err := p.signal(t, sig); err != nil && sig != syscall.SIGKILL {
+		t.Fatalf("%v: processor exited with %v, want 0", sig, err)
+	}
 	if c := committedTotal(t, addr, group, in); c >= int64(len(sent)) {
-		t.Fatalf("the first run finished all %d records before the kill: nothing was interrupted", c)
+		t.Fatalf("the first run finished all %d records before %v: nothing was interrupted", c, sig)
 	}
 	p2 := startProc(t, procArgs(addr, group, in, out, "-sleep", "1ms")...)
 	p2.waitLog(t, "partitions assigned")
@@ -490,9 +496,12 @@ func TestKafkaKillNineLosesNothing(t *testing.T) {
 	if err := p2.signal(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("second run exited with %v", err)
 	}
-	got := readEverything(t, addr, out)
-	dups := verify(t, sent, got)
-	t.Logf("kill -9: %d duplicates of %d records", dups, len(sent))
+	return verify(t, sent, readEverything(t, addr, out))
+}
+
+func TestKafkaKillNineLosesNothing(t *testing.T) {
+	dups := interruptAndResume(t, syscall.SIGKILL)
+	t.Logf("kill -9: %d duplicates of 20000 records", dups)
 	// Duplicates are bounded by what was in flight or uncommitted at the
 	// kill: the in-flight budget plus one commit interval of work.
 	if dups > 10_000 {
@@ -501,28 +510,8 @@ func TestKafkaKillNineLosesNothing(t *testing.T) {
 }
 
 func TestKafkaSigtermNoDuplicates(t *testing.T) {
-	addr := kafkatest.Broker(t)
-	in, out := kafkatest.Topic(t, addr, 4), kafkatest.Topic(t, addr, 4)
-	sent := keyedMessages(20_000, 500, "")
-	kafkatest.Produce(t, addr, in, sent)
-	group := "g-" + in
 	// A small in-flight budget, so SIGTERM finds records not yet fetched.
-	p := startProc(t, procArgs(addr, group, in, out, "-sleep", "1ms", "-max-in-flight", "500")...)
-	waitProgress(t, addr, out, 3000)
-	if err := p.signal(t, syscall.SIGTERM); err != nil {
-		t.Fatalf("SIGTERM: processor exited with %v, want 0", err)
-	}
-	if c := committedTotal(t, addr, group, in); c >= int64(len(sent)) {
-		t.Fatalf("the first run finished all %d records before SIGTERM: nothing was interrupted", c)
-	}
-	p2 := startProc(t, procArgs(addr, group, in, out, "-sleep", "1ms")...)
-	p2.waitLog(t, "partitions assigned")
-	waitCommitted(t, addr, group, in, len(sent), 90*time.Second)
-	if err := p2.signal(t, syscall.SIGTERM); err != nil {
-		t.Fatalf("second run exited with %v", err)
-	}
-	got := readEverything(t, addr, out)
-	if dups := verify(t, sent, got); dups != 0 {
+	if dups := interruptAndResume(t, syscall.SIGTERM, "-max-in-flight", "500"); dups != 0 {
 		t.Fatalf("%d duplicates after a graceful stop and restart, want 0", dups)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -23,8 +24,11 @@ type metadataCache struct {
 	next kafka.RoundTripper
 	ttl  time.Duration
 
-	mu      sync.RWMutex
-	entries map[string]metadataEntry
+	// entries is an immutable map replaced on every update (copy on
+	// write): the per-message read path takes no lock, so workers on
+	// several cores do not bounce a lock's cache line.
+	entries atomic.Pointer[map[string]metadataEntry]
+	mu      sync.Mutex // serialises updates
 }
 
 type metadataEntry struct {
@@ -33,7 +37,9 @@ type metadataEntry struct {
 }
 
 func newMetadataCache(next kafka.RoundTripper, ttl time.Duration) *metadataCache {
-	return &metadataCache{next: next, ttl: ttl, entries: map[string]metadataEntry{}}
+	c := &metadataCache{next: next, ttl: ttl}
+	c.entries.Store(&map[string]metadataEntry{})
+	return c
 }
 
 // RoundTrip implements kafka.RoundTripper.
@@ -44,9 +50,7 @@ func (c *metadataCache) RoundTrip(ctx context.Context, addr net.Addr, req protoc
 	}
 	topic := m.TopicNames[0]
 	now := time.Now()
-	c.mu.RLock()
-	e, hit := c.entries[topic]
-	c.mu.RUnlock()
+	e, hit := (*c.entries.Load())[topic]
 	if hit && now.Before(e.expires) {
 		return e.resp, nil
 	}
@@ -56,7 +60,13 @@ func (c *metadataCache) RoundTrip(ctx context.Context, addr net.Addr, req protoc
 	}
 	if r, ok := resp.(*metadataAPI.Response); ok && cacheable(r, topic) {
 		c.mu.Lock()
-		c.entries[topic] = metadataEntry{resp: r, expires: now.Add(c.ttl)}
+		old := *c.entries.Load()
+		next := make(map[string]metadataEntry, len(old)+1)
+		for k, v := range old {
+			next[k] = v
+		}
+		next[topic] = metadataEntry{resp: r, expires: now.Add(c.ttl)}
+		c.entries.Store(&next)
 		c.mu.Unlock()
 	}
 	return resp, nil
