@@ -213,7 +213,7 @@ func (s *suite) throughput(ctx context.Context, w workload) error {
 				continue
 			}
 			a := args{in: in}
-			if s.o.profileDir != "" && w.id == "w1" && c.goProfile {
+			if s.o.profileDir != "" && (w.id == "w1" || w.id == "w3") && c.goProfile {
 				a.extra = []string{"-cpuprofile", filepath.Join(s.o.profileDir,
 					fmt.Sprintf("%s-%s-%d.pprof", w.id, c.name, rep))}
 			}
