@@ -12,6 +12,7 @@ import (
 const (
 	kgenModule  = "github.com/kgen-dev/kgen"
 	runtimePath = kgenModule + "/runtime"
+	appPath     = kgenModule + "/app"
 	settingsPkg = kgenModule + "/settings"
 )
 
