@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,7 +55,8 @@ var ErrAckTimeout = errors.New("no ack within the ack timeout")
 // errNoTopic fails a message that names no topic on a sink without one.
 var errNoTopic = errors.New("message has no topic and the producer has none")
 
-// KafkaSink is the Kafka outbound client: a kafka-go Writer in async mode.
+// KafkaSink is the Kafka outbound client: batches per partition, encoded
+// as they come and sent with kafka-go's Client.RawProduce (see producer).
 // Each message's Acker is called once: nil when the broker acknowledged the
 // batch holding it (with Acks 0 that is as soon as it was sent), or an
 // *OutboundError (write failed, ack timeout, sink closed).
@@ -69,7 +69,7 @@ var errNoTopic = errors.New("message has no topic and the producer has none")
 type KafkaSink struct {
 	cfg        KafkaProducerConfig
 	log        *slog.Logger
-	writer     *kafka.Writer
+	prod       *producer
 	transport  *kafka.Transport
 	epoch      time.Time // ack deadlines are durations since epoch (monotonic)
 	timeoutErr error     // handed to every expired message
@@ -172,31 +172,7 @@ func NewKafkaSink(cfg KafkaProducerConfig, log *slog.Logger) (*KafkaSink, error)
 		stop:     make(chan struct{}),
 		loopDone: make(chan struct{}),
 	}
-	s.writer = &kafka.Writer{
-		Addr: kafka.TCP(cfg.Brokers...),
-		// No Writer topic: every message carries its own, so the same
-		// sink writes outputs and dead letters.
-		Topic:           "",
-		Balancer:        balancer,
-		MaxAttempts:     cfg.MaxAttempts,
-		WriteBackoffMin: producerBackoffMin,
-		WriteBackoffMax: producerBackoffMax,
-		BatchSize:       cfg.BatchSize,
-		BatchBytes:      cfg.BatchBytes,
-		BatchTimeout:    cfg.Linger,
-		ReadTimeout:     cfg.RequestTimeout,
-		WriteTimeout:    cfg.RequestTimeout,
-		RequiredAcks:    acks,
-		Async:           true,
-		Completion:      s.complete,
-		Compression:     codec,
-		// Logger stays nil: it logs every batch. Errors are logged per
-		// attempt at debug level; failures reach us through Completion.
-		Logger:                 nil,
-		ErrorLogger:            debugLogger(log),
-		Transport:              newMetadataCache(transport, time.Second),
-		AllowAutoTopicCreation: false,
-	}
+	s.prod = newProducer(cfg, log, transport, acks, codec, balancer, s.closeErr, s.noteResult)
 	go s.expireLoop(scanInterval(cfg.AckTimeout))
 	return s, nil
 }
@@ -276,15 +252,6 @@ func balancer(name string) (kafka.Balancer, error) {
 	return nil, fmt.Errorf("kafka producer: partitioner %q: want murmur2, crc32, fnv1a or round_robin", name)
 }
 
-// debugLogger adapts slog to kafka-go's Logger at debug level.
-func debugLogger(log *slog.Logger) kafka.Logger {
-	return kafka.LoggerFunc(func(msg string, args ...any) {
-		if log.Enabled(context.Background(), slog.LevelDebug) {
-			log.Debug("kafka-go", "detail", fmt.Sprintf(msg, args...))
-		}
-	})
-}
-
 // scanInterval is how often expired acks are looked for: a tenth of the
 // timeout, within [5ms, 100ms]. An ack fails at most that late.
 func scanInterval(timeout time.Duration) time.Duration {
@@ -294,56 +261,56 @@ func scanInterval(timeout time.Duration) time.Duration {
 func (s *KafkaSink) since() time.Duration { return time.Since(s.epoch) }
 
 // Write queues msgs and returns without waiting for the broker, except
-// before the Transport's first metadata answer, which it waits for
-// (bounded by ctx). A topic missing from the cached metadata (refreshed
-// every few seconds) fails its messages at once. A message goes
-// to its Topic, or to the producer's topic when empty, with its key and
-// headers; its Key, Value and Headers are read until its Acker is called
-// or Close returns, whichever is later. It returns ErrClosed, calling no
-// Acker, after Close.
+// for a topic's partitions, which it looks up when they are not cached
+// (cached for a second; the lookup waits for the Transport's first
+// metadata answer, bounded by ctx). A topic missing from the metadata
+// fails its messages at once (retryable: it may yet be created). A
+// message goes to its Topic, or to the producer's topic when empty, with
+// its key and headers, encoded before Write returns: the caller may reuse
+// msgs and the byte slices they point to as soon as Write returns. It
+// returns ErrClosed, calling no Acker, after Close.
 func (s *KafkaSink) Write(ctx context.Context, msgs []Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
 	call := &ackCall{toks: make([]ackToken, len(msgs))}
 	call.left.Store(int32(len(msgs)))
-	now := time.Now()
-	kms := make([]kafka.Message, 0, len(msgs))
-	var noTopic []*ackToken
 	for i := range msgs {
-		m := &msgs[i]
-		t := &call.toks[i]
-		t.ack, t.call = m.Ack, call
-		topic := m.Topic
-		if topic == "" {
-			topic = s.cfg.Topic
-		}
-		if topic == "" {
-			noTopic = append(noTopic, t)
-			continue
-		}
-		kms = append(kms, kafka.Message{
-			Topic: topic,
-			Key:   m.Key,
-			Value: m.Value,
-			// kafka-go would send a zero time as timestamp 0 (1970), which
-			// time-based retention deletes at once.
-			Time:       now,
-			Headers:    m.Headers, // Header is kafka.Header: no copy
-			WriterData: t,
-		})
+		call.toks[i].ack, call.toks[i].call = msgs[i].Ack, call
 	}
-
 	if !s.track(call) {
 		return ErrClosed
 	}
-	if len(noTopic) > 0 {
-		err := &OutboundError{Client: KafkaProducer, Err: errNoTopic, Permanent: true}
-		for _, t := range noTopic {
-			t.finish(err)
+	// kafka-go would send a zero time as timestamp 0 (1970), which
+	// time-based retention deletes at once: every message gets now.
+	ts := time.Now().UnixMilli()
+	var (
+		topic string
+		parts []int
+		perr  error
+	)
+	for i := range msgs {
+		m, t := &msgs[i], &call.toks[i]
+		to := m.Topic
+		if to == "" {
+			to = s.cfg.Topic
+		}
+		if to == "" {
+			t.finish(&OutboundError{Client: KafkaProducer, Err: errNoTopic, Permanent: true})
+			continue
+		}
+		if to != topic || parts == nil {
+			topic = to
+			parts, perr = s.prod.partitions(ctx, topic)
+		}
+		err := perr
+		if err == nil {
+			err = s.prod.add(topic, parts, m, ts, t)
+		}
+		if err != nil {
+			s.fail(t, topic, err)
 		}
 	}
-	s.send(ctx, kms)
 	return nil
 }
 
@@ -360,85 +327,26 @@ func (s *KafkaSink) track(call *ackCall) bool {
 	return true
 }
 
-// send hands kms to the Writer. In async mode WriteMessages fails only
-// before queueing anything (closed writer, topic unknown to the metadata,
-// a message larger than BatchBytes), so on error the messages it names
-// are failed here; all others are finished by complete.
-func (s *KafkaSink) send(ctx context.Context, kms []kafka.Message) {
-	for len(kms) > 0 {
-		err := s.writer.WriteMessages(ctx, kms...)
-		if err == nil {
-			return
-		}
-		var tooLarge kafka.MessageTooLargeError
-		if errors.As(err, &tooLarge) {
-			s.fail([]kafka.Message{tooLarge.Message}, tooLarge.Message.Topic, err)
-			kms = tooLarge.Remaining
-			continue
-		}
-		if groups := byTopic(kms); len(groups) > 1 {
-			// One unknown topic fails the whole call: write each topic
-			// on its own so the others go through.
-			for _, g := range groups {
-				s.send(ctx, g)
-			}
-			return
-		}
-		s.fail(kms, kms[0].Topic, err)
-		return
-	}
-}
-
-// byTopic splits kms by topic, keeping their order within each topic. It
-// returns nil when kms hold a single topic.
-func byTopic(kms []kafka.Message) [][]kafka.Message {
-	if !slices.ContainsFunc(kms, func(m kafka.Message) bool { return m.Topic != kms[0].Topic }) {
-		return nil
-	}
-	var groups [][]kafka.Message
-	for _, m := range kms {
-		j := slices.IndexFunc(groups, func(g []kafka.Message) bool { return g[0].Topic == m.Topic })
-		if j < 0 {
-			groups = append(groups, nil)
-			j = len(groups) - 1
-		}
-		groups[j] = append(groups[j], m)
-	}
-	return groups
-}
-
-// fail finishes the messages of kms, all of one topic, with err. where
-// names the topic (and partition when known).
-func (s *KafkaSink) fail(kms []kafka.Message, where string, err error) {
+// fail finishes t with err, met writing to where (a topic).
+func (s *KafkaSink) fail(t *ackToken, where string, err error) {
 	oerr := &OutboundError{
 		Client:    KafkaProducer,
 		Err:       fmt.Errorf("produce %s: %w", where, err),
 		Permanent: !retryable(err),
 	}
-	s.noteFailure(oerr)
-	for i := range kms {
-		if t, ok := kms[i].WriterData.(*ackToken); ok {
-			t.finish(oerr)
-		}
+	if !errors.Is(err, ErrClosed) {
+		s.noteFailure(oerr)
 	}
+	t.finish(oerr)
 }
 
-// complete is the Writer's Completion callback: called once per batch,
-// whose messages share a topic and partition.
-func (s *KafkaSink) complete(kms []kafka.Message, err error) {
-	if len(kms) == 0 {
+// noteResult is the producer's report on each batch it sent.
+func (s *KafkaSink) noteResult(err error) {
+	if err == nil {
+		s.noteSuccess()
 		return
 	}
-	if err != nil {
-		s.fail(kms, fmt.Sprintf("%s/%d", kms[0].Topic, kms[0].Partition), err)
-		return
-	}
-	s.noteSuccess()
-	for i := range kms {
-		if t, ok := kms[i].WriterData.(*ackToken); ok {
-			t.finish(nil)
-		}
-	}
+	s.noteFailure(err)
 }
 
 // retryable reports whether writing the message again may succeed. kafka-go
@@ -635,13 +543,11 @@ func (s *KafkaSink) dropPending(n int) {
 	}
 }
 
-// Close stops taking messages, flushes the Writer within ctx and
+// Close stops taking messages, flushes every batch within ctx and
 // CloseTimeout, fails every message still unacknowledged with ErrClosed,
 // and closes the Transport's connections. When the flush is cut short it
-// returns the context error; kafka-go cannot cancel a flush, so its
-// goroutines then finish in the background (at most MaxAttempts ×
-// RequestTimeout later) and their late outcomes are ignored. Later calls
-// return the first call's result.
+// returns the context error: the requests in flight are cancelled and
+// their late outcomes ignored. Later calls return the first call's result.
 func (s *KafkaSink) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() { s.closeRes = s.close(ctx) })
 	return s.closeRes
@@ -654,17 +560,9 @@ func (s *KafkaSink) close(ctx context.Context) error {
 
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CloseTimeout)
 	defer cancel()
-	flushed := make(chan struct{})
-	go func() {
-		defer close(flushed)
-		_ = s.writer.Close() // always nil
-		s.transport.CloseIdleConnections()
-	}()
 	var err error
-	select {
-	case <-flushed:
-	case <-ctx.Done():
-		err = fmt.Errorf("kafka producer flush: %w", ctx.Err())
+	if ferr := s.prod.close(ctx); ferr != nil {
+		err = fmt.Errorf("kafka producer flush: %w", ferr)
 		s.log.Warn("flush cut short", "err", err)
 	}
 

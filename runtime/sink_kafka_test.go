@@ -21,7 +21,7 @@ import (
 	"github.com/kgen-dev/kgen/internal/kafkatest"
 )
 
-func TestKafkaSinkWriterOptions(t *testing.T) {
+func TestKafkaSinkOptions(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	tests := []struct {
 		name     string
@@ -46,32 +46,25 @@ func TestKafkaSinkWriterOptions(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close(context.Background())
-			w := s.writer
+			p := s.prod
 			want := func(name string, got, want any) {
 				t.Helper()
 				if !reflect.DeepEqual(got, want) {
 					t.Errorf("%s = %v, want %v", name, got, want)
 				}
 			}
-			want("RequiredAcks", w.RequiredAcks, tt.acks)
-			want("Balancer", reflect.TypeOf(w.Balancer), reflect.TypeOf(tt.balancer))
-			want("Compression", w.Compression, tt.codec)
-			want("Topic", w.Topic, "")
-			want("Async", w.Async, true)
-			want("AllowAutoTopicCreation", w.AllowAutoTopicCreation, false)
-			if mc, ok := w.Transport.(*metadataCache); !ok || mc.next != kafka.RoundTripper(s.transport) {
-				t.Errorf("Transport = %T, want the metadata cache over the sink's transport", w.Transport)
-			}
-			want("BatchSize", w.BatchSize, orDefault(tt.cfg.BatchSize, defaultProducerBatchSize))
-			want("BatchBytes", w.BatchBytes, orDefault(tt.cfg.BatchBytes, defaultProducerBatchBytes))
-			want("BatchTimeout", w.BatchTimeout, orDefault(tt.cfg.Linger, defaultProducerLinger))
-			want("MaxAttempts", w.MaxAttempts, orDefault(tt.cfg.MaxAttempts, defaultProducerMaxAttempts))
-			want("WriteTimeout", w.WriteTimeout, orDefault(tt.cfg.RequestTimeout, defaultProducerRequestTimeout))
-			want("ReadTimeout", w.ReadTimeout, orDefault(tt.cfg.RequestTimeout, defaultProducerRequestTimeout))
-			want("WriteBackoffMin", w.WriteBackoffMin, producerBackoffMin)
-			want("WriteBackoffMax", w.WriteBackoffMax, producerBackoffMax)
-			if w.Completion == nil || w.ErrorLogger == nil || w.Addr == nil {
-				t.Error("Completion, ErrorLogger or Addr not set")
+			want("RequiredAcks", p.acks, tt.acks)
+			want("Balancer", reflect.TypeOf(p.balancer), reflect.TypeOf(tt.balancer))
+			want("Compression", p.codec, tt.codec.Codec())
+			want("Topic", p.cfg.Topic, "")
+			want("Transport", p.client.Transport, kafka.RoundTripper(s.transport))
+			want("BatchSize", p.cfg.BatchSize, orDefault(tt.cfg.BatchSize, defaultProducerBatchSize))
+			want("BatchBytes", p.cfg.BatchBytes, orDefault(tt.cfg.BatchBytes, defaultProducerBatchBytes))
+			want("Linger", p.cfg.Linger, orDefault(tt.cfg.Linger, defaultProducerLinger))
+			want("MaxAttempts", p.cfg.MaxAttempts, orDefault(tt.cfg.MaxAttempts, defaultProducerMaxAttempts))
+			want("RequestTimeout", p.cfg.RequestTimeout, orDefault(tt.cfg.RequestTimeout, defaultProducerRequestTimeout))
+			if p.client.Addr == nil {
+				t.Error("client Addr not set")
 			}
 		})
 	}
@@ -285,16 +278,34 @@ func TestKafkaSinkUnreachableBroker(t *testing.T) {
 // TestKafkaSinkRoundTrip sends 10k keyed messages with headers through a
 // real broker: every ack is nil, and reading the topic back gives the same
 // keys, values and headers, each key in one partition (the murmur2 one, as
-// the Java client would choose) and in the order written.
+// the Java client would choose) and in the order written. It runs for
+// every compression codec (the broker checks each batch's CRC and
+// decompresses it) and with batches closed by bytes rather than records.
 func TestKafkaSinkRoundTrip(t *testing.T) {
 	addr := kafkatest.Broker(t)
+	tests := []struct {
+		compression string
+		batchBytes  int64
+	}{
+		{"none", 0}, {"gzip", 0}, {"snappy", 0}, {"lz4", 0}, {"zstd", 0},
+		{"none", 4096}, {"zstd", 4096},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/%d", tt.compression, tt.batchBytes), func(t *testing.T) {
+			testKafkaSinkRoundTrip(t, addr, tt.compression, tt.batchBytes)
+		})
+	}
+}
+
+func testKafkaSinkRoundTrip(t *testing.T, addr, compression string, batchBytes int64) {
 	const partitions, n, keys = 4, 10_000, 100
 	topic := kafkatest.Topic(t, addr, partitions)
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 
 	s, err := NewKafkaSink(KafkaProducerConfig{
 		Brokers: []string{addr}, Topic: topic, Acks: -1, Linger: 5 * time.Millisecond,
-		BatchSize: 500, Compression: "lz4", RequestTimeout: 10 * time.Second, AckTimeout: 30 * time.Second,
+		BatchSize: 500, BatchBytes: batchBytes, Compression: compression,
+		RequestTimeout: 10 * time.Second, AckTimeout: 30 * time.Second,
 	}, sinkTestLogger())
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,197 @@
+package runtime
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"sync"
+
+	"github.com/segmentio/kafka-go/compress"
+)
+
+// recordBatch encodes records straight into the wire form of one Kafka
+// record batch (message format v2, the only one Kafka 4 accepts), prefixed
+// by its int32 size as a produce request carries it, for kafka-go's
+// Client.RawProduce. Each record is encoded once, by the goroutine that
+// appends it, into one reused buffer: no per-record allocation and no
+// second pass, where kafka-go's Writer copies each message into its own
+// batch and encodes it again, through interfaces, at send time.
+//
+// Layout (https://kafka.apache.org/documentation/#recordbatch):
+//
+//	size int32 | baseOffset int64 | batchLength int32 | partitionLeaderEpoch int32 |
+//	magic int8 | crc uint32 | attributes int16 | lastOffsetDelta int32 |
+//	baseTimestamp int64 | maxTimestamp int64 | producerId int64 |
+//	producerEpoch int16 | baseSequence int32 | records count int32 | records
+//
+// and each record:
+//
+//	length varint | attributes int8 | timestampDelta varlong | offsetDelta varint |
+//	key (varint length, -1 for null) | value (same) | header count varint |
+//	headers (varint key length, key, varint value length or -1, value)
+//
+// Varints are zig-zag encoded, as encoding/binary's AppendVarint does.
+type recordBatch struct {
+	buf   []byte
+	n     int32 // records appended
+	first int64 // timestamp of the first record, ms
+	max   int64 // highest timestamp, ms
+	// toks are the acknowledgement tokens of the records, in order.
+	toks []*ackToken
+}
+
+const (
+	sizeLen         = 4
+	batchHeaderLen  = 61
+	recordsStart    = sizeLen + batchHeaderLen
+	offBatchLength  = sizeLen + 8
+	offLeaderEpoch  = offBatchLength + 4
+	offMagic        = offLeaderEpoch + 4
+	offCRC          = offMagic + 1
+	offAttributes   = offCRC + 4
+	offLastDelta    = offAttributes + 2
+	offBaseTime     = offLastDelta + 4
+	offMaxTime      = offBaseTime + 8
+	offProducerID   = offMaxTime + 8
+	offProducerEpch = offProducerID + 8
+	offBaseSequence = offProducerEpch + 2
+	offCount        = offBaseSequence + 4
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+var batchPool = sync.Pool{New: func() any { return &recordBatch{buf: make([]byte, recordsStart, 64<<10)} }}
+
+func newRecordBatch() *recordBatch {
+	b := batchPool.Get().(*recordBatch)
+	b.buf = b.buf[:recordsStart]
+	b.n, b.first, b.max = 0, 0, 0
+	return b
+}
+
+func (b *recordBatch) free() {
+	clear(b.toks)
+	b.toks = b.toks[:0]
+	if cap(b.buf) <= 4<<20 {
+		batchPool.Put(b)
+	}
+}
+
+// size is the batch's encoded size so far, header included.
+func (b *recordBatch) size() int { return len(b.buf) - sizeLen }
+
+// recordSizeV2 is the encoded size of a record (its length prefix
+// included) at offsetDelta and timestampDelta.
+func recordSizeV2(m *Message, offsetDelta int32, tsDelta int64) int {
+	n := recordBodySize(m, offsetDelta, tsDelta)
+	return varintLen(int64(n)) + n
+}
+
+func recordBodySize(m *Message, offsetDelta int32, tsDelta int64) int {
+	n := 1 + varintLen(tsDelta) + varintLen(int64(offsetDelta))
+	n += bytesFieldSize(m.Key) + bytesFieldSize(m.Value)
+	n += varintLen(int64(len(m.Headers)))
+	for i := range m.Headers {
+		h := &m.Headers[i]
+		n += varintLen(int64(len(h.Key))) + len(h.Key) + bytesFieldSize(h.Value)
+	}
+	return n
+}
+
+func bytesFieldSize(v []byte) int {
+	if v == nil {
+		return varintLen(-1)
+	}
+	return varintLen(int64(len(v))) + len(v)
+}
+
+func varintLen(v int64) int {
+	u := uint64(v<<1) ^ uint64(v>>63)
+	n := 1
+	for u >= 0x80 {
+		u >>= 7
+		n++
+	}
+	return n
+}
+
+// add appends m with timestamp ts (ms) and its token.
+func (b *recordBatch) add(m *Message, ts int64, tok *ackToken) {
+	if b.n == 0 {
+		b.first, b.max = ts, ts
+	}
+	b.max = max(b.max, ts)
+	delta := ts - b.first
+	body := recordBodySize(m, b.n, delta)
+	buf := b.buf
+	buf = binary.AppendVarint(buf, int64(body))
+	buf = append(buf, 0) // attributes
+	buf = binary.AppendVarint(buf, delta)
+	buf = binary.AppendVarint(buf, int64(b.n))
+	buf = appendBytesField(buf, m.Key)
+	buf = appendBytesField(buf, m.Value)
+	buf = binary.AppendVarint(buf, int64(len(m.Headers)))
+	for i := range m.Headers {
+		h := &m.Headers[i]
+		buf = binary.AppendVarint(buf, int64(len(h.Key)))
+		buf = append(buf, h.Key...)
+		buf = appendBytesField(buf, h.Value)
+	}
+	b.buf = buf
+	b.n++
+	b.toks = append(b.toks, tok)
+}
+
+func appendBytesField(buf, v []byte) []byte {
+	if v == nil {
+		return binary.AppendVarint(buf, -1)
+	}
+	buf = binary.AppendVarint(buf, int64(len(v)))
+	return append(buf, v...)
+}
+
+// seal fills in the header and returns the wire bytes (size prefix
+// included). With a codec the records are compressed into scratch (reused
+// by the caller), which then holds the result.
+func (b *recordBatch) seal(codec compress.Codec, scratch *[]byte) ([]byte, error) {
+	out := b.buf
+	var attrs int16
+	if codec != nil {
+		attrs = int16(codec.Code())
+		c := append((*scratch)[:0], b.buf[:recordsStart]...)
+		w := codec.NewWriter(appender{&c})
+		if _, err := w.Write(b.buf[recordsStart:]); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("compress batch: %w", err)
+		}
+		if err := w.Close(); err != nil {
+			return nil, fmt.Errorf("compress batch: %w", err)
+		}
+		*scratch = c
+		out = c
+	}
+	be := binary.BigEndian
+	be.PutUint32(out[0:], uint32(len(out)-sizeLen))
+	be.PutUint64(out[sizeLen:], 0) // base offset: the broker assigns
+	be.PutUint32(out[offBatchLength:], uint32(len(out)-offLeaderEpoch))
+	be.PutUint32(out[offLeaderEpoch:], 0xffffffff) // -1: no leader epoch
+	out[offMagic] = 2
+	be.PutUint16(out[offAttributes:], uint16(attrs))
+	be.PutUint32(out[offLastDelta:], uint32(b.n-1))
+	be.PutUint64(out[offBaseTime:], uint64(b.first))
+	be.PutUint64(out[offMaxTime:], uint64(b.max))
+	be.PutUint64(out[offProducerID:], 0xffffffffffffffff) // -1: not idempotent
+	be.PutUint16(out[offProducerEpch:], 0xffff)
+	be.PutUint32(out[offBaseSequence:], 0xffffffff)
+	be.PutUint32(out[offCount:], uint32(b.n))
+	be.PutUint32(out[offCRC:], crc32.Checksum(out[offAttributes:], castagnoli))
+	return out, nil
+}
+
+// appender is an io.Writer appending to a byte slice.
+type appender struct{ b *[]byte }
+
+func (a appender) Write(p []byte) (int, error) {
+	*a.b = append(*a.b, p...)
+	return len(p), nil
+}
