@@ -2,9 +2,9 @@ package runtime
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -20,13 +20,15 @@ import (
 // group id without membership.
 //
 // Per partition, one goroutine fetches whole batches from the leader
-// (Conn.ReadBatch) and submits them to the engine's lane; offsets are
+// (see partitionFetcher) and submits them to the engine's lane; offsets are
 // committed from the lane's watermark on CommitInterval and once more after
 // the lane drains, always inside the generation that owns the partition.
 type KafkaSource struct {
 	id       string
 	cfg      KafkaConsumerConfig
 	dialer   *kafka.Dialer
+	fetchDl  *kafka.Dialer // the fetchers': TLS in DialFunc (see fetchDialer)
+	tlsCfg   *tls.Config
 	drain    time.Duration
 	log      *slog.Logger
 	fetchCap int
@@ -46,10 +48,14 @@ func NewKafkaSource(id string, cfg KafkaConsumerConfig, drain time.Duration, log
 	if err != nil {
 		return nil, fmt.Errorf("kafka consumer %q: %w", id, err)
 	}
+	tlsCfg, _, err := securitySettings(cfg.Security)
+	if err != nil {
+		return nil, fmt.Errorf("kafka consumer %q: %w", id, err)
+	}
 	if log == nil {
 		log = slog.Default()
 	}
-	return &KafkaSource{id: id, cfg: cfg, dialer: d, drain: drain,
+	return &KafkaSource{id: id, cfg: cfg, dialer: d, fetchDl: fetchDialer(d, tlsCfg), tlsCfg: tlsCfg, drain: drain,
 		log: log.With("component", "kafka_consumer", "client", id)}, nil
 }
 
@@ -320,43 +326,41 @@ func (s *KafkaSource) consumePartition(ctx, gctx context.Context, pl partLane, o
 // backoff; an out-of-range offset resets by AutoOffsetReset.
 func (s *KafkaSource) fetch(ctx context.Context, pl partLane, offset int64) {
 	backoff := newBackoff(100*time.Millisecond, 5*time.Second)
+	f := newPartitionFetcher(&s.cfg, s.fetchDl, s.tlsCfg, pl.topic, pl.partition)
+	defer f.close()
 	var recs []Record
 	for ctx.Err() == nil {
-		conn, err := s.dialLeader(ctx, pl.topic, pl.partition)
-		if err != nil {
-			s.log.Warn("cannot reach partition leader; retrying", "topic", pl.topic, "partition", pl.partition, "err", err)
-			backoff.wait(ctx)
-			continue
+		var err error
+		if offset < 0 {
+			offset, err = f.resolve(ctx, s.dialer, offset)
 		}
-		stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
-		offset, err = s.resolve(conn, offset)
-		for err == nil && ctx.Err() == nil {
-			var hwm int64
-			recs, offset, hwm, err = s.readBatch(conn, recs[:0], offset)
-			if hwm > 0 {
-				pl.lane.SetHighWaterMark(hwm)
-			}
-			if len(recs) > 0 {
-				backoff.reset()
-				if serr := pl.lane.Submit(ctx, recs); serr != nil {
-					// Not accepted: these records were not handed on and
-					// will be read again by whoever owns the partition.
-					break
-				}
-			}
+		hwm := int64(-1)
+		if err == nil {
+			recs, offset, hwm, err = f.fetch(ctx, offset, recs[:0])
 		}
-		stop()
-		_ = conn.Close()
-		if ctx.Err() != nil {
-			return
+		if hwm > 0 {
+			pl.lane.SetHighWaterMark(hwm)
+		}
+		if len(recs) > 0 {
+			backoff.reset()
+			if serr := pl.lane.Submit(ctx, recs); serr != nil {
+				// Not accepted (the partition is being given up): these
+				// records were not handed on and will be read again by
+				// whoever owns the partition.
+				return
+			}
+			clear(recs)
 		}
 		switch {
+		case ctx.Err() != nil:
+			return
+		case err == nil:
 		case errors.Is(err, kafka.OffsetOutOfRange):
 			s.log.Warn("offset out of range; resetting", "topic", pl.topic, "partition", pl.partition,
 				"offset", offset, "auto_offset_reset", s.cfg.AutoOffsetReset)
 			offset = resetOffset(s.cfg.AutoOffsetReset)
-		case err != nil:
-			s.log.Warn("fetch failed; reconnecting", "topic", pl.topic, "partition", pl.partition, "err", err)
+		default:
+			s.log.Warn("fetch failed; retrying", "topic", pl.topic, "partition", pl.partition, "err", err)
 			backoff.wait(ctx)
 		}
 	}
@@ -367,79 +371,6 @@ func resetOffset(policy string) int64 {
 		return kafka.FirstOffset
 	}
 	return kafka.LastOffset
-}
-
-// resolve turns the FirstOffset/LastOffset sentinels into a real offset and
-// positions conn there.
-func (s *KafkaSource) resolve(conn *kafka.Conn, offset int64) (int64, error) {
-	var err error
-	switch offset {
-	case kafka.FirstOffset:
-		offset, err = conn.ReadFirstOffset()
-	case kafka.LastOffset:
-		offset, err = conn.ReadLastOffset()
-	}
-	if err != nil {
-		return offset, err
-	}
-	_, err = conn.Seek(offset, kafka.SeekAbsolute|kafka.SeekDontCheck)
-	return offset, err
-}
-
-// readBatch fetches one batch at offset, appending its records to recs.
-// It returns the next offset to fetch and the partition's high watermark.
-func (s *KafkaSource) readBatch(conn *kafka.Conn, recs []Record, offset int64) ([]Record, int64, int64, error) {
-	_ = conn.SetReadDeadline(time.Now().Add(s.cfg.MaxWait + s.cfg.PollTimeout))
-	batch := conn.ReadBatchWith(kafka.ReadBatchConfig{
-		MinBytes:       s.cfg.MinBytes,
-		MaxBytes:       s.cfg.MaxBytes,
-		MaxWait:        s.cfg.MaxWait,
-		IsolationLevel: isolation(s.cfg.IsolationLevel),
-	})
-	for {
-		m, err := batch.ReadMessage()
-		if err != nil {
-			break
-		}
-		recs = append(recs, Record{
-			Topic: m.Topic, Partition: int32(m.Partition), Offset: m.Offset,
-			Key: m.Key, Value: m.Value, Headers: m.Headers, Time: m.Time,
-		})
-		offset = m.Offset + 1
-	}
-	err := batch.Close()
-	if errors.Is(err, io.EOF) || errors.Is(err, kafka.RequestTimedOut) {
-		// RequestTimedOut here means no record arrived within MaxWait
-		// (kafka-go's Reader treats it the same way); the conn stays open.
-		err = nil
-	}
-	if n := batch.Offset(); n > offset {
-		offset = n // skipped control records or compacted gaps
-	}
-	return recs, offset, batch.HighWaterMark(), err
-}
-
-func isolation(level string) kafka.IsolationLevel {
-	if level == "read_committed" {
-		return kafka.ReadCommitted
-	}
-	return kafka.ReadUncommitted
-}
-
-// dialLeader connects to the partition's leader, trying each bootstrap
-// broker for the metadata.
-func (s *KafkaSource) dialLeader(ctx context.Context, topic string, partition int) (*kafka.Conn, error) {
-	var last error
-	for _, i := range rand.Perm(len(s.cfg.Brokers)) {
-		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		conn, err := s.dialer.DialLeader(dctx, "tcp", s.cfg.Brokers[i], topic, partition)
-		cancel()
-		if err == nil {
-			return conn, nil
-		}
-		last = err
-	}
-	return nil, last
 }
 
 func groupBalancers(names []string) ([]kafka.GroupBalancer, error) {

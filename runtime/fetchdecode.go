@@ -1,0 +1,325 @@
+package runtime
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/compress"
+)
+
+// Fetch responses are decoded here, in place: keys, values and header
+// values of the records are sub-slices of the response buffer (or of the
+// decompressed batch), so reading a record allocates nothing of its own.
+// kafka-go's Batch.ReadMessage reads each field through a bufio.Reader
+// and allocates every key and value: profiled, a third of a passthrough's
+// CPU.
+
+// errShort is a response or batch shorter than its own lengths say.
+var errShort = errors.New("truncated fetch response")
+
+// wire reads big-endian fields and zig-zag varints from a byte slice; the
+// first read past the end sets err and returns zeros from then on.
+type wire struct {
+	b   []byte
+	err error
+}
+
+func (w *wire) fail() {
+	if w.err == nil {
+		w.err = errShort
+	}
+	w.b = nil
+}
+
+func (w *wire) int8() int8 {
+	if len(w.b) < 1 {
+		w.fail()
+		return 0
+	}
+	v := int8(w.b[0])
+	w.b = w.b[1:]
+	return v
+}
+
+func (w *wire) int16() int16 {
+	if len(w.b) < 2 {
+		w.fail()
+		return 0
+	}
+	v := int16(binary.BigEndian.Uint16(w.b))
+	w.b = w.b[2:]
+	return v
+}
+
+func (w *wire) int32() int32 {
+	if len(w.b) < 4 {
+		w.fail()
+		return 0
+	}
+	v := int32(binary.BigEndian.Uint32(w.b))
+	w.b = w.b[4:]
+	return v
+}
+
+func (w *wire) int64() int64 {
+	if len(w.b) < 8 {
+		w.fail()
+		return 0
+	}
+	v := int64(binary.BigEndian.Uint64(w.b))
+	w.b = w.b[8:]
+	return v
+}
+
+func (w *wire) varint() int64 {
+	v, n := binary.Varint(w.b)
+	if n <= 0 {
+		w.fail()
+		return 0
+	}
+	w.b = w.b[n:]
+	return v
+}
+
+// bytes returns the next n bytes (nil for n < 0: a null field), capped so
+// that appending to them cannot overwrite what follows.
+func (w *wire) bytes(n int) []byte {
+	if n < 0 {
+		return nil
+	}
+	if len(w.b) < n {
+		w.fail()
+		return nil
+	}
+	v := w.b[:n:n]
+	w.b = w.b[n:]
+	return v
+}
+
+func (w *wire) string16() string {
+	n := int(w.int16())
+	if n < 0 {
+		return ""
+	}
+	return string(w.bytes(n))
+}
+
+// fetchPartition is the part of a fetch response (v11) for one partition.
+type fetchPartition struct {
+	err          error // the partition's error code, nil for none
+	highWater    int64
+	lastStable   int64
+	aborted      []abortedTxn
+	records      []byte
+	topicMissing bool // the response did not name the partition
+}
+
+type abortedTxn struct{ producerID, firstOffset int64 }
+
+// parseFetchResponse reads a Fetch v11 response body (after the
+// correlation id) for the one partition it asked for.
+func parseFetchResponse(body []byte, topic string, partition int32) (fetchPartition, error) {
+	w := &wire{b: body}
+	w.int32() // throttle time
+	if code := w.int16(); code != 0 {
+		return fetchPartition{}, kafka.Error(code)
+	}
+	w.int32() // session id
+	for range w.int32() {
+		name := w.string16()
+		for range w.int32() {
+			var p fetchPartition
+			id := w.int32()
+			if code := w.int16(); code != 0 {
+				p.err = kafka.Error(code)
+			}
+			p.highWater = w.int64()
+			p.lastStable = w.int64()
+			w.int64() // log start offset
+			if n := w.int32(); n > 0 {
+				p.aborted = make([]abortedTxn, n)
+				for i := range p.aborted {
+					p.aborted[i] = abortedTxn{producerID: w.int64(), firstOffset: w.int64()}
+				}
+			}
+			w.int32() // preferred read replica
+			p.records = w.bytes(int(w.int32()))
+			if w.err != nil {
+				return fetchPartition{}, w.err
+			}
+			if name == topic && id == partition {
+				return p, nil
+			}
+		}
+	}
+	if w.err != nil {
+		return fetchPartition{}, w.err
+	}
+	return fetchPartition{topicMissing: true}, nil
+}
+
+// Record batch attributes.
+const (
+	attrCompression   = 0x07
+	attrLogAppendTime = 0x08
+	attrTransactional = 0x10
+	attrControl       = 0x20
+)
+
+// batchDecoder turns the record batches of fetch responses into Records.
+type batchDecoder struct {
+	topic     string
+	partition int32
+	// committed: read_committed, so batches of aborted transactions are
+	// skipped (kafka-go's Conn.ReadBatch would hand them on).
+	committed bool
+}
+
+// decode appends to recs the records of data at or after next, and
+// returns the offset to fetch next: past every complete batch, records
+// skipped or not, so control batches and compacted gaps never stall. A
+// truncated last batch (the broker cuts responses at max bytes) is left
+// for the next fetch.
+func (d *batchDecoder) decode(data []byte, aborted []abortedTxn, recs []Record, next int64) ([]Record, int64, error) {
+	var abortedPIDs map[int64]struct{}
+	for len(data) >= 12 {
+		base := int64(binary.BigEndian.Uint64(data))
+		length := int(int32(binary.BigEndian.Uint32(data[8:])))
+		if length < 0 || len(data)-12 < length {
+			break // truncated: fetched again from next
+		}
+		batch := data[:12+length]
+		data = data[12+length:]
+		// A batch is handed on whole or not at all.
+		mark, markNext := len(recs), next
+		w := &wire{b: batch[12:]}
+		w.int32() // partition leader epoch
+		if magic := w.int8(); magic != 2 {
+			return recs, next, fmt.Errorf("%s/%d offset %d: record batch format v%d (magic %d): only v2 is supported (Kafka 0.11+ producers)",
+				d.topic, d.partition, base, magic, magic)
+		}
+		w.int32() // crc, checked by the broker on the way in
+		attrs := w.int16()
+		lastDelta := w.int32()
+		baseTime := w.int64()
+		maxTime := w.int64()
+		producerID := w.int64()
+		w.int16() // producer epoch
+		w.int32() // base sequence
+		count := int(w.int32())
+		if w.err != nil {
+			return recs, next, fmt.Errorf("%s/%d offset %d: %w", d.topic, d.partition, base, w.err)
+		}
+		end := base + int64(lastDelta) + 1
+		if end <= next {
+			continue // read already
+		}
+
+		if d.committed {
+			for len(aborted) > 0 && aborted[0].firstOffset < end {
+				if abortedPIDs == nil {
+					abortedPIDs = map[int64]struct{}{}
+				}
+				abortedPIDs[aborted[0].producerID] = struct{}{}
+				aborted = aborted[1:]
+			}
+		}
+		if attrs&attrControl != 0 {
+			// A transaction marker: an abort ends that producer's aborted
+			// transaction. Control records are never handed on.
+			if d.committed && controlIsAbort(w.b) {
+				delete(abortedPIDs, producerID)
+			}
+			next = end
+			continue
+		}
+		if d.committed && attrs&attrTransactional != 0 {
+			if _, ok := abortedPIDs[producerID]; ok {
+				next = end
+				continue
+			}
+		}
+
+		body := w.b
+		if codec := attrs & attrCompression; codec != 0 {
+			var err error
+			if body, err = decompress(int8(codec), body); err != nil {
+				return recs, next, fmt.Errorf("%s/%d offset %d: %w", d.topic, d.partition, base, err)
+			}
+		}
+		rw := &wire{b: body}
+		for range count {
+			rw.varint() // record length
+			rw.int8()   // attributes
+			tsDelta := rw.varint()
+			off := base + rw.varint()
+			key := rw.bytes(int(rw.varint()))
+			value := rw.bytes(int(rw.varint()))
+			var hdrs []Header
+			if nh := int(rw.varint()); nh > 0 {
+				hdrs = make([]Header, nh)
+				for i := range hdrs {
+					hdrs[i].Key = string(rw.bytes(int(rw.varint())))
+					hdrs[i].Value = rw.bytes(int(rw.varint()))
+				}
+			}
+			if rw.err != nil {
+				return recs[:mark], markNext, fmt.Errorf("%s/%d offset %d: %w", d.topic, d.partition, base, rw.err)
+			}
+			if off >= end {
+				return recs[:mark], markNext, fmt.Errorf("%s/%d offset %d: record offset %d beyond the batch's last %d",
+					d.topic, d.partition, base, off, end-1)
+			}
+			if off < next {
+				// A fetch inside a batch returns all of it; offsets going
+				// backwards within a batch would be corrupt data.
+				continue
+			}
+			ts := baseTime + tsDelta
+			if attrs&attrLogAppendTime != 0 {
+				ts = maxTime
+			}
+			recs = append(recs, Record{
+				Topic: d.topic, Partition: d.partition, Offset: off,
+				Key: key, Value: value, Headers: hdrs, Time: time.UnixMilli(ts),
+			})
+			next = off + 1
+		}
+		next = end
+	}
+	return recs, next, nil
+}
+
+// controlIsAbort reads the key of a control batch's first record: version
+// int16, type int16 (0 abort, 1 commit).
+func controlIsAbort(records []byte) bool {
+	w := &wire{b: records}
+	w.varint() // length
+	w.int8()
+	w.varint()
+	w.varint()
+	key := w.bytes(int(w.varint()))
+	if w.err != nil || len(key) < 4 {
+		return false
+	}
+	return binary.BigEndian.Uint16(key[2:]) == 0
+}
+
+func decompress(code int8, b []byte) ([]byte, error) {
+	codec := compress.Compression(code).Codec()
+	if codec == nil {
+		return nil, fmt.Errorf("unknown compression codec %d", code)
+	}
+	r := codec.NewReader(bytes.NewReader(b))
+	defer r.Close()
+	out, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("decompress %s batch: %w", codec.Name(), err)
+	}
+	return out, nil
+}

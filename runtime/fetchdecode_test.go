@@ -1,0 +1,256 @@
+package runtime
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// testBatch is one record batch for the decoder tests.
+type testBatch struct {
+	base     int64
+	n        int
+	codec    kafka.Compression
+	attrs    int16 // extra attribute bits (transactional, control, log append time)
+	producer int64
+	key      []byte // every record's key when set (control batches)
+}
+
+// encodeBatches writes batches with the producer's encoder, then patches
+// base offset, attributes and producer id into the header.
+func encodeBatches(t *testing.T, bs ...testBatch) []byte {
+	t.Helper()
+	var out []byte
+	for _, tb := range bs {
+		b := newRecordBatch()
+		for i := range tb.n {
+			off := tb.base + int64(i)
+			m := Message{Key: fmt.Appendf(nil, "k%d", off), Value: fmt.Appendf(nil, "v%d", off),
+				Headers: []Header{{Key: "off", Value: fmt.Appendf(nil, "%d", off)}}}
+			if tb.key != nil {
+				m = Message{Key: tb.key, Value: []byte{0, 0, 0, 0, 0, 0}}
+			}
+			b.add(&m, 1_700_000_000_000+off, &ackToken{})
+		}
+		var scratch []byte
+		raw, err := b.seal(tb.codec.Codec(), &scratch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw = bytes.Clone(raw[sizeLen:])
+		b.free()
+		be := binary.BigEndian
+		be.PutUint64(raw, uint64(tb.base))
+		a := be.Uint16(raw[offAttributes-sizeLen:]) | uint16(tb.attrs)
+		be.PutUint16(raw[offAttributes-sizeLen:], a)
+		if tb.producer != 0 {
+			be.PutUint64(raw[offProducerID-sizeLen:], uint64(tb.producer))
+		}
+		out = append(out, raw...)
+	}
+	return out
+}
+
+func offsets(recs []Record) []int64 {
+	var out []int64
+	for _, r := range recs {
+		out = append(out, r.Offset)
+	}
+	return out
+}
+
+func TestBatchDecoder(t *testing.T) {
+	abortKey, commitKey := []byte{0, 0, 0, 0}, []byte{0, 0, 0, 1}
+	three := []testBatch{{base: 0, n: 5}, {base: 5, n: 3, codec: kafka.Gzip}, {base: 8, n: 4, codec: kafka.Zstd}}
+	tests := []struct {
+		name      string
+		batches   []testBatch
+		cut       int // bytes cut off the end
+		from      int64
+		committed bool
+		aborted   []abortedTxn
+		want      []int64
+		next      int64
+	}{
+		{name: "all", batches: three, want: seq(0, 12), next: 12},
+		{name: "from inside a batch", batches: three, from: 6, want: seq(6, 12), next: 12},
+		{name: "truncated last batch", batches: three, cut: 10, want: seq(0, 8), next: 8},
+		{name: "only a truncated batch", batches: three[:1], cut: 1, want: nil, next: 0},
+		{name: "control batch last", batches: []testBatch{{base: 0, n: 2}, {base: 2, n: 1, attrs: attrControl | attrTransactional, producer: 7, key: commitKey}},
+			want: seq(0, 2), next: 3},
+		{name: "compacted gap", batches: []testBatch{{base: 0, n: 2}, {base: 10, n: 2}}, want: []int64{0, 1, 10, 11}, next: 12},
+		{name: "aborted skipped when read_committed",
+			batches: []testBatch{
+				{base: 0, n: 2, attrs: attrTransactional, producer: 7},
+				{base: 2, n: 2, attrs: attrTransactional, producer: 8},
+				{base: 4, n: 1, attrs: attrControl | attrTransactional, producer: 7, key: abortKey},
+				{base: 5, n: 1, attrs: attrControl | attrTransactional, producer: 8, key: commitKey},
+				{base: 6, n: 2, attrs: attrTransactional, producer: 7}, // a later transaction of 7, committed
+			},
+			committed: true, aborted: []abortedTxn{{producerID: 7, firstOffset: 0}},
+			want: []int64{2, 3, 6, 7}, next: 8},
+		{name: "aborted kept when read_uncommitted",
+			batches: []testBatch{
+				{base: 0, n: 2, attrs: attrTransactional, producer: 7},
+				{base: 2, n: 1, attrs: attrControl | attrTransactional, producer: 7, key: abortKey},
+			},
+			aborted: []abortedTxn{{producerID: 7, firstOffset: 0}},
+			want:    []int64{0, 1}, next: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := encodeBatches(t, tt.batches...)
+			data = data[:len(data)-tt.cut]
+			d := batchDecoder{topic: "t", partition: 3, committed: tt.committed}
+			recs, next, err := d.decode(data, tt.aborted, nil, tt.from)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := offsets(recs); fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("offsets %v, want %v", got, tt.want)
+			}
+			if next != tt.next {
+				t.Errorf("next %d, want %d", next, tt.next)
+			}
+			for _, r := range recs {
+				if r.Topic != "t" || r.Partition != 3 {
+					t.Errorf("record at %s/%d", r.Topic, r.Partition)
+				}
+				if r.Key == nil || string(r.Key) != fmt.Sprintf("k%d", r.Offset) || string(r.Value) != fmt.Sprintf("v%d", r.Offset) {
+					t.Errorf("offset %d: key %q value %q", r.Offset, r.Key, r.Value)
+				}
+				if len(r.Headers) != 1 || r.Headers[0].Key != "off" || string(r.Headers[0].Value) != fmt.Sprint(r.Offset) {
+					t.Errorf("offset %d: headers %v", r.Offset, r.Headers)
+				}
+				if ms := r.Time.UnixMilli(); ms != 1_700_000_000_000+r.Offset {
+					t.Errorf("offset %d: time %d", r.Offset, ms)
+				}
+				if cap(r.Key) != len(r.Key) || cap(r.Value) != len(r.Value) {
+					t.Errorf("offset %d: key or value can be appended to in place", r.Offset)
+				}
+			}
+		})
+	}
+}
+
+func seq(from, to int64) []int64 {
+	var out []int64
+	for i := from; i < to; i++ {
+		out = append(out, i)
+	}
+	return out
+}
+
+func TestBatchDecoderLogAppendTime(t *testing.T) {
+	data := encodeBatches(t, testBatch{base: 0, n: 3, attrs: attrLogAppendTime})
+	d := batchDecoder{topic: "t"}
+	recs, _, err := d.decode(data, nil, nil, 0)
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("%d records, err %v", len(recs), err)
+	}
+	for _, r := range recs {
+		if ms := r.Time.UnixMilli(); ms != 1_700_000_000_002 {
+			t.Errorf("offset %d: time %d, want the batch's max timestamp", r.Offset, ms)
+		}
+	}
+}
+
+func TestBatchDecoderErrors(t *testing.T) {
+	good := encodeBatches(t, testBatch{base: 0, n: 2}, testBatch{base: 2, n: 2})
+	oldFormat := bytes.Clone(good)
+	oldFormat[16] = 1 // magic of the first batch
+	corrupt := bytes.Clone(good)
+	// The second batch's records claim a key longer than the batch.
+	second := len(encodeBatches(t, testBatch{base: 0, n: 2}))
+	corrupt[second+batchHeaderLen+4] = 0x7e
+	tests := []struct {
+		name, data string
+		want       string
+		wantRecs   int
+	}{
+		{"old format", string(oldFormat), "format v1", 0},
+		{"corrupt record", string(corrupt), "truncated", 2},
+	}
+	for _, tt := range tests {
+		d := batchDecoder{topic: "t", partition: 1}
+		recs, next, err := d.decode([]byte(tt.data), nil, nil, 0)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "t/1") {
+			t.Errorf("%s: err = %v, want it to name t/1 and say %q", tt.name, err, tt.want)
+		}
+		if len(recs) != tt.wantRecs || next != int64(tt.wantRecs) {
+			t.Errorf("%s: %d records, next %d; want the %d of the good batches before it", tt.name, len(recs), next, tt.wantRecs)
+		}
+	}
+}
+
+// FuzzBatchDecoder: no input makes the decoder panic, and whatever it
+// returns is in offset order at or after the fetch offset.
+func FuzzBatchDecoder(f *testing.F) {
+	f.Add(encodeBatches(&testing.T{}, testBatch{base: 0, n: 3}, testBatch{base: 3, n: 2, codec: kafka.Snappy}), int64(1))
+	f.Add([]byte{}, int64(0))
+	f.Fuzz(func(t *testing.T, data []byte, from int64) {
+		d := batchDecoder{topic: "t", committed: from%2 == 0}
+		recs, next, _ := d.decode(data, []abortedTxn{{producerID: 1, firstOffset: 0}}, nil, from)
+		last := from - 1
+		for _, r := range recs {
+			if r.Offset <= last {
+				t.Fatalf("offset %d after %d", r.Offset, last)
+			}
+			last = r.Offset
+		}
+		if len(recs) > 0 && next <= last {
+			t.Fatalf("next %d not past the last record %d", next, last)
+		}
+	})
+}
+
+func TestParseFetchResponse(t *testing.T) {
+	batch := encodeBatches(t, testBatch{base: 40, n: 2})
+	body := func(topic string, partition int32, code int16, records []byte) []byte {
+		var b []byte
+		be := binary.BigEndian
+		b = be.AppendUint32(b, 0) // throttle
+		b = be.AppendUint16(b, 0) // error
+		b = be.AppendUint32(b, 0) // session
+		b = be.AppendUint32(b, 1) // topics
+		b = be.AppendUint16(b, uint16(len(topic)))
+		b = append(b, topic...)
+		b = be.AppendUint32(b, 1) // partitions
+		b = be.AppendUint32(b, uint32(partition))
+		b = be.AppendUint16(b, uint16(code))
+		b = be.AppendUint64(b, 42)         // high watermark
+		b = be.AppendUint64(b, 41)         // last stable
+		b = be.AppendUint64(b, 0)          // log start
+		b = be.AppendUint32(b, 1)          // aborted txns
+		b = be.AppendUint64(b, 9)          // producer
+		b = be.AppendUint64(b, 30)         // first offset
+		b = be.AppendUint32(b, 0xffffffff) // preferred replica -1
+		b = be.AppendUint32(b, uint32(len(records)))
+		return append(b, records...)
+	}
+	p, err := parseFetchResponse(body("t", 2, 0, batch), "t", 2)
+	if err != nil || p.err != nil || p.topicMissing {
+		t.Fatalf("p = %+v, err = %v", p, err)
+	}
+	if p.highWater != 42 || p.lastStable != 41 || len(p.aborted) != 1 || p.aborted[0] != (abortedTxn{9, 30}) || !bytes.Equal(p.records, batch) {
+		t.Errorf("parsed %+v", p)
+	}
+	p, _ = parseFetchResponse(body("t", 2, int16(kafka.OffsetOutOfRange), nil), "t", 2)
+	if !errors.Is(p.err, kafka.OffsetOutOfRange) {
+		t.Errorf("partition error %v, want OffsetOutOfRange", p.err)
+	}
+	if p, err := parseFetchResponse(body("t", 3, 0, batch), "t", 2); err != nil || !p.topicMissing {
+		t.Errorf("other partition: %+v, %v", p, err)
+	}
+	full := body("t", 2, 0, batch)
+	for n := range len(full) - 1 {
+		if _, err := parseFetchResponse(full[:n], "t", 2); err == nil {
+			t.Fatalf("a response cut at %d of %d bytes parsed", n, len(full))
+		}
+	}
+}

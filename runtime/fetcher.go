@@ -1,0 +1,250 @@
+package runtime
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
+	fetchAPI "github.com/segmentio/kafka-go/protocol/fetch"
+)
+
+// fetchVersion is the Fetch API version the fetcher speaks: the last one
+// before flexible encoding, served by Kafka 0.11 (2.1 for v11's fields)
+// up to 4.x, which dropped only v0–v3.
+const fetchVersion = 11
+
+// partitionFetcher fetches one partition over its own connection to the
+// partition's leader. The connection is set up by kafka-go's Dialer (TLS
+// and SASL included); requests are encoded by kafka-go's protocol package
+// and responses decoded in place by batchDecoder.
+type partitionFetcher struct {
+	cfg       *KafkaConsumerConfig
+	dialer    *kafka.Dialer
+	tlsCfg    *tls.Config // applied by the fetcher: the Dialer's TLS is nil
+	topic     string
+	partition int32
+	dec       batchDecoder
+
+	conn net.Conn
+	br   *bufio.Reader
+	corr int32
+}
+
+func newPartitionFetcher(cfg *KafkaConsumerConfig, d *kafka.Dialer, tlsCfg *tls.Config, topic string, partition int) *partitionFetcher {
+	return &partitionFetcher{cfg: cfg, dialer: d, tlsCfg: tlsCfg, topic: topic, partition: int32(partition),
+		dec: batchDecoder{topic: topic, partition: int32(partition), committed: cfg.IsolationLevel == "read_committed"}}
+}
+
+// connSlot receives the connection the fetch dialer's DialFunc opened.
+type connSlot struct {
+	mu   sync.Mutex
+	conn net.Conn
+}
+
+type connSlotKey struct{}
+
+// fetchDialer returns a copy of d whose connections the fetcher can use
+// for raw requests: TLS (when tlsCfg is set) is done in DialFunc, and the
+// resulting net.Conn is handed to the connSlot in the context; kafka-go
+// then runs SASL over it.
+func fetchDialer(d *kafka.Dialer, tlsCfg *tls.Config) *kafka.Dialer {
+	fd := *d
+	fd.TLS = nil
+	nd := &net.Dialer{Timeout: d.Timeout, KeepAlive: d.KeepAlive}
+	fd.DialFunc = func(ctx context.Context, network, address string) (net.Conn, error) {
+		conn, err := nd.DialContext(ctx, network, address)
+		if err != nil {
+			return nil, err
+		}
+		if tlsCfg != nil {
+			c := tlsCfg
+			if c.ServerName == "" {
+				c = c.Clone()
+				host, _, _ := net.SplitHostPort(address)
+				c.ServerName = host
+			}
+			tc := tls.Client(conn, c)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				conn.Close()
+				return nil, err
+			}
+			conn = tc
+		}
+		if slot, ok := ctx.Value(connSlotKey{}).(*connSlot); ok {
+			slot.mu.Lock()
+			slot.conn = conn
+			slot.mu.Unlock()
+		}
+		return conn, nil
+	}
+	return &fd
+}
+
+// connect opens a connection to the partition's leader, found through
+// the bootstrap brokers.
+func (f *partitionFetcher) connect(ctx context.Context) error {
+	f.close()
+	var last error
+	for _, addr := range f.cfg.Brokers {
+		lctx, cancel := context.WithTimeout(ctx, defaultDialTimeout)
+		p, err := f.dialer.LookupPartition(lctx, "tcp", addr, f.topic, int(f.partition))
+		cancel()
+		if err != nil {
+			last = err
+			continue
+		}
+		if p.Leader.Host == "" {
+			return fmt.Errorf("%s/%d: %w", f.topic, f.partition, kafka.LeaderNotAvailable)
+		}
+		slot := &connSlot{}
+		dctx, cancel := context.WithTimeout(context.WithValue(ctx, connSlotKey{}, slot), defaultDialTimeout)
+		leader := net.JoinHostPort(p.Leader.Host, strconv.Itoa(p.Leader.Port))
+		kc, err := f.dialer.DialContext(dctx, "tcp", leader)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("dial leader %s of %s/%d: %w", leader, f.topic, f.partition, err)
+		}
+		slot.mu.Lock()
+		conn := slot.conn
+		slot.mu.Unlock()
+		if conn == nil {
+			kc.Close()
+			return errors.New("fetch connection not captured")
+		}
+		f.conn, f.br = conn, bufio.NewReaderSize(conn, 64<<10)
+		return nil
+	}
+	return last
+}
+
+// resolve turns the FirstOffset/LastOffset sentinels into a real offset,
+// asking the leader over a connection of its own.
+func (f *partitionFetcher) resolve(ctx context.Context, d *kafka.Dialer, which int64) (int64, error) {
+	var last error
+	for _, addr := range f.cfg.Brokers {
+		dctx, cancel := context.WithTimeout(ctx, defaultDialTimeout)
+		conn, err := d.DialLeader(dctx, "tcp", addr, f.topic, int(f.partition))
+		cancel()
+		if err != nil {
+			last = err
+			continue
+		}
+		_ = conn.SetDeadline(time.Now().Add(defaultDialTimeout))
+		var off int64
+		if which == kafka.FirstOffset {
+			off, err = conn.ReadFirstOffset()
+		} else {
+			off, err = conn.ReadLastOffset()
+		}
+		conn.Close()
+		return off, err
+	}
+	return which, last
+}
+
+func (f *partitionFetcher) close() {
+	if f.conn != nil {
+		f.conn.Close()
+		f.conn, f.br = nil, nil
+	}
+}
+
+// fetch asks for records at offset and appends those it gets to recs. It
+// returns the next offset to fetch and the high watermark (-1 unknown).
+// A broker error for the partition is returned as a kafka.Error; a network
+// or decoding error leaves the fetcher disconnected.
+func (f *partitionFetcher) fetch(ctx context.Context, offset int64, recs []Record) ([]Record, int64, int64, error) {
+	if f.conn == nil {
+		if err := f.connect(ctx); err != nil {
+			return recs, offset, -1, err
+		}
+	}
+	stop := context.AfterFunc(ctx, func() { _ = f.conn.SetDeadline(time.Now()) })
+	defer stop()
+	_ = f.conn.SetDeadline(time.Now().Add(f.cfg.MaxWait + f.cfg.PollTimeout))
+	body, err := f.roundTrip(offset)
+	if err != nil {
+		f.close()
+		if ctx.Err() != nil {
+			return recs, offset, -1, ctx.Err()
+		}
+		return recs, offset, -1, err
+	}
+	p, err := parseFetchResponse(body, f.topic, f.partition)
+	switch {
+	case err != nil:
+		f.close()
+		return recs, offset, -1, err
+	case p.topicMissing:
+		f.close()
+		return recs, offset, -1, fmt.Errorf("fetch response without %s/%d", f.topic, f.partition)
+	case p.err != nil:
+		// Leadership moved, the partition is unknown here, or the offset
+		// is out of range: a new connection finds the current leader.
+		f.close()
+		return recs, offset, p.highWater, p.err
+	}
+	hwm := p.highWater
+	if f.dec.committed {
+		hwm = p.lastStable
+	}
+	recs, next, err := f.dec.decode(p.records, p.aborted, recs, offset)
+	return recs, next, hwm, err
+}
+
+func (f *partitionFetcher) roundTrip(offset int64) ([]byte, error) {
+	f.corr++
+	isolation := int8(0)
+	if f.dec.committed {
+		isolation = 1
+	}
+	req := &fetchAPI.Request{
+		ReplicaID:      -1,
+		MaxWaitTime:    int32(f.cfg.MaxWait / time.Millisecond),
+		MinBytes:       int32(f.cfg.MinBytes),
+		MaxBytes:       int32(f.cfg.MaxBytes),
+		IsolationLevel: isolation,
+		SessionID:      0, // no fetch session: every request is a full one
+		SessionEpoch:   -1,
+		Topics: []fetchAPI.RequestTopic{{
+			Topic: f.topic,
+			Partitions: []fetchAPI.RequestPartition{{
+				Partition:          f.partition,
+				CurrentLeaderEpoch: -1,
+				FetchOffset:        offset,
+				LogStartOffset:     -1,
+				PartitionMaxBytes:  int32(f.cfg.MaxBytes),
+			}},
+		}},
+	}
+	if err := protocol.WriteRequest(f.conn, fetchVersion, f.corr, f.dialer.ClientID, req); err != nil {
+		return nil, fmt.Errorf("fetch request: %w", err)
+	}
+	var hdr [8]byte
+	if _, err := io.ReadFull(f.br, hdr[:]); err != nil {
+		return nil, fmt.Errorf("fetch response: %w", err)
+	}
+	size := int(int32(binary.BigEndian.Uint32(hdr[:])))
+	if corr := int32(binary.BigEndian.Uint32(hdr[4:])); corr != f.corr {
+		return nil, fmt.Errorf("fetch response: correlation id %d, want %d", corr, f.corr)
+	}
+	if size < 4 || size > 1<<30 {
+		return nil, fmt.Errorf("fetch response: size %d out of range", size)
+	}
+	// A new buffer per response: the records handed on point into it.
+	body := make([]byte, size-4)
+	if _, err := io.ReadFull(f.br, body); err != nil {
+		return nil, fmt.Errorf("fetch response: %w", err)
+	}
+	return body, nil
+}
