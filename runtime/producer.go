@@ -56,9 +56,11 @@ type topicPartition struct {
 	partition int
 }
 
-// topicInfo caches a topic's partitions for topicTTL.
+// topicInfo caches a topic's partitions for topicTTL, and the writers of
+// those partitions (by index in partitions) once looked up.
 type topicInfo struct {
 	partitions []int
+	writers    []atomic.Pointer[partWriter]
 	expires    time.Time
 }
 
@@ -91,12 +93,12 @@ func errMessageTooLarge(size int, limit int64) error {
 		size, limit, kafka.MessageSizeTooLarge)
 }
 
-// partitions returns the partition ids of topic, from the cache or the
+// partitions returns the partitions of topic, from the cache or the
 // Transport's metadata.
-func (p *producer) partitions(ctx context.Context, topic string) ([]int, error) {
+func (p *producer) partitions(ctx context.Context, topic string) (*topicInfo, error) {
 	now := time.Now()
 	if ti := (*p.topics.Load())[topic]; ti != nil && now.Before(ti.expires) {
-		return ti.partitions, nil
+		return ti, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, min(p.cfg.RequestTimeout, 10*time.Second))
 	defer cancel()
@@ -122,16 +124,17 @@ func (p *producer) partitions(ctx context.Context, topic string) ([]int, error) 
 	// Sorted, so that a key maps to the same partition as with the Java
 	// client (the balancers index into this list).
 	slices.Sort(ids)
+	ti := &topicInfo{partitions: ids, writers: make([]atomic.Pointer[partWriter], len(ids)), expires: now.Add(topicTTL)}
 	p.topicsMu.Lock()
 	old := *p.topics.Load()
 	next := make(map[string]*topicInfo, len(old)+1)
 	for k, v := range old {
 		next[k] = v
 	}
-	next[topic] = &topicInfo{partitions: ids, expires: now.Add(topicTTL)}
+	next[topic] = ti
 	p.topics.Store(&next)
 	p.topicsMu.Unlock()
-	return ids, nil
+	return ti, nil
 }
 
 // writer returns the partition's writer, starting it if needed; nil once
@@ -155,18 +158,29 @@ func (p *producer) writer(tp topicPartition) *partWriter {
 	return w
 }
 
-// add queues m for topic, whose partitions are parts, with its token at
+// add queues m for topic (whose partitions ti holds) with its token at
 // time ts (ms). It returns the error that keeps m from being queued.
-func (p *producer) add(topic string, parts []int, m *Message, ts int64, tok *ackToken) error {
-	part := parts[0]
-	if len(parts) > 1 {
-		part = p.balancer.Balance(kafka.Message{Key: m.Key}, parts...)
+func (p *producer) add(topic string, ti *topicInfo, m *Message, ts int64, tok *ackToken) error {
+	i := 0
+	if n := len(ti.partitions); n > 1 {
+		part := p.balancer.Balance(kafka.Message{Key: m.Key}, ti.partitions...)
+		// The balancers return one of the ids given; find its index.
+		i = max(0, slices.Index(ti.partitions, part))
 	}
-	if size := recordSizeV2(m, 0, 0) + batchHeaderLen; int64(size) > p.cfg.BatchBytes {
-		return errMessageTooLarge(size, p.cfg.BatchBytes)
+	if recordSizeMax(m)+batchHeaderLen > int(p.cfg.BatchBytes) {
+		if size := recordSizeV2(m, 0, 0) + batchHeaderLen; int64(size) > p.cfg.BatchBytes {
+			return errMessageTooLarge(size, p.cfg.BatchBytes)
+		}
 	}
-	w := p.writer(topicPartition{topic, part})
-	if w == nil || !w.add(m, ts, tok) {
+	w := ti.writers[i].Load()
+	if w == nil {
+		w = p.writer(topicPartition{topic, ti.partitions[i]})
+		if w == nil {
+			return ErrClosed
+		}
+		ti.writers[i].Store(w)
+	}
+	if !w.add(m, ts, tok) {
 		return ErrClosed
 	}
 	return nil
@@ -232,7 +246,8 @@ func (w *partWriter) add(m *Message, ts int64, tok *ackToken) bool {
 		return false
 	}
 	wake := false
-	if w.cur != nil && int64(w.cur.size()+recordSizeV2(m, w.cur.n, ts-w.cur.first)) > cfg.BatchBytes {
+	if w.cur != nil && int64(w.cur.size()+recordSizeMax(m)) > cfg.BatchBytes &&
+		int64(w.cur.size()+recordSizeV2(m, w.cur.n, ts-w.cur.first)) > cfg.BatchBytes {
 		w.full = append(w.full, w.cur)
 		w.cur = nil
 		wake = true

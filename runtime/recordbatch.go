@@ -87,6 +87,17 @@ func recordSizeV2(m *Message, offsetDelta int32, tsDelta int64) int {
 	return varintLen(int64(n)) + n
 }
 
+// recordSizeMax bounds recordSizeV2 from above for any offset and
+// timestamp delta, without looking at the varints: the exact size is only
+// worked out when this bound comes near a limit.
+func recordSizeMax(m *Message) int {
+	n := 5 + 1 + 10 + 5 + 5 + len(m.Key) + 5 + len(m.Value) + 5
+	for i := range m.Headers {
+		n += 10 + len(m.Headers[i].Key) + len(m.Headers[i].Value)
+	}
+	return n
+}
+
 func recordBodySize(m *Message, offsetDelta int32, tsDelta int64) int {
 	n := 1 + varintLen(tsDelta) + varintLen(int64(offsetDelta))
 	n += bytesFieldSize(m.Key) + bytesFieldSize(m.Value)

@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 
 	"github.com/segmentio/kafka-go"
@@ -171,7 +172,7 @@ func TestVarintLen(t *testing.T) {
 // fails at once, permanently, naming the limit; it never reaches a batch.
 func TestProducerRejectsOversizedMessage(t *testing.T) {
 	p := &producer{cfg: KafkaProducerConfig{BatchBytes: 1000}, balancer: &kafka.Murmur2Balancer{}}
-	err := p.add("t", []int{0}, &Message{Value: make([]byte, 1000)}, 0, &ackToken{})
+	err := p.add("t", &topicInfo{partitions: []int{0}, writers: make([]atomic.Pointer[partWriter], 1)}, &Message{Value: make([]byte, 1000)}, 0, &ackToken{})
 	if !errors.Is(err, kafka.MessageSizeTooLarge) || retryable(err) {
 		t.Fatalf("err = %v, want a permanent MessageSizeTooLarge", err)
 	}

@@ -286,7 +286,7 @@ func (s *KafkaSink) Write(ctx context.Context, msgs []Message) error {
 	ts := time.Now().UnixMilli()
 	var (
 		topic string
-		parts []int
+		ti    *topicInfo
 		perr  error
 	)
 	for i := range msgs {
@@ -299,13 +299,13 @@ func (s *KafkaSink) Write(ctx context.Context, msgs []Message) error {
 			t.finish(&OutboundError{Client: KafkaProducer, Err: errNoTopic, Permanent: true})
 			continue
 		}
-		if to != topic || parts == nil {
+		if to != topic || (ti == nil && perr == nil) {
 			topic = to
-			parts, perr = s.prod.partitions(ctx, topic)
+			ti, perr = s.prod.partitions(ctx, topic)
 		}
 		err := perr
 		if err == nil {
-			err = s.prod.add(topic, parts, m, ts, t)
+			err = s.prod.add(topic, ti, m, ts, t)
 		}
 		if err != nil {
 			s.fail(t, topic, err)
