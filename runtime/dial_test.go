@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"io"
 	"math/big"
 	"net"
 	"os"
@@ -259,4 +261,67 @@ func fmtErr(err error) string {
 		return "<nil>"
 	}
 	return err.Error()
+}
+
+// TestFetchDialerTLS: the fetchers' dialer does the TLS handshake itself
+// (kafka-go's Dialer would hide the TLS connection), verifying the server
+// against the CA, and hands the connection over.
+func TestFetchDialerTLS(t *testing.T) {
+	dir := t.TempDir()
+	pki := newTestPKI(t, dir, "good")
+	other := newTestPKI(t, dir, "other")
+	serverCert, err := tls.LoadX509KeyPair(pki.serverCert, pki.serverKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.(*tls.Conn).Handshake()
+			go func() { _, _ = io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	defer func() { ln.Close(); <-served }()
+
+	dial := func(sec Security) (net.Conn, error) {
+		d, err := kafkaDialer(sec, "", 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tlsCfg, _, err := securitySettings(sec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slot := &connSlot{}
+		ctx := context.WithValue(context.Background(), connSlotKey{}, slot)
+		kc, err := fetchDialer(d, tlsCfg).DialContext(ctx, "tcp", ln.Addr().String())
+		if err != nil {
+			return nil, err
+		}
+		defer kc.Close()
+		return slot.conn, nil
+	}
+	conn, err := dial(Security{Protocol: "SSL", CAFile: pki.caFile})
+	if err != nil {
+		t.Fatalf("dial with the right CA: %v", err)
+	}
+	tc, ok := conn.(*tls.Conn)
+	if !ok {
+		t.Fatalf("captured %T, want *tls.Conn", conn)
+	}
+	if st := tc.ConnectionState(); !st.HandshakeComplete || len(st.VerifiedChains) == 0 {
+		t.Errorf("handshake complete %v, %d verified chains", st.HandshakeComplete, len(st.VerifiedChains))
+	}
+	if _, err := dial(Security{Protocol: "SSL", CAFile: other.caFile}); err == nil || retryable(err) {
+		t.Errorf("dial with another CA: %v, want a permanent certificate error", err)
+	}
 }

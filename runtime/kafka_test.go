@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -829,3 +830,128 @@ func TestKafkaTwoInboundTwoOutboundRouting(t *testing.T) {
 		t.Fatalf("the fan-out record is missing from the audit file")
 	}
 }
+
+// TestKafkaInboundBrokerAwayAndBack freezes the broker the processor reads
+// from for longer than a fetch may take: the fetchers time out, reconnect
+// once it is back, and every record comes out; offsets resume where they
+// were.
+func TestKafkaInboundBrokerAwayAndBack(t *testing.T) {
+	addr := kafkatest.Broker(t)
+	addr2, pid := secondBroker(t)
+	in, out := kafkatest.Topic(t, addr2, 3), kafkatest.Topic(t, addr, 3)
+	group := "g-" + in
+	cfg := kafkaConfig(addr2, group, []string{in}, out, 4, testLogger(t))
+	cfg.Inbound[0].Kafka.PollTimeout = time.Second
+	cfg.Outbound[0].Kafka.Brokers = []string{addr}
+	stop := runInProcess(t, cfg, passthrough)
+	defer stop()
+
+	first := keyedMessages(1000, 50, "a")
+	kafkatest.Produce(t, addr2, in, first)
+	waitCommitted(t, addr2, group, in, len(first), 60*time.Second)
+
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // several fetch deadlines
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	second := keyedMessages(1000, 50, "b")
+	kafkatest.Produce(t, addr2, in, second)
+	waitCommitted(t, addr2, group, in, len(first)+len(second), 120*time.Second)
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	got := readEverything(t, addr, out)
+	dups := verify(t, append(first, second...), got)
+	t.Logf("inbound broker away and back: %d duplicates of %d", dups, len(first)+len(second))
+}
+
+// TestKafkaSourceReadsWhatTheSinkWrites: records written by the producer
+// with every codec, null and empty keys and values, and headers (some with
+// null values) are read back by the fetcher exactly.
+func TestKafkaSourceReadsWhatTheSinkWrites(t *testing.T) {
+	addr := kafkatest.Broker(t)
+	log := testLogger(t)
+	for _, codec := range []string{"none", "gzip", "snappy", "lz4", "zstd"} {
+		t.Run(codec, func(t *testing.T) {
+			in := kafkatest.Topic(t, addr, 2)
+			sink, err := runtime.NewKafkaSink(runtime.KafkaProducerConfig{Brokers: []string{addr}, Topic: in,
+				Acks: -1, Compression: codec, BatchSize: 100}, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const n = 1000
+			want := map[string]runtime.Record{}
+			msgs := make([]runtime.Message, n)
+			done := make(chan error, n)
+			for i := range msgs {
+				m := runtime.Message{Value: fmt.Appendf(nil, "v%04d", i), Ack: ackFunc(func(err error) { done <- err })}
+				switch i % 4 {
+				case 0:
+					m.Key = fmt.Appendf(nil, "k%d", i%13)
+				case 1:
+					m.Key = []byte{}
+				case 2:
+					m.Key = fmt.Appendf(nil, "k%d", i%13)
+					m.Headers = []runtime.Header{{Key: "a", Value: []byte("1")}, {Key: "nil", Value: nil}, {Key: "a", Value: []byte{}}}
+				}
+				msgs[i] = m
+				want[string(m.Value)] = runtime.Record{Key: m.Key, Value: m.Value, Headers: m.Headers}
+			}
+			if err := sink.Write(context.Background(), msgs); err != nil {
+				t.Fatal(err)
+			}
+			for range n {
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := sink.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+
+			cfg := kafkaConfig(addr, "g-"+in, []string{in}, kafkatest.Topic(t, addr, 1), 2, log)
+			got := make(chan runtime.Record, n)
+			h := func(_ context.Context, r *runtime.Record) ([]runtime.Output, error) {
+				got <- runtime.Record{Key: bytes.Clone(r.Key), Value: bytes.Clone(r.Value), Headers: slices.Clone(r.Headers)}
+				return nil, nil
+			}
+			stop := runInProcess(t, cfg, h)
+			defer stop()
+			timeout := time.After(60 * time.Second)
+			for range n {
+				select {
+				case r := <-got:
+					w, ok := want[string(r.Value)]
+					if !ok {
+						t.Fatalf("unexpected or repeated value %q", r.Value)
+					}
+					delete(want, string(r.Value))
+					if (w.Key == nil) != (r.Key == nil) || !bytes.Equal(w.Key, r.Key) {
+						t.Errorf("%s: key %q (nil %v), want %q (nil %v)", r.Value, r.Key, r.Key == nil, w.Key, w.Key == nil)
+					}
+					if len(w.Headers) != len(r.Headers) {
+						t.Fatalf("%s: headers %v, want %v", r.Value, r.Headers, w.Headers)
+					}
+					for i, h := range r.Headers {
+						if h.Key != w.Headers[i].Key || !bytes.Equal(h.Value, w.Headers[i].Value) ||
+							(h.Value == nil) != (w.Headers[i].Value == nil) {
+							t.Errorf("%s: header %d %q=%q, want %q=%q", r.Value, i, h.Key, h.Value, w.Headers[i].Key, w.Headers[i].Value)
+						}
+					}
+				case <-timeout:
+					t.Fatalf("%d records not read back", len(want))
+				}
+			}
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+type ackFunc func(error)
+
+func (f ackFunc) Done(err error) { f(err) }
