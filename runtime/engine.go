@@ -464,7 +464,7 @@ type workerState struct {
 // round to each sink in one Write. Keys are released only after that (by
 // the caller), so records of one key reach the sinks in offset order.
 func (e *Engine) runRound(w *workerState) {
-	start, ran := time.Now(), 0
+	start, ran, ok := time.Now(), 0, 0
 	for i := range w.items {
 		it := &w.items[i]
 		t := it.t
@@ -486,16 +486,17 @@ func (e *Engine) runRound(w *workerState) {
 			continue
 		}
 		it.staged, it.release = true, true
-		e.processed.Add(1)
+		ok++
+	}
+	if ok > 0 {
+		e.processed.Add(int64(ok))
 	}
 	if ran > 0 {
 		// One clock read per round: each record of the round is counted
 		// with the round's mean handler time, which also feeds the
 		// moving average (1/8 weight) that sizes rounds.
 		per := time.Since(start) / time.Duration(ran)
-		for range ran {
-			e.metrics.latency.Observe(per.Seconds())
-		}
+		e.metrics.latency.observeN(per, ran)
 		old := e.handlerNanos.Load()
 		e.handlerNanos.Store(old - old/8 + int64(per)/8)
 	}

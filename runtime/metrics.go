@@ -34,18 +34,15 @@ var (
 
 // engineMetrics holds what the hot path records beyond plain counters.
 type engineMetrics struct {
-	latency    prometheus.Histogram
+	latency    *roundHistogram
 	rebalances map[string]*atomic.Int64 // by source id, fixed at start
 	restarts   map[string]*atomic.Int64 // by client id, fixed at start
 }
 
 func newEngineMetrics(cfg Config) *engineMetrics {
 	m := &engineMetrics{
-		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "kgen_processing_seconds",
-			Help:    "Handler run time per try.",
-			Buckets: prometheus.ExponentialBuckets(0.00001, 4, 12), // 10µs .. ~40s
-		}),
+		latency: newRoundHistogram(prometheus.NewDesc("kgen_processing_seconds", "Handler run time per try.", nil, nil),
+			prometheus.ExponentialBuckets(0.00001, 4, 12)), // 10µs .. ~40s
 		rebalances: map[string]*atomic.Int64{},
 		restarts:   map[string]*atomic.Int64{},
 	}
@@ -86,7 +83,7 @@ func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
 		descStalled, descAssigned, descRebalances, descRestarts, descBuild} {
 		ch <- d
 	}
-	c.e.metrics.latency.Describe(ch)
+	ch <- c.e.metrics.latency.desc
 }
 
 func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
@@ -138,7 +135,45 @@ func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 		goVersion = bi.GoVersion
 	}
 	gauge(descBuild, 1, Version, strconv.Itoa(APIVersion), goVersion)
-	e.metrics.latency.Collect(ch)
+	ch <- e.metrics.latency.metric()
+}
+
+// roundHistogram is a Prometheus histogram that takes many observations of
+// one value at once: a worker counts each record of a round with the
+// round's mean handler time, in two atomic adds per round rather than a
+// histogram observation per record.
+type roundHistogram struct {
+	desc   *prometheus.Desc
+	upper  []float64       // bucket upper bounds, ascending
+	counts []atomic.Uint64 // per bucket; the last one is +Inf
+	nanos  atomic.Int64    // sum of the observations
+}
+
+func newRoundHistogram(desc *prometheus.Desc, upper []float64) *roundHistogram {
+	return &roundHistogram{desc: desc, upper: upper, counts: make([]atomic.Uint64, len(upper)+1)}
+}
+
+// observeN counts n observations of d.
+func (h *roundHistogram) observeN(d time.Duration, n int) {
+	v, i := d.Seconds(), 0
+	for i < len(h.upper) && v > h.upper[i] {
+		i++
+	}
+	h.counts[i].Add(uint64(n))
+	h.nanos.Add(int64(d) * int64(n))
+}
+
+// metric returns the histogram's current state. The count is the sum of
+// the buckets read, so the two always agree.
+func (h *roundHistogram) metric() prometheus.Metric {
+	buckets := make(map[float64]uint64, len(h.upper))
+	var cum uint64
+	for i, le := range h.upper {
+		cum += h.counts[i].Load()
+		buckets[le] = cum
+	}
+	cum += h.counts[len(h.upper)].Load()
+	return prometheus.MustNewConstHistogram(h.desc, cum, time.Duration(h.nanos.Load()).Seconds(), buckets)
 }
 
 func (e *Engine) snapshotLanes() []*lane {
