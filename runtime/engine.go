@@ -254,6 +254,52 @@ func (t *task) Done(err error) {
 	}
 }
 
+// finisher finishes the tasks whose outputs were all acknowledged without
+// error in runs of one lane: one lane lock and one budget release per run
+// rather than per record. Its buffer is reused; one goroutine owns it.
+type finisher struct {
+	buf []*task
+}
+
+// done is t.Done(nil), with the finishing held until the lane changes or
+// flush.
+func (f *finisher) done(t *task) {
+	if t.pending.Add(-1) != 0 {
+		return
+	}
+	if t.dead || t.outErr.Load() != nil {
+		t.lane.e.settle(t)
+		return
+	}
+	if n := len(f.buf); n > 0 && f.buf[n-1].lane != t.lane {
+		f.flush()
+	}
+	f.buf = append(f.buf, t)
+}
+
+// flush finishes the held tasks.
+func (f *finisher) flush() {
+	if len(f.buf) > 0 {
+		f.buf[0].lane.finishAll(f.buf)
+		clear(f.buf)
+		f.buf = f.buf[:0]
+	}
+}
+
+// ackAll calls Done(nil) on every Acker of acks; the engine's own (tasks)
+// are finished in runs through f. Sinks acknowledging many messages at
+// once use it.
+func ackAll(acks []Acker, f *finisher) {
+	for _, a := range acks {
+		if t, ok := a.(*task); ok {
+			f.done(t)
+		} else if a != nil {
+			a.Done(nil)
+		}
+	}
+	f.flush()
+}
+
 // fail records the task's first output error. It is apart from Done so
 // that Done's parameter does not escape (no allocation per ack).
 func (t *task) fail(err error) {
@@ -458,6 +504,7 @@ type workerState struct {
 	items []workItem
 	// out holds the round's outputs per sink, written in one call each.
 	out [][]Message
+	fin finisher
 }
 
 // runRound runs the handler for each item, then hands all outputs of the
@@ -519,9 +566,10 @@ func (e *Engine) runRound(w *workerState) {
 	}
 	for i := range w.items {
 		if w.items[i].staged {
-			w.items[i].t.Done(nil) // the guard taken in stage
+			w.fin.done(w.items[i].t) // the guard taken in stage
 		}
 	}
+	w.fin.flush()
 }
 
 // stage routes t's outputs into the round's per-sink batches. t finishes

@@ -139,10 +139,21 @@ func (l *lane) Drain(ctx context.Context) (int64, bool) {
 
 // finish marks t done and advances the watermark.
 func (l *lane) finish(t *task) {
-	size := t.size // t may be reused once the watermark passes it
+	l.finishAll([]*task{t})
+}
+
+// finishAll marks ts (all of this lane) done and advances the watermark:
+// one lock and one budget release for the lot.
+func (l *lane) finishAll(ts []*task) {
+	var size int64
+	for _, t := range ts {
+		size += t.size // t may be reused once the watermark passes it
+	}
 	l.mu.Lock()
-	t.done = true
-	l.inflight--
+	for _, t := range ts {
+		t.done = true
+	}
+	l.inflight -= len(ts)
 	for l.head < len(l.ring) && l.ring[l.head].done {
 		p := l.ring[l.head]
 		l.next = p.rec.Offset + 1
@@ -159,7 +170,7 @@ func (l *lane) finish(t *task) {
 	}
 	l.signalIdle()
 	l.mu.Unlock()
-	l.e.budget.release(1, size)
+	l.e.budget.release(int64(len(ts)), size)
 }
 
 // slab holds the tasks of one Submit chunk. Once the watermark has passed

@@ -42,7 +42,8 @@ type StdoutSink struct {
 	err     error  // sticky: the writer failed
 	closed  bool
 
-	spare    []Acker // owned by the flusher
+	spare    []Acker  // owned by the flusher
+	fin      finisher // owned by the flusher
 	isClosed atomic.Bool
 	kick     chan struct{} // the buffer filled; capacity 1
 	stop     chan struct{}
@@ -242,8 +243,12 @@ func (s *StdoutSink) flush() error {
 	acks := s.acks
 	s.acks = s.spare[:0]
 	s.mu.Unlock()
-	for _, a := range acks {
-		a.Done(err)
+	if err == nil {
+		ackAll(acks, &s.fin)
+	} else {
+		for _, a := range acks {
+			a.Done(err)
+		}
 	}
 	clear(acks)
 	s.spare = acks[:0]
