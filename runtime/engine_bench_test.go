@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // ackSink acknowledges every message at once and keeps nothing: the
@@ -131,6 +132,19 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestTaskLayout keeps each task's acknowledgement fields in one cache
+// line: tasks are a multiple of 64 bytes (slabs are page-aligned) and
+// those fields come first.
+func TestTaskLayout(t *testing.T) {
+	var tk task
+	if size := unsafe.Sizeof(tk); size%64 != 0 {
+		t.Errorf("task is %d bytes, not a multiple of 64", size)
+	}
+	if end := unsafe.Offsetof(tk.dead) + 1; end > 64 {
+		t.Errorf("acknowledgement fields end at byte %d, past the first cache line", end)
+	}
 }
 
 // TestEngineAllocBudget keeps the per-record allocations of the engine's

@@ -65,28 +65,31 @@ func (l *lane) Submit(ctx context.Context, recs []Record) error {
 		n := min(len(recs), chunk)
 		part := recs[:n]
 		recs = recs[n:]
-		var size int64
-		for i := range part {
-			size += recordSize(&part[i])
-		}
-		if err := l.e.budget.acquire(ctx, int64(n), size); err != nil {
-			return err
-		}
+		// Fill the slab's tasks in one pass, every field written once
+		// (a reused slab holds the previous records' tasks).
 		sl := slabPool.Get().(*slab)
 		tasks := sl.tasks[:n]
-		clear(tasks)
 		sl.live.Store(int32(n))
-		now := time.Now()
-		l.mu.Lock()
+		now := monoSince()
+		var size int64
 		for i := range part {
 			t := &tasks[i]
 			t.rec = part[i]
 			t.rec.Source = l.source
-			t.lane = l
-			t.slab = sl
-			t.size = recordSize(&part[i])
-			t.since = now
-			l.ring = append(l.ring, t)
+			t.size = recordSize(&t.rec)
+			size += t.size
+			t.lane, t.slab, t.off, t.since = l, sl, t.rec.Offset, now
+			t.outErr, t.pending = atomic.Pointer[error]{}, atomic.Int32{}
+			t.done, t.dead, t.attempt, t.lastErr, t.transient = false, false, 0, nil, 0
+		}
+		if err := l.e.budget.acquire(ctx, int64(n), size); err != nil {
+			sl.live.Store(0)
+			slabPool.Put(sl)
+			return err
+		}
+		l.mu.Lock()
+		for i := range tasks {
+			l.ring = append(l.ring, &tasks[i])
 		}
 		l.inflight += n
 		l.mu.Unlock()
@@ -156,7 +159,7 @@ func (l *lane) finishAll(ts []*task) {
 	l.inflight -= len(ts)
 	for l.head < len(l.ring) && l.ring[l.head].done {
 		p := l.ring[l.head]
-		l.next = p.rec.Offset + 1
+		l.next = p.off + 1
 		l.has = true
 		l.ring[l.head] = nil
 		l.head++
@@ -217,7 +220,7 @@ func (l *lane) oldest() (time.Time, bool) {
 	defer l.mu.Unlock()
 	for i := l.head; i < len(l.ring); i++ {
 		if !l.ring[i].done {
-			return l.ring[i].since, true
+			return monoBase.Add(l.ring[i].since), true
 		}
 	}
 	return time.Time{}, false
