@@ -12,7 +12,7 @@ export KGEN_REQUIRE_KAFKA ?= 1
 
 include mk/kafka.mk
 
-.PHONY: help build test test-unit test-kafka lint golden demo bench bench-smoke clean
+.PHONY: help build test test-unit test-kafka lint golden demo bench bench-smoke bench-engine bench-engine-compare clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ bench-smoke: kafka-up ## a seconds-long run of every benchmark workload and cont
 
 bench-engine: ## Go micro-benchmarks of the engine's per-record path
 	$(GO) test -run XXX -bench . -benchmem -count=5 ./runtime/
+
+bench-engine-compare: ## BenchmarkEngine of BASE (default HEAD~1) vs the working tree, with benchstat
+	bash scripts/bench-engine-compare.sh $(BASE)
 
 clean: ## remove build output
 	rm -rf $(BIN)
