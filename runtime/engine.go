@@ -467,24 +467,34 @@ func (e *Engine) worker(id int) {
 			e.mu.Unlock()
 			return
 		}
-		// Take a fair share of the ready work (at least one record, at
-		// most maxRound), so locks and sink writes are paid per round
-		// rather than per record while every worker still gets work.
-		n := len(e.retries) + len(e.ready) - e.rhead
-		k := min(maxRound, 1+(n-1)/e.cfg.Workers)
+		// Take a fair share of the ready keys (at least one, at most
+		// maxRound records), so locks and sink writes are paid per round
+		// rather than per record while every worker still gets work. A
+		// key's waiting records near in offset are taken together: they
+		// could only run one after another anyway (an unkeyed partition's
+		// queue then runs in rounds, not record by record). Records far
+		// apart are left for later rounds, which keeps the work, and the
+		// watermark, moving through the partition in offset order.
+		limit := maxRound
 		if avg := e.handlerNanos.Load(); avg > 0 {
-			k = min(k, max(1, int(int64(roundBudget)/avg)))
+			limit = min(limit, max(1, int(int64(roundBudget)/avg)))
 		}
+		n := len(e.retries) + len(e.ready) - e.rhead
+		share := min(limit, 1+(n-1)/e.cfg.Workers)
 		w.items = w.items[:0]
-		for len(w.items) < k && len(e.retries) > 0 {
+		for len(w.items) < share && len(e.retries) > 0 {
 			w.items = append(w.items, workItem{t: e.retries[0]})
 			e.retries[0] = nil
 			e.retries = e.retries[1:]
 		}
-		for len(w.items) < k && e.rhead < len(e.ready) {
+		for taken := len(w.items); taken < share && len(w.items) < limit && e.rhead < len(e.ready); taken++ {
 			q := e.popReady()
 			q.busy = true
-			w.items = append(w.items, workItem{q: q, t: q.pop()})
+			first := q.head.off
+			for q.len() > 0 && len(w.items) < limit && q.head.off-first < maxRound {
+				w.items = append(w.items, workItem{q: q, t: q.pop()})
+			}
+			w.items[len(w.items)-1].last = true
 		}
 		e.mu.Unlock()
 		e.runRound(w)
@@ -492,7 +502,7 @@ func (e *Engine) worker(id int) {
 		requeued := 0
 		for i := range w.items {
 			it := &w.items[i]
-			if it.q == nil || !it.release {
+			if it.q == nil || !it.last || !it.release {
 				continue
 			}
 			it.q.busy = false
@@ -514,12 +524,15 @@ func (e *Engine) worker(id int) {
 }
 
 // workItem is one record a worker took in a round. q is its key queue
-// (busy meanwhile), nil for a retry after an outbound failure.
+// (busy meanwhile), nil for a retry after an outbound failure; a key's
+// records in a round are consecutive items, the last one marked. t is nil
+// once the record went back to its queue unrun.
 type workItem struct {
 	q       *keyQueue
 	t       *task
 	staged  bool // outputs staged for the round's sink writes
-	release bool // the key may move on after the round
+	release bool // the key may move on after the round (read on its last item)
+	last    bool // the key's last item in the round
 }
 
 type workerState struct {
@@ -538,6 +551,9 @@ func (e *Engine) runRound(w *workerState) {
 	for i := range w.items {
 		it := &w.items[i]
 		t := it.t
+		if t == nil {
+			continue // put back after its key's failure
+		}
 		if t.lane.dead() {
 			t.lane.abandon(t)
 			it.release = true
@@ -552,6 +568,9 @@ func (e *Engine) runRound(w *workerState) {
 			err = e.stage(w, t, outs)
 		}
 		if err != nil {
+			if it.q != nil && !it.last {
+				e.putBack(w.items[i:])
+			}
 			it.release = e.handleFailure(t, it.q, err)
 			continue
 		}
@@ -593,6 +612,25 @@ func (e *Engine) runRound(w *workerState) {
 		}
 	}
 	w.fin.flush()
+}
+
+// putBack returns the records after items[0] of its key, unrun, to the
+// front of the key's queue, in order, and makes items[0] the key's last
+// item of the round. It runs before the failure of items[0] is handled,
+// so a retry goes back in front of them.
+func (e *Engine) putBack(items []workItem) {
+	q := items[0].q
+	end := 1
+	for !items[end-1].last {
+		end++
+	}
+	e.mu.Lock()
+	for j := end - 1; j >= 1; j-- {
+		q.pushFront(items[j].t)
+		items[j] = workItem{}
+	}
+	e.mu.Unlock()
+	items[0].last = true
 }
 
 // stage routes t's outputs into the round's per-sink batches. t finishes
