@@ -227,7 +227,7 @@ func (e *Engine) OldestInFlight() time.Duration {
 
 // task is one record on its way through the engine.
 //
-// Its first 56 bytes hold all that acknowledging and finishing it read
+// Its first 48 bytes hold all that acknowledging and finishing it read
 // and write, so that path touches one cache line per record (tasks are
 // 256 bytes, in page-aligned slabs).
 type task struct {
@@ -236,7 +236,6 @@ type task struct {
 	size    int64
 	off     int64 // rec.Offset
 	outErr  atomic.Pointer[error]
-	next    *task // the key queue's next record, guarded by Engine.mu
 	pending atomic.Int32
 	done    bool // guarded by lane.mu
 	dead    bool // the pending write is a dead letter
@@ -248,6 +247,7 @@ type task struct {
 	// transient counts tries that failed on a transient outbound error;
 	// they do not count against the retry limit.
 	transient int
+	_         [8]byte // to 256 bytes (TestTaskLayout)
 }
 
 // monoBase is the origin of task.since: durations since it are read on
@@ -320,49 +320,38 @@ func (t *task) fail(err error) {
 	t.outErr.CompareAndSwap(nil, p)
 }
 
-// keyQueue holds the waiting records of one key in one partition, in
-// offset order, linked through task.next (no array of its own to grow,
-// keep, or miss in the cache).
+// keyQueue holds the waiting records of one key in one partition.
 type keyQueue struct {
-	lane       *lane
-	hash       uint64
-	head, tail *task
-	n          int
-	own        bool // registered in lane.keys / lane.unkeyed
-	busy       bool
+	lane  *lane
+	hash  uint64
+	own   bool // registered in lane.keys / lane.unkeyed
+	tasks []*task
+	head  int
+	busy  bool
 }
 
-func (q *keyQueue) len() int { return q.n }
-
-func (q *keyQueue) push(t *task) {
-	t.next = nil
-	if q.tail == nil {
-		q.head = t
-	} else {
-		q.tail.next = t
-	}
-	q.tail = t
-	q.n++
-}
+func (q *keyQueue) len() int { return len(q.tasks) - q.head }
 
 func (q *keyQueue) pop() *task {
-	t := q.head
-	q.head = t.next
-	t.next = nil
-	if q.head == nil {
-		q.tail = nil
+	t := q.tasks[q.head]
+	q.tasks[q.head] = nil
+	q.head++
+	if q.head == len(q.tasks) {
+		q.tasks = q.tasks[:0]
+		q.head = 0
 	}
-	q.n--
 	return t
 }
 
 func (q *keyQueue) pushFront(t *task) {
-	t.next = q.head
-	q.head = t
-	if q.tail == nil {
-		q.tail = t
+	if q.head > 0 {
+		q.head--
+		q.tasks[q.head] = t
+		return
 	}
-	q.n++
+	q.tasks = append(q.tasks, nil)
+	copy(q.tasks[1:], q.tasks)
+	q.tasks[0] = t
 }
 
 func (e *Engine) newKQ(l *lane, h uint64, own bool) *keyQueue {
@@ -414,7 +403,7 @@ func (e *Engine) enqueue(l *lane, tasks []task) {
 				l.keys[h] = q
 			}
 		}
-		q.push(t)
+		q.tasks = append(q.tasks, t)
 		if !q.busy && q.len() == 1 {
 			e.ready = append(e.ready, q)
 			woke++
@@ -469,12 +458,13 @@ func (e *Engine) worker(id int) {
 		}
 		// Take a fair share of the ready keys (at least one, at most
 		// maxRound records), so locks and sink writes are paid per round
-		// rather than per record while every worker still gets work. A
-		// key's waiting records near in offset are taken together: they
-		// could only run one after another anyway (an unkeyed partition's
-		// queue then runs in rounds, not record by record). Records far
-		// apart are left for later rounds, which keeps the work, and the
-		// watermark, moving through the partition in offset order.
+		// rather than per record while every worker still gets work. The
+		// waiting records of a partition's unkeyed queue are taken
+		// together (up to the round's size): they could only run one
+		// after another anyway, and are next to each other. A key's are
+		// not: they lie far apart in the partition, and taking them
+		// together costs more in cache misses than it saves, and moves
+		// the work (and the watermark) out of offset order.
 		limit := maxRound
 		if avg := e.handlerNanos.Load(); avg > 0 {
 			limit = min(limit, max(1, int(int64(roundBudget)/avg)))
@@ -490,8 +480,8 @@ func (e *Engine) worker(id int) {
 		for taken := len(w.items); taken < share && len(w.items) < limit && e.rhead < len(e.ready); taken++ {
 			q := e.popReady()
 			q.busy = true
-			first := q.head.off
-			for q.len() > 0 && len(w.items) < limit && q.head.off-first < maxRound {
+			w.items = append(w.items, workItem{q: q, t: q.pop()})
+			for q.len() > 0 && len(w.items) < limit && q == q.lane.unkeyed {
 				w.items = append(w.items, workItem{q: q, t: q.pop()})
 			}
 			w.items[len(w.items)-1].last = true

@@ -9,9 +9,10 @@ import (
 	"time"
 )
 
-// TestFailureMidRoundKeepsKeyOrder fails records in the middle of one
-// key's run of records (a worker takes a key's waiting records together):
-// the records after a failed one must wait for it, under every policy.
+// TestFailureMidRoundKeepsKeyOrder fails records in the middle of a run
+// of one queue's records (a worker takes an unkeyed partition's waiting
+// records together): the records after a failed one must wait for it,
+// under every policy; keyed records likewise.
 func TestFailureMidRoundKeepsKeyOrder(t *testing.T) {
 	const n = 400
 	for _, tc := range []struct {
