@@ -38,6 +38,7 @@ type partitionFetcher struct {
 	conn net.Conn
 	br   *bufio.Reader
 	corr int32
+	body []byte // response buffer, reused: the decoder copies records out
 }
 
 func newPartitionFetcher(cfg *KafkaConsumerConfig, d *kafka.Dialer, tlsCfg *tls.Config, topic string, partition int) *partitionFetcher {
@@ -241,8 +242,10 @@ func (f *partitionFetcher) roundTrip(offset int64) ([]byte, error) {
 	if size < 4 || size > 1<<30 {
 		return nil, fmt.Errorf("fetch response: size %d out of range", size)
 	}
-	// A new buffer per response: the records handed on point into it.
-	body := make([]byte, size-4)
+	if cap(f.body) < size-4 {
+		f.body = make([]byte, size-4)
+	}
+	body := f.body[:size-4]
 	if _, err := io.ReadFull(f.br, body); err != nil {
 		return nil, fmt.Errorf("fetch response: %w", err)
 	}
