@@ -228,6 +228,11 @@ type partWriter struct {
 	opened  time.Time // when cur got its first record
 	full    []*recordBatch
 	closing bool
+
+	// acks and fin, used by the run goroutine only, acknowledge a sent
+	// batch's records together (one lane lock per run of a partition).
+	acks []Acker
+	fin  finisher
 }
 
 func (w *partWriter) signal() {
@@ -406,8 +411,21 @@ func (w *partWriter) produce(raw []byte) error {
 }
 
 func (w *partWriter) finish(b *recordBatch, err error) {
+	if err != nil {
+		for _, t := range b.toks {
+			t.finish(err)
+		}
+		b.free()
+		return
+	}
+	acks := w.acks[:0]
 	for _, t := range b.toks {
-		t.finish(err)
+		if a, ok := t.claim(); ok {
+			acks = append(acks, a)
+		}
 	}
 	b.free()
+	ackAll(acks, &w.fin)
+	clear(acks)
+	w.acks = acks[:0]
 }

@@ -107,18 +107,25 @@ type ackToken struct {
 // finish reports err to the token's Acker unless it was finished before,
 // so completion, timeout and Close may race: the first one wins.
 func (t *ackToken) finish(err error) bool {
+	a, ok := t.claim()
+	if ok && a != nil {
+		a.Done(err)
+	}
+	return ok
+}
+
+// claim marks the token finished and returns its Acker for the caller to
+// call, unless it was finished before (ok false).
+func (t *ackToken) claim() (a Acker, ok bool) {
 	if !t.done.CompareAndSwap(false, true) {
-		return false
+		return nil, false
 	}
 	t.call.left.Add(-1)
 	// Only the winner gets here: drop the Acker so that a call waiting
 	// in the queue does not keep finished work (and its record) alive.
-	a := t.ack
+	a = t.ack
 	t.ack = nil
-	if a != nil {
-		a.Done(err)
-	}
-	return true
+	return a, true
 }
 
 type sinkFailure struct {
