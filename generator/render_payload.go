@@ -28,6 +28,20 @@ func renderPayload(m *model) ([]byte, error) {
 		jen.Id("Time").Qual("time", "Time"),
 		jen.Comment("Source is the id of the inbound client the record came from."),
 		jen.Id("Source").String(),
+		jen.Line(),
+		jen.Id("out").Op("*").Index().Id("Output").Comment("the worker's output buffer (Out)"),
+	)
+	f.Line()
+	f.Comment("Out returns outs as Process's result without allocating: the slice is")
+	f.Comment("the worker's, reused for its next record, so return it and do not keep")
+	f.Comment("it; call Out once per record, with every output. Returning a []Output")
+	f.Comment("literal works as well, at the cost of an allocation per record.")
+	f.Func().Params(jen.Id("in").Id("Input")).Id("Out").Params(jen.Id("outs").Op("...").Id("Output")).Index().Id("Output").Block(
+		jen.If(jen.Id("in").Dot("out").Op("==").Nil()).Block(
+			jen.Return(jen.Append(jen.Index().Id("Output").Parens(jen.Nil()), jen.Id("outs").Op("..."))),
+		),
+		jen.Op("*").Id("in").Dot("out").Op("=").Append(jen.Parens(jen.Op("*").Id("in").Dot("out")).Index(jen.Empty(), jen.Lit(0)), jen.Id("outs").Op("...")),
+		jen.Return(jen.Op("*").Id("in").Dot("out")),
 	)
 	f.Line()
 	f.Comment("Output is one record to write.")

@@ -74,6 +74,9 @@ func renderProcess(m *model) ([]byte, error) {
 		"    concurrent use. Records with the same key in a partition are processed",
 		"    one at a time, in order.",
 		"  - ctx is cancelled when the processor shuts down.",
+		"  - in.Out(outputs...) returns the outputs without an allocation per",
+		"    record (the slice is reused for the worker's next record); a",
+		"    []kgen.Output literal works as well.",
 		"",
 		"As generated it forwards each record's key, value and headers unchanged.",
 		"Test it in process_test.go.",
@@ -91,11 +94,11 @@ func renderProcess(m *model) ([]byte, error) {
 	if len(m.outbound) == 0 {
 		body = []jen.Code{jen.Return(jen.Nil(), jen.Nil())}
 	} else {
-		body = append(body, jen.Return(jen.Index().Add(k("Output")).Values(fields(
+		body = append(body, jen.Return(jen.Id("in").Dot("Out").Call(k("Output").Add(fields(
 			jen.Id("Key").Op(":").Id("in").Dot("Key"),
 			jen.Id("Value").Op(":").Add(val),
 			jen.Id("Headers").Op(":").Id("in").Dot("Headers"),
-		)), jen.Nil()))
+		))), jen.Nil()))
 	}
 	f.Func().Id("Process").Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("in").Add(k("Input"))).
 		Params(jen.Index().Add(k("Output")), jen.Error()).Block(body...)

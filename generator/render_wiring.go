@@ -36,6 +36,13 @@ func renderWiring(m *model) ([]byte, error) {
 			Params(jen.Index().Qual(runtimePath, "Output"), jen.Error()).Block(
 			jen.List(jen.Id("v"), jen.Err()).Op(":=").Id("DecodeInValue").Call(jen.Id("rec").Dot("Value")),
 			jen.If(errNil).Block(jen.Return(jen.Nil(), jen.Err())),
+			jen.Comment("Each worker keeps its own buffer for Input.Out."),
+			jen.Id("local").Op(":=").Id("rec").Dot("WorkerLocal").Call(),
+			jen.List(jen.Id("buf"), jen.Id("_")).Op(":=").Parens(jen.Op("*").Id("local")).Assert(jen.Op("*").Index().Id("Output")),
+			jen.If(jen.Id("buf").Op("==").Nil()).Block(
+				jen.Id("buf").Op("=").New(jen.Index().Id("Output")),
+				jen.Op("*").Id("local").Op("=").Id("buf"),
+			),
 			jen.List(jen.Id("outs"), jen.Err()).Op(":=").Id("p").Call(ctx, jen.Id("Input").Add(fields(
 				jen.Id("Topic").Op(":").Id("rec").Dot("Topic"),
 				jen.Id("Partition").Op(":").Id("rec").Dot("Partition"),
@@ -45,9 +52,10 @@ func renderWiring(m *model) ([]byte, error) {
 				jen.Id("Headers").Op(":").Id("rec").Dot("Headers"),
 				jen.Id("Time").Op(":").Id("rec").Dot("Time"),
 				jen.Id("Source").Op(":").Id("rec").Dot("Source"),
+				jen.Id("out").Op(":").Id("buf"),
 			))),
 			jen.If(errNil).Block(jen.Return(jen.Nil(), jen.Err())),
-			jen.Id("res").Op(":=").Make(jen.Index().Qual(runtimePath, "Output"), jen.Len(jen.Id("outs"))),
+			jen.Id("res").Op(":=").Id("rec").Dot("Outputs").Call(jen.Len(jen.Id("outs"))),
 			jen.For(jen.List(jen.Id("i"), jen.Id("o")).Op(":=").Range().Id("outs")).Block(
 				jen.List(jen.Id("b"), jen.Err()).Op(":=").Id("EncodeOutValue").Call(jen.Id("o").Dot("Value")),
 				jen.If(errNil).Block(jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(jen.Lit("output %d: %w"), jen.Id("i"), jen.Err()))),

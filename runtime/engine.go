@@ -247,7 +247,6 @@ type task struct {
 	// transient counts tries that failed on a transient outbound error;
 	// they do not count against the retry limit.
 	transient int
-	_         [8]byte // to 256 bytes (TestTaskLayout)
 }
 
 // monoBase is the origin of task.since: durations since it are read on
@@ -531,6 +530,9 @@ type workerState struct {
 	// out holds the round's outputs per sink, written in one call each.
 	out [][]Message
 	fin finisher
+	// scratch is lent to each record's handler (Record.Out, WorkerLocal);
+	// stage has copied what it returned before the next call.
+	scratch workerScratch
 }
 
 // runRound runs the handler for each item, then hands all outputs of the
@@ -552,6 +554,7 @@ func (e *Engine) runRound(w *workerState) {
 		t.attempt++
 		t.rec.Attempt = t.attempt
 		t.rec.Worker = w.id
+		t.rec.w = &w.scratch
 		ran++
 		outs, err := e.call(&t.rec)
 		if err == nil {

@@ -30,6 +30,54 @@ type Record struct {
 	Attempt int
 	// Worker is the index (0-based) of the worker running the handler.
 	Worker int
+
+	w *workerScratch // lent by the running worker; nil outside the engine
+}
+
+// workerScratch is memory a worker lends the handler it runs, reused from
+// one record to the next: the engine has read a handler's outputs before
+// it calls the handler again on the same worker.
+type workerScratch struct {
+	outs  []Output
+	local any
+}
+
+// Out returns outs as the handler's result without allocating: the slice
+// belongs to the worker running the handler and is reused for its next
+// record, so return it and do not keep it; call Out once per record, with
+// every output. Returning a []Output literal works as well, at the cost of
+// an allocation per record.
+func (r *Record) Out(outs ...Output) []Output {
+	if r.w == nil {
+		return append([]Output(nil), outs...)
+	}
+	r.w.outs = append(r.w.outs[:0], outs...)
+	return r.w.outs
+}
+
+// Outputs returns n zero outputs to fill in and return, on the same terms
+// as Out.
+func (r *Record) Outputs(n int) []Output {
+	if r.w == nil {
+		return make([]Output, n)
+	}
+	if cap(r.w.outs) < n {
+		r.w.outs = make([]Output, n)
+	}
+	r.w.outs = r.w.outs[:n]
+	clear(r.w.outs)
+	return r.w.outs
+}
+
+// WorkerLocal returns a slot that the worker running the handler keeps
+// from record to record (nil at first): a handler may cache buffers there.
+// Only that worker's handler calls use it, one at a time. Outside the
+// engine it returns a fresh slot.
+func (r *Record) WorkerLocal() *any {
+	if r.w == nil {
+		return new(any)
+	}
+	return &r.w.local
 }
 
 // Output is one record the handler wants written. With To empty it goes to

@@ -32,6 +32,13 @@ func Handler(p ProcessFunc) runtime.Handler {
 		if err != nil {
 			return nil, err
 		}
+		// Each worker keeps its own buffer for Input.Out.
+		local := rec.WorkerLocal()
+		buf, _ := (*local).(*[]Output)
+		if buf == nil {
+			buf = new([]Output)
+			*local = buf
+		}
 		outs, err := p(ctx, Input{
 			Topic:     rec.Topic,
 			Partition: rec.Partition,
@@ -41,11 +48,12 @@ func Handler(p ProcessFunc) runtime.Handler {
 			Headers:   rec.Headers,
 			Time:      rec.Time,
 			Source:    rec.Source,
+			out:       buf,
 		})
 		if err != nil {
 			return nil, err
 		}
-		res := make([]runtime.Output, len(outs))
+		res := rec.Outputs(len(outs))
 		for i, o := range outs {
 			b, err := EncodeOutValue(o.Value)
 			if err != nil {

@@ -29,6 +29,20 @@ type Input struct {
 	Time time.Time
 	// Source is the id of the inbound client the record came from.
 	Source string
+
+	out *[]Output // the worker's output buffer (Out)
+}
+
+// Out returns outs as Process's result without allocating: the slice is
+// the worker's, reused for its next record, so return it and do not keep
+// it; call Out once per record, with every output. Returning a []Output
+// literal works as well, at the cost of an allocation per record.
+func (in Input) Out(outs ...Output) []Output {
+	if in.out == nil {
+		return append([]Output(nil), outs...)
+	}
+	*in.out = append((*in.out)[:0], outs...)
+	return *in.out
 }
 
 // Output is one record to write.
