@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -199,29 +200,12 @@ func TestDialTLSHandshake(t *testing.T) {
 	}
 	clientCAs := x509.NewCertPool()
 	clientCAs.AppendCertsFromPEM(caPEM)
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
+	addr := serveTLS(t, &tls.Config{
 		Certificates: []tls.Certificate{serverCert},
 		ClientAuth:   tls.RequireAndVerifyClientCert,
 		ClientCAs:    clientCAs,
 		MinVersion:   tls.VersionTLS12,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.(*tls.Conn).Handshake()
-			c.Close()
-		}
-	}()
-	defer func() { ln.Close(); <-served }()
 
 	handshake := func(sec Security) error {
 		tr, err := kafkaTransport(sec, "")
@@ -232,7 +216,7 @@ func TestDialTLSHandshake(t *testing.T) {
 			t.Fatalf("client certificates: %d", len(tr.TLS.Certificates))
 		}
 		// tls.Dial fills ServerName from the address, as kafka-go does.
-		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", ln.Addr().String(), tr.TLS)
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, tr.TLS)
 		if err != nil {
 			return err
 		}
@@ -274,23 +258,7 @@ func TestFetchDialerTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12})
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.(*tls.Conn).Handshake()
-			go func() { _, _ = io.Copy(io.Discard, c); c.Close() }()
-		}
-	}()
-	defer func() { ln.Close(); <-served }()
+	addr := serveTLS(t, &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12})
 
 	dial := func(sec Security) (net.Conn, error) {
 		d, err := kafkaDialer(sec, "", 5*time.Second)
@@ -303,7 +271,7 @@ func TestFetchDialerTLS(t *testing.T) {
 		}
 		slot := &connSlot{}
 		ctx := context.WithValue(context.Background(), connSlotKey{}, slot)
-		kc, err := fetchDialer(d, tlsCfg).DialContext(ctx, "tcp", ln.Addr().String())
+		kc, err := fetchDialer(d, tlsCfg).DialContext(ctx, "tcp", addr)
 		if err != nil {
 			return nil, err
 		}
@@ -324,4 +292,30 @@ func TestFetchDialerTLS(t *testing.T) {
 	if _, err := dial(Security{Protocol: "SSL", CAFile: other.caFile}); err == nil || retryable(err) {
 		t.Errorf("dial with another CA: %v, want a permanent certificate error", err)
 	}
+}
+
+// serveTLS accepts TLS connections on a loopback port until the test ends:
+// each is handshaken, then read until the client closes it.
+func serveTLS(t *testing.T, cfg *tls.Config) string {
+	t.Helper()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				_ = c.(*tls.Conn).Handshake()
+				_, _ = io.Copy(io.Discard, c)
+				c.Close()
+			})
+		}
+	})
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	return ln.Addr().String()
 }
