@@ -135,7 +135,7 @@ type KafkaProducerConfig struct {
 	// Acks is -1 (all), 0 or 1; default 1 like kafka-python (kafka-go's
 	// Writer default is 0, which loses data).
 	Acks int
-	// MaxAttempts of one batch inside the client; default retries+1.
+	// MaxAttempts of one batch inside the producer; default retries+1.
 	MaxAttempts int
 	// BatchSize in records and BatchBytes in bytes close a batch.
 	BatchSize  int

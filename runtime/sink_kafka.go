@@ -16,20 +16,18 @@ import (
 )
 
 // Producer defaults, applied by NewKafkaSink to the zero fields of a
-// KafkaProducerConfig. kafka-go's Writer defaults differ from kafka-python's
-// (and RequireNone loses data), so every Writer option is set explicitly.
+// KafkaProducerConfig (kafka-python's where the seed relied on them).
 const (
-	// defaultProducerMaxAttempts is kafka-go's attempts per batch (its own
-	// default is 10). Beyond these, the engine retries with its backoff.
+	// defaultProducerMaxAttempts is the producer's attempts per batch.
+	// Beyond these, the engine retries with its backoff.
 	defaultProducerMaxAttempts = 3
 	// defaultProducerBatchSize is the records per partition that close a
-	// batch (kafka-go's default).
+	// batch.
 	defaultProducerBatchSize = 100
-	// defaultProducerBatchBytes is kafka-python's max_request_size; in
-	// kafka-go it also caps a single message.
+	// defaultProducerBatchBytes is kafka-python's max_request_size; it
+	// also caps a single message.
 	defaultProducerBatchBytes = 1 << 20
-	// defaultProducerLinger is linger_ms as documented in the config; never
-	// kafka-go's 1s.
+	// defaultProducerLinger is linger_ms as documented in the config.
 	defaultProducerLinger = 5 * time.Millisecond
 	// defaultProducerRequestTimeout is kafka-python's request_timeout_ms.
 	defaultProducerRequestTimeout = 30 * time.Second
@@ -38,8 +36,9 @@ const (
 	defaultProducerAckTimeout = 30 * time.Second
 	// defaultProducerCloseTimeout bounds the final flush (close_timeout).
 	defaultProducerCloseTimeout = 5 * time.Second
-	// producerBackoffMin/Max are kafka-go's retry backoff bounds between
-	// attempts of one batch (retry_backoff_ms is 100ms in kafka-python).
+	// producerBackoffMin/Max bound the backoff between attempts of one
+	// batch, doubling from the minimum (retry_backoff_ms is 100ms in
+	// kafka-python).
 	producerBackoffMin = 100 * time.Millisecond
 	producerBackoffMax = time.Second
 	// producerReadyWindow is how long a failed write keeps Ready failing
@@ -97,7 +96,7 @@ type ackCall struct {
 	toks     []ackToken
 }
 
-// ackToken travels with one message through kafka-go as WriterData.
+// ackToken travels with one message through its partition's batch.
 type ackToken struct {
 	done atomic.Bool
 	ack  Acker
@@ -288,8 +287,8 @@ func (s *KafkaSink) Write(ctx context.Context, msgs []Message) error {
 	if !s.track(call) {
 		return ErrClosed
 	}
-	// kafka-go would send a zero time as timestamp 0 (1970), which
-	// time-based retention deletes at once: every message gets now.
+	// A zero time would be timestamp 0 (1970), which time-based retention
+	// deletes at once: every message gets now.
 	ts := time.Now().UnixMilli()
 	var (
 		topic string
@@ -356,14 +355,14 @@ func (s *KafkaSink) noteResult(err error) {
 	s.noteFailure(err)
 }
 
-// retryable reports whether writing the message again may succeed. kafka-go
-// has already spent its MaxAttempts on the errors it deems temporary; this
-// decides whether the engine retries with its backoff or applies the
+// retryable reports whether writing the message again may succeed. The
+// producer retries a batch up to MaxAttempts while this holds; past them
+// it decides whether the engine retries with its backoff or applies the
 // failure policy at once.
 //
 // Permanent: the message, the topic or our credentials are wrong, and the
-// same write gets the same answer — MessageSizeTooLarge (also kafka-go's
-// client-side MessageTooLargeError), RecordListTooLarge, InvalidRecord,
+// same write gets the same answer — MessageSizeTooLarge (also the
+// producer's own check against BatchBytes), RecordListTooLarge, InvalidRecord,
 // InvalidTimestamp, InvalidTopic, TopicAuthorizationFailed,
 // ClusterAuthorizationFailed, TransactionalIDAuthorizationFailed,
 // SASLAuthenticationFailed, UnsupportedSASLMechanism, PolicyViolation,
