@@ -35,14 +35,16 @@ type Engine struct {
 	// deadLetters holds the dead-letter sink per source id.
 	deadLetters map[string]Sink
 
-	// mu guards the scheduler: key queues, the ready queue and retries.
-	mu      sync.Mutex
-	cond    *sync.Cond
-	ready   []*keyQueue
-	rhead   int
-	retries []*task
-	closed  bool
-	kqPool  []*keyQueue
+	// mu guards the scheduler: key queues and the ready queue.
+	mu     sync.Mutex
+	cond   *sync.Cond
+	ready  []*keyQueue
+	rhead  int
+	closed bool
+	kqPool []*keyQueue
+	// sendBufs pools the rounds' send buffers: [0] small rounds, [1]
+	// large ones.
+	sendBufs [2]sync.Pool
 
 	ctx    context.Context // handlers' context; ends at hard stop
 	cancel context.CancelFunc
@@ -238,15 +240,25 @@ type task struct {
 	outErr  atomic.Pointer[error]
 	pending atomic.Int32
 	done    bool // guarded by lane.mu
-	dead    bool // the pending write is a dead letter
+	// resend makes the record's next run send again the outputs Process
+	// returned (those a sink failed) instead of running Process.
+	resend bool
 
-	rec     Record
-	since   time.Duration // submitted, as monoSince reads it
-	attempt int
-	lastErr error
-	// transient counts tries that failed on a transient outbound error;
-	// they do not count against the retry limit.
-	transient int
+	rec   Record
+	since time.Duration // submitted, as monoSince reads it
+	// q is the key queue the record belongs to. From the moment a worker
+	// takes the record until it is settled (finished, disposed of, or put
+	// back into q) it holds q: no later record of the key runs meanwhile.
+	q *keyQueue
+	// sent holds the outputs of its last send, spans[0]:spans[1] of
+	// sent.spans; nil when it sent nothing.
+	sent  *sendBuf
+	spans [2]int32
+	// attempt counts the runs of Process.
+	attempt int32
+	// transient counts consecutive sends that failed on a transient
+	// outbound error; they do not count against the retry limit.
+	transient int32
 }
 
 // monoBase is the origin of task.since: durations since it are read on
@@ -255,7 +267,7 @@ var monoBase = time.Now()
 
 func monoSince() time.Duration { return time.Since(monoBase) }
 
-// Done implements Acker for every output of the task.
+// Done implements Acker for every output of the task (with one sink).
 func (t *task) Done(err error) {
 	if err != nil {
 		t.fail(err)
@@ -265,11 +277,113 @@ func (t *task) Done(err error) {
 	}
 }
 
+// fail records the task's first output error. It is apart from Done so
+// that Done's parameter does not escape (no allocation per ack).
+func (t *task) fail(err error) {
+	p := new(error)
+	*p = err
+	t.outErr.CompareAndSwap(nil, p)
+}
+
+// lastErr is the error of the record's last failed try (handler or
+// output), nil if none.
+func (t *task) lastErr() error {
+	if p := t.outErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// sendBuf holds the messages a worker handed to the sinks in one round,
+// per sink, until every task whose outputs they are is settled: a failed
+// output is sent again from here, without running Process again. Send
+// buffers are pooled; live counts the tasks still pointing into one.
+type sendBuf struct {
+	out   [][]Message // per sink, in the order written
+	spans []outSpan
+	live  atomic.Int32
+	large bool // from the pool of large rounds
+}
+
+// outSpan is a task's messages to one sink in a sendBuf: out[sink][lo:hi].
+// With several sinks it is the Acker of those messages, so that a resend
+// goes only to the sinks that failed.
+type outSpan struct {
+	t      *task
+	sink   int32
+	lo, hi int32
+	failed atomic.Bool
+}
+
+// Done implements Acker.
+func (s *outSpan) Done(err error) {
+	if err != nil {
+		s.failed.Store(true)
+	}
+	s.t.Done(err)
+}
+
+// smallRound is the largest round whose outputs take a buffer from the
+// pool of small rounds: a send buffer lives until its outputs are
+// acknowledged, so one-record rounds (slow handlers) must not each hold a
+// buffer grown by a 512-record round.
+const smallRound = 16
+
+func (e *Engine) getSendBuf(items int) *sendBuf {
+	pool := &e.sendBufs[0]
+	if items > smallRound {
+		pool = &e.sendBufs[1]
+	}
+	if b, ok := pool.Get().(*sendBuf); ok {
+		return b
+	}
+	return &sendBuf{out: make([][]Message, len(e.sinks)), large: items > smallRound}
+}
+
+// release drops n tasks' references; the last one returns the buffer to
+// its pool, emptied.
+func (b *sendBuf) release(e *Engine, n int32) {
+	if b.live.Add(-n) != 0 {
+		return
+	}
+	b.reset()
+	if b.large {
+		e.sendBufs[1].Put(b)
+	} else {
+		e.sendBufs[0].Put(b)
+	}
+}
+
+func (b *sendBuf) reset() {
+	for si := range b.out {
+		clear(b.out[si])
+		b.out[si] = b.out[si][:0]
+	}
+	clear(b.spans)
+	b.spans = b.spans[:0]
+}
+
+// dropSent forgets t's last send (its outputs were acknowledged, or the
+// record is disposed of).
+func (e *Engine) dropSent(t *task) {
+	if t.sent != nil {
+		t.sent.release(e, 1)
+		t.sent = nil
+	}
+}
+
 // finisher finishes the tasks whose outputs were all acknowledged without
-// error in runs of one lane: one lane lock and one budget release per run
-// rather than per record. Its buffer is reused; one goroutine owns it.
+// error in runs of one lane: one lane lock, one budget release and one
+// engine lock (to release their keys) per run rather than per record. Its
+// buffers are reused; one goroutine owns it.
 type finisher struct {
 	buf []*task
+	// keys are the key queues the finished tasks held, to release. With
+	// hold set (a worker's own finisher), flush leaves them to the owner,
+	// which releases them under the engine lock it takes for its next
+	// round anyway.
+	keys []*keyQueue
+	hold bool
 }
 
 // done is t.Done(nil), with the finishing held until the lane changes or
@@ -278,7 +392,7 @@ func (f *finisher) done(t *task) {
 	if t.pending.Add(-1) != 0 {
 		return
 	}
-	if t.dead || t.outErr.Load() != nil {
+	if t.outErr.Load() != nil {
 		t.lane.e.settle(t)
 		return
 	}
@@ -290,10 +404,35 @@ func (f *finisher) done(t *task) {
 
 // flush finishes the held tasks.
 func (f *finisher) flush() {
-	if len(f.buf) > 0 {
-		f.buf[0].lane.finishAll(f.buf)
-		clear(f.buf)
-		f.buf = f.buf[:0]
+	if len(f.buf) == 0 {
+		return
+	}
+	e := f.buf[0].lane.e
+	// Read what the tasks point to before finishing them: past the
+	// watermark a task is reused at once.
+	var sb *sendBuf
+	var n int32
+	for _, t := range f.buf {
+		f.keys = append(f.keys, t.q)
+		if t.sent != sb {
+			if sb != nil {
+				sb.release(e, n)
+			}
+			sb, n = t.sent, 0
+		}
+		t.sent = nil
+		n++
+	}
+	if sb != nil {
+		sb.release(e, n)
+	}
+	f.buf[0].lane.finishAll(f.buf)
+	clear(f.buf)
+	f.buf = f.buf[:0]
+	if !f.hold {
+		e.releaseKeys(f.keys)
+		clear(f.keys)
+		f.keys = f.keys[:0]
 	}
 }
 
@@ -302,21 +441,17 @@ func (f *finisher) flush() {
 // once use it.
 func ackAll(acks []Acker, f *finisher) {
 	for _, a := range acks {
-		if t, ok := a.(*task); ok {
-			f.done(t)
-		} else if a != nil {
+		switch a := a.(type) {
+		case *task:
+			f.done(a)
+		case *outSpan:
+			f.done(a.t)
+		case nil:
+		default:
 			a.Done(nil)
 		}
 	}
 	f.flush()
-}
-
-// fail records the task's first output error. It is apart from Done so
-// that Done's parameter does not escape (no allocation per ack).
-func (t *task) fail(err error) {
-	p := new(error)
-	*p = err
-	t.outErr.CompareAndSwap(nil, p)
 }
 
 // keyQueue holds the waiting records of one key in one partition.
@@ -326,7 +461,12 @@ type keyQueue struct {
 	own   bool // registered in lane.keys / lane.unkeyed
 	tasks []*task
 	head  int
-	busy  bool
+	// held counts its records that workers took and that are not settled
+	// yet: running, their outputs unacknowledged, or waiting for a retry.
+	// The queue is ready (in e.ready) only when held is 0 and a record
+	// waits, so a key's records run, and their outputs are sent, one
+	// after another even when an output has to be sent again.
+	held int
 }
 
 func (q *keyQueue) len() int { return len(q.tasks) - q.head }
@@ -353,6 +493,23 @@ func (q *keyQueue) pushFront(t *task) {
 	q.tasks[0] = t
 }
 
+// insert puts t back among the waiting records in offset order: records
+// of one queue that were taken together come back from their retries in
+// any order.
+func (q *keyQueue) insert(t *task) {
+	i := q.head
+	for i < len(q.tasks) && q.tasks[i].off < t.off {
+		i++
+	}
+	if i == q.head {
+		q.pushFront(t)
+		return
+	}
+	q.tasks = append(q.tasks, nil)
+	copy(q.tasks[i+1:], q.tasks[i:])
+	q.tasks[i] = t
+}
+
 func (e *Engine) newKQ(l *lane, h uint64, own bool) *keyQueue {
 	var q *keyQueue
 	if n := len(e.kqPool); n > 0 {
@@ -361,7 +518,7 @@ func (e *Engine) newKQ(l *lane, h uint64, own bool) *keyQueue {
 	} else {
 		q = &keyQueue{}
 	}
-	q.lane, q.hash, q.own, q.busy = l, h, own, false
+	q.lane, q.hash, q.own, q.held = l, h, own, 0
 	return q
 }
 
@@ -376,6 +533,58 @@ func (e *Engine) freeKQ(q *keyQueue) {
 	q.lane = nil
 	if len(e.kqPool) < 4096 {
 		e.kqPool = append(e.kqPool, q)
+	}
+}
+
+// unhold ends one record's hold on q: once none holds it, q is ready if a
+// record waits, else freed. It returns whether q became ready. e.mu is
+// held.
+func (e *Engine) unhold(q *keyQueue) bool {
+	q.held--
+	if q.held > 0 {
+		return false
+	}
+	if q.len() > 0 {
+		e.ready = append(e.ready, q)
+		return true
+	}
+	e.freeKQ(q)
+	return false
+}
+
+// releaseKeys unholds every queue of qs and wakes workers for those that
+// became ready.
+func (e *Engine) releaseKeys(qs []*keyQueue) {
+	if len(qs) == 0 {
+		return
+	}
+	e.mu.Lock()
+	woke := 0
+	for _, q := range qs {
+		if e.unhold(q) {
+			woke++
+		}
+	}
+	e.mu.Unlock()
+	e.wake(woke)
+}
+
+// releaseKey is releaseKeys of one queue.
+func (e *Engine) releaseKey(q *keyQueue) {
+	e.mu.Lock()
+	woke := e.unhold(q)
+	e.mu.Unlock()
+	if woke {
+		e.cond.Signal()
+	}
+}
+
+func (e *Engine) wake(n int) {
+	switch {
+	case n == 1:
+		e.cond.Signal()
+	case n > 1:
+		e.cond.Broadcast()
 	}
 }
 
@@ -402,19 +611,15 @@ func (e *Engine) enqueue(l *lane, tasks []task) {
 				l.keys[h] = q
 			}
 		}
+		t.q = q
 		q.tasks = append(q.tasks, t)
-		if !q.busy && q.len() == 1 {
+		if q.held == 0 && q.len() == 1 {
 			e.ready = append(e.ready, q)
 			woke++
 		}
 	}
-	switch {
-	case woke == 1:
-		e.cond.Signal()
-	case woke > 1:
-		e.cond.Broadcast()
-	}
 	e.mu.Unlock()
+	e.wake(woke)
 }
 
 func (e *Engine) popReady() *keyQueue {
@@ -445,10 +650,22 @@ const (
 
 func (e *Engine) worker(id int) {
 	defer e.wg.Done()
-	w := &workerState{id: id, out: make([][]Message, len(e.sinks))}
+	w := &workerState{id: id, fin: finisher{hold: true}}
 	e.mu.Lock()
 	for {
-		for !e.closed && len(e.retries) == 0 && e.rhead == len(e.ready) {
+		// Release the keys of the records the last round finished.
+		woke := 0
+		for _, q := range w.fin.keys {
+			if e.unhold(q) {
+				woke++
+			}
+		}
+		clear(w.fin.keys)
+		w.fin.keys = w.fin.keys[:0]
+		if woke > 1 {
+			e.cond.Broadcast() // this worker takes its share too
+		}
+		for !e.closed && e.rhead == len(e.ready) {
 			e.cond.Wait()
 		}
 		if e.closed {
@@ -463,83 +680,66 @@ func (e *Engine) worker(id int) {
 		// after another anyway, and are next to each other. A key's are
 		// not: they lie far apart in the partition, and taking them
 		// together costs more in cache misses than it saves, and moves
-		// the work (and the watermark) out of offset order.
+		// the work (and the watermark) out of offset order. A queue stays
+		// held until the outputs of what was taken are acknowledged.
 		limit := maxRound
 		if avg := e.handlerNanos.Load(); avg > 0 {
 			limit = min(limit, max(1, int(int64(roundBudget)/avg)))
 		}
-		n := len(e.retries) + len(e.ready) - e.rhead
+		n := len(e.ready) - e.rhead
 		share := min(limit, 1+(n-1)/e.cfg.Workers)
 		w.items = w.items[:0]
-		for len(w.items) < share && len(e.retries) > 0 {
-			w.items = append(w.items, workItem{t: e.retries[0]})
-			e.retries[0] = nil
-			e.retries = e.retries[1:]
-		}
-		for taken := len(w.items); taken < share && len(w.items) < limit && e.rhead < len(e.ready); taken++ {
+		for taken := 0; taken < share && len(w.items) < limit && e.rhead < len(e.ready); taken++ {
 			q := e.popReady()
-			q.busy = true
 			w.items = append(w.items, workItem{q: q, t: q.pop()})
+			q.held++
 			for q.len() > 0 && len(w.items) < limit && q == q.lane.unkeyed {
 				w.items = append(w.items, workItem{q: q, t: q.pop()})
+				q.held++
 			}
 			w.items[len(w.items)-1].last = true
 		}
 		e.mu.Unlock()
 		e.runRound(w)
-		e.mu.Lock()
-		requeued := 0
-		for i := range w.items {
-			it := &w.items[i]
-			if it.q == nil || !it.last || !it.release {
-				continue
-			}
-			it.q.busy = false
-			if it.q.len() > 0 {
-				e.ready = append(e.ready, it.q)
-				requeued++
-			} else {
-				e.freeKQ(it.q)
-			}
-		}
 		clear(w.items)
-		switch {
-		case requeued == 1:
-			e.cond.Signal()
-		case requeued > 1:
-			e.cond.Broadcast()
-		}
+		e.mu.Lock()
 	}
 }
 
-// workItem is one record a worker took in a round. q is its key queue
-// (busy meanwhile), nil for a retry after an outbound failure; a key's
-// records in a round are consecutive items, the last one marked. t is nil
-// once the record went back to its queue unrun.
+// workItem is one record a worker took in a round, from key queue q
+// (held meanwhile); a key's records in a round are consecutive items, the
+// last one marked. t is nil once the record went back to its queue unrun.
 type workItem struct {
-	q       *keyQueue
-	t       *task
-	staged  bool // outputs staged for the round's sink writes
-	release bool // the key may move on after the round (read on its last item)
-	last    bool // the key's last item in the round
+	q      *keyQueue
+	t      *task
+	staged bool // outputs staged for the round's sink writes
+	last   bool // the key's last item in the round
 }
 
 type workerState struct {
 	id    int
 	items []workItem
-	// out holds the round's outputs per sink, written in one call each.
-	out [][]Message
+	// sb is the send buffer of the next round (the round's outputs per
+	// sink, written in one call each); a round that staged outputs hands
+	// it over to its tasks.
+	sb  *sendBuf
 	fin finisher
 	// scratch is lent to each record's handler (Record.Out, WorkerLocal);
 	// stage has copied what it returned before the next call.
 	scratch workerScratch
 }
 
-// runRound runs the handler for each item, then hands all outputs of the
-// round to each sink in one Write. Keys are released only after that (by
-// the caller), so records of one key reach the sinks in offset order.
+// runRound runs the handler for each item (or, for a record whose output
+// failed, takes the outputs it returned before), then hands all outputs
+// of the round to each sink in one Write. A key is released only once its
+// record's outputs are all acknowledged, so records of one key reach the
+// sinks in offset order, a failed output before the next record's.
 func (e *Engine) runRound(w *workerState) {
-	start, ran, ok := time.Now(), 0, 0
+	if w.sb == nil {
+		w.sb = e.getSendBuf(len(w.items))
+	}
+	sb := w.sb
+	start, ran, ok, attached := time.Now(), 0, 0, int32(0)
 	for i := range w.items {
 		it := &w.items[i]
 		t := it.t
@@ -547,27 +747,41 @@ func (e *Engine) runRound(w *workerState) {
 			continue // put back after its key's failure
 		}
 		if t.lane.dead() {
+			e.dropSent(t)
 			t.lane.abandon(t)
-			it.release = true
+			w.fin.keys = append(w.fin.keys, it.q)
+			continue
+		}
+		if t.resend {
+			t.resend = false
+			if e.restage(w, sb, t) {
+				attached++
+			}
+			it.staged = true
 			continue
 		}
 		t.attempt++
-		t.rec.Attempt = t.attempt
+		t.rec.Attempt = int(t.attempt)
 		t.rec.Worker = w.id
 		t.rec.w = &w.scratch
 		ran++
 		outs, err := e.call(&t.rec)
 		if err == nil {
-			err = e.stage(w, t, outs)
+			err = e.stage(w, sb, t, outs)
 		}
 		if err != nil {
-			if it.q != nil && !it.last {
+			if !it.last {
 				e.putBack(w.items[i:])
 			}
-			it.release = e.handleFailure(t, it.q, err)
+			if e.handlerFailed(t, err) {
+				w.fin.keys = append(w.fin.keys, it.q)
+			}
 			continue
 		}
-		it.staged, it.release = true, true
+		if t.sent != nil {
+			attached++
+		}
+		it.staged = true
 		ok++
 	}
 	if ok > 0 {
@@ -582,8 +796,22 @@ func (e *Engine) runRound(w *workerState) {
 		old := e.handlerNanos.Load()
 		e.handlerNanos.Store(old - old/8 + int64(per)/8)
 	}
+	if len(e.sinks) > 1 {
+		// With several sinks each message acknowledges through its span,
+		// which notes the sink that failed it.
+		for k := range sb.spans {
+			s := &sb.spans[k]
+			msgs := sb.out[s.sink][s.lo:s.hi]
+			for j := range msgs {
+				msgs[j].Ack = s
+			}
+		}
+	}
+	// The tasks hold the buffer from here; their guards (taken in stage)
+	// keep it alive until the writes below are done.
+	sb.live.Store(attached)
 	for si := range e.sinks {
-		msgs := w.out[si]
+		msgs := sb.out[si]
 		if len(msgs) == 0 {
 			continue
 		}
@@ -596,8 +824,9 @@ func (e *Engine) runRound(w *workerState) {
 			e.written.Add(int64(len(msgs)))
 			ns.written.Add(int64(len(msgs)))
 		}
-		clear(msgs)
-		w.out[si] = msgs[:0]
+	}
+	if attached > 0 {
+		w.sb = nil
 	}
 	for i := range w.items {
 		if w.items[i].staged {
@@ -620,16 +849,17 @@ func (e *Engine) putBack(items []workItem) {
 	e.mu.Lock()
 	for j := end - 1; j >= 1; j-- {
 		q.pushFront(items[j].t)
+		q.held--
 		items[j] = workItem{}
 	}
 	e.mu.Unlock()
 	items[0].last = true
 }
 
-// stage routes t's outputs into the round's per-sink batches. t finishes
-// once every sink acknowledged its messages and the round released the
-// guard.
-func (e *Engine) stage(w *workerState, t *task, outs []Output) error {
+// stage routes t's outputs into the round's per-sink batches in sb. t
+// finishes once every sink acknowledged its messages and the round
+// released the guard.
+func (e *Engine) stage(w *workerState, sb *sendBuf, t *task, outs []Output) error {
 	for i := range outs {
 		for _, to := range outs[i].To {
 			if _, ok := e.sinkByID[to]; !ok {
@@ -641,17 +871,66 @@ func (e *Engine) stage(w *workerState, t *task, outs []Output) error {
 		t.outErr.Store(nil)
 	}
 	n := int32(1) // the guard, released after the round's writes
-	for i := range outs {
-		o := &outs[i]
+	lo := int32(len(sb.spans))
+	if len(outs) > 0 {
 		for si := range e.sinks {
-			if routes(o.To, e.sinks[si].id) {
-				w.out[si] = append(w.out[si], Message{Key: o.Key, Value: o.Value, Headers: o.Headers, Worker: w.id, Ack: t})
-				n++
+			id := e.sinks[si].id
+			msgs := sb.out[si]
+			from := len(msgs)
+			for i := range outs {
+				if o := &outs[i]; routes(o.To, id) {
+					msgs = append(msgs, Message{Key: o.Key, Value: o.Value, Headers: o.Headers, Worker: w.id, Ack: t})
+				}
+			}
+			if len(msgs) > from {
+				sb.out[si] = msgs
+				sb.spans = append(sb.spans, outSpan{t: t, sink: int32(si), lo: int32(from), hi: int32(len(msgs))})
+				n += int32(len(msgs) - from)
 			}
 		}
 	}
+	t.spans = [2]int32{lo, int32(len(sb.spans))}
+	t.sent = nil
+	if t.spans[1] > lo {
+		t.sent = sb
+	}
 	t.pending.Store(n)
 	return nil
+}
+
+// restage routes into sb, for their resend, the outputs of t's last send
+// that were not acknowledged: all of them with one sink, those of the
+// sinks that failed them with several. It reports whether t holds sb.
+func (e *Engine) restage(w *workerState, sb *sendBuf, t *task) bool {
+	old := t.sent
+	n := int32(1) // the guard, as in stage
+	lo := int32(len(sb.spans))
+	if old != nil {
+		for k := t.spans[0]; k < t.spans[1]; k++ {
+			s := &old.spans[k]
+			if len(e.sinks) > 1 && !s.failed.Load() {
+				continue
+			}
+			msgs := sb.out[s.sink]
+			from := len(msgs)
+			for _, m := range old.out[s.sink][s.lo:s.hi] {
+				m.Worker, m.Ack = w.id, t
+				msgs = append(msgs, m)
+			}
+			sb.out[s.sink] = msgs
+			sb.spans = append(sb.spans, outSpan{t: t, sink: s.sink, lo: int32(from), hi: int32(len(msgs))})
+			n += s.hi - s.lo
+		}
+		old.release(e, 1)
+	}
+	t.outErr.Store(nil)
+	t.spans = [2]int32{lo, int32(len(sb.spans))}
+	t.sent = nil
+	if t.spans[1] > lo {
+		t.sent = sb
+	}
+	t.pending.Store(n)
+	return t.sent != nil
 }
 
 // call runs the handler, turning a panic into an error.
@@ -690,81 +969,84 @@ func routes(to []string, id string) bool {
 
 // settle runs when every output of t was acknowledged (or failed).
 func (e *Engine) settle(t *task) {
-	var err error
-	if p := t.outErr.Load(); p != nil {
-		err = *p
+	err := t.lastErr()
+	if err != nil {
+		e.outboundFailed(t, err)
+		return
 	}
-	switch {
-	case t.dead && err != nil:
-		e.failed.Add(1)
-		e.log.Warn("dead-letter write failed; partition halted until it succeeds",
-			"topic", t.rec.Topic, "partition", t.rec.Partition, "offset", t.rec.Offset, "err", err)
-		e.after(e.backoff(t.attempt), func() {
-			if e.isClosed() {
-				t.lane.abandon(t)
-				return
-			}
-			e.writeDeadLetter(t)
-		})
-	case t.dead:
-		e.deadLettered.Add(1)
-		t.lane.finish(t)
-	case err != nil:
-		// An outbound failure: the whole record runs again (outputs that
-		// did land may be written twice: at-least-once). A transient one
-		// (broker away, timeout, disk full) says nothing about the record,
-		// so it does not spend the record's tries: the record waits, its
-		// partition's watermark with it, and the budget pauses fetching.
-		if !IsPermanent(err) {
-			t.transient++
-		}
-		e.handleFailure(t, nil, err)
-	default:
-		t.lane.finish(t)
-	}
+	q := t.q
+	e.dropSent(t)
+	t.lane.finish(t)
+	e.releaseKey(q)
 }
 
-// handleFailure deals with a failed handler run. It returns whether the
-// key may move on.
-func (e *Engine) handleFailure(t *task, q *keyQueue, err error) bool {
-	if !e.retryable(t, err) {
+// outboundFailed deals with a record some of whose outputs failed. Its key
+// stays held. A transient error (broker away, timeout, disk full) says
+// nothing about the record: after the backoff the outputs that were not
+// acknowledged are sent again, as often as it takes, without spending the
+// record's tries (the partition's watermark waits, and the budget pauses
+// fetching). A permanent one (ErrPermanent) goes to the failure policy at
+// once. Process does not run again either way.
+func (e *Engine) outboundFailed(t *task, err error) {
+	e.failed.Add(1)
+	if IsPermanent(err) {
+		e.log.Warn("output failed for good", "topic", t.rec.Topic, "partition", t.rec.Partition,
+			"offset", t.rec.Offset, "err", err)
+		q := t.q
+		if e.exhausted(t, err) {
+			e.releaseKey(q)
+		}
+		return
+	}
+	t.transient++
+	e.retried.Add(1)
+	e.log.Debug("output failed; sending it again", "topic", t.rec.Topic, "partition", t.rec.Partition,
+		"offset", t.rec.Offset, "sends", t.transient, "err", err)
+	e.after(e.backoff(int(t.transient)), func() {
+		t.resend = true
+		e.requeue(t)
+	})
+}
+
+// handlerFailed deals with a failed handler run: a retry after the
+// backoff (the key stays held), or the failure policy once the record's
+// tries are spent. It returns whether the key may move on.
+func (e *Engine) handlerFailed(t *task, err error) bool {
+	e.failed.Add(1)
+	t.outErr.Store(&err)
+	if int(t.attempt) > t.lane.maxRetries || IsPermanent(err) {
 		return e.exhausted(t, err)
 	}
-	e.after(e.backoff(t.attempt), func() {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		if e.closed {
-			t.lane.abandon(t)
-			return
-		}
-		if q == nil {
-			e.retries = append(e.retries, t)
-		} else {
-			q.pushFront(t)
-			q.busy = false
-			e.ready = append(e.ready, q)
-		}
-		e.cond.Signal()
-	})
+	e.retried.Add(1)
+	e.log.Debug("record failed; retrying", "topic", t.rec.Topic, "partition", t.rec.Partition,
+		"offset", t.rec.Offset, "attempt", t.attempt, "err", err)
+	e.after(e.backoff(int(t.attempt)), func() { e.requeue(t) })
 	return false
 }
 
-// retryable counts a failure and says whether the record gets another try.
-func (e *Engine) retryable(t *task, err error) bool {
-	e.failed.Add(1)
-	t.lastErr = err
-	if t.attempt-t.transient <= t.lane.maxRetries && !IsPermanent(err) {
-		e.retried.Add(1)
-		e.log.Debug("record failed; retrying", "topic", t.rec.Topic, "partition", t.rec.Partition,
-			"offset", t.rec.Offset, "attempt", t.attempt, "err", err)
-		return true
+// requeue puts t back into its key queue, in offset order, for its next
+// run, and ends its hold on the queue.
+func (e *Engine) requeue(t *task) {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		e.dropSent(t)
+		t.lane.abandon(t)
+		return
 	}
-	return false
+	t.q.insert(t)
+	woke := e.unhold(t.q)
+	e.mu.Unlock()
+	if woke {
+		e.cond.Signal()
+	}
 }
 
-// exhausted applies the failure policy to a record whose tries are spent.
-// It returns whether the key may move on.
+// exhausted applies the failure policy to a record whose tries are spent
+// (or whose output failed for good). It returns whether the key may move
+// on; the caller releases it.
 func (e *Engine) exhausted(t *task, err error) bool {
+	e.dropSent(t)
 	switch e.cfg.Failure.OnFailure {
 	case DeadLetter:
 		e.log.Warn("record failed on every try; dead-lettering", "topic", t.rec.Topic,
@@ -808,8 +1090,8 @@ func (e *Engine) writeDeadLetter(t *task) {
 		return
 	}
 	errText := "unknown"
-	if t.lastErr != nil {
-		errText = t.lastErr.Error()
+	if err := t.lastErr(); err != nil {
+		errText = err.Error()
 	}
 	hdrs := make([]Header, 0, len(t.rec.Headers)+6)
 	hdrs = append(hdrs, t.rec.Headers...)
@@ -821,13 +1103,47 @@ func (e *Engine) writeDeadLetter(t *task) {
 		Header{Key: HeaderAttempts, Value: strconv.AppendInt(nil, int64(t.attempt), 10)},
 		Header{Key: HeaderSource, Value: []byte(t.lane.source)},
 	)
-	t.dead = true
-	t.outErr.Store(nil)
-	t.pending.Store(1)
-	msg := []Message{{Key: t.rec.Key, Value: t.rec.Value, Headers: hdrs, Topic: e.cfg.Failure.DeadLetterTopic, Ack: t}}
-	if err := sink.Write(e.ctx, msg); err != nil {
-		t.Done(err)
+	d := &deadLetter{e: e, t: t, sink: sink}
+	d.msg[0] = Message{Key: t.rec.Key, Value: t.rec.Value, Headers: hdrs, Topic: e.cfg.Failure.DeadLetterTopic, Ack: d}
+	d.write()
+}
+
+// deadLetter is the Acker of a record's dead letter. A failed write is
+// tried again, the same message, until it succeeds: the partition's
+// watermark waits for it, never passes it.
+type deadLetter struct {
+	e     *Engine
+	t     *task
+	sink  Sink
+	msg   [1]Message
+	tries int
+}
+
+func (d *deadLetter) write() {
+	if err := d.sink.Write(d.e.ctx, d.msg[:]); err != nil {
+		d.Done(err)
 	}
+}
+
+// Done implements Acker.
+func (d *deadLetter) Done(err error) {
+	e, t := d.e, d.t
+	if err == nil {
+		e.deadLettered.Add(1)
+		t.lane.finish(t)
+		return
+	}
+	e.failed.Add(1)
+	d.tries++
+	e.log.Warn("dead-letter write failed; partition halted until it succeeds",
+		"topic", t.rec.Topic, "partition", t.rec.Partition, "offset", t.rec.Offset, "err", err)
+	e.after(e.backoff(d.tries), func() {
+		if e.isClosed() {
+			t.lane.abandon(t)
+			return
+		}
+		d.write()
+	})
 }
 
 // backoff is the delay before try attempt+1: Backoff doubled per try, up

@@ -142,7 +142,7 @@ func TestTaskLayout(t *testing.T) {
 	if size := unsafe.Sizeof(tk); size%64 != 0 {
 		t.Errorf("task is %d bytes, not a multiple of 64", size)
 	}
-	if end := unsafe.Offsetof(tk.dead) + 1; end > 64 {
+	if end := unsafe.Offsetof(tk.resend) + 1; end > 64 {
 		t.Errorf("acknowledgement fields end at byte %d, past the first cache line", end)
 	}
 }

@@ -80,7 +80,8 @@ func (l *lane) Submit(ctx context.Context, recs []Record) error {
 			size += t.size
 			t.lane, t.slab, t.off, t.since = l, sl, t.rec.Offset, now
 			t.outErr, t.pending = atomic.Pointer[error]{}, atomic.Int32{}
-			t.done, t.dead, t.attempt, t.lastErr, t.transient = false, false, 0, nil, 0
+			t.done, t.resend, t.attempt, t.transient = false, false, 0, 0
+			t.q, t.sent = nil, nil
 		}
 		if err := l.e.budget.acquire(ctx, int64(n), size); err != nil {
 			sl.live.Store(0)

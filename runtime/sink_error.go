@@ -21,9 +21,10 @@ func (e *OutboundError) Error() string { return e.Client + ": " + e.Err.Error() 
 
 func (e *OutboundError) Unwrap() error { return e.Err }
 
-// IsPermanent reports whether err, as given to an Acker, is an
-// OutboundError marked Permanent.
-func IsPermanent(err error) bool {
-	var oe *OutboundError
-	return errors.As(err, &oe) && oe.Permanent
-}
+// Is makes an OutboundError marked Permanent match ErrPermanent.
+func (e *OutboundError) Is(target error) bool { return target == ErrPermanent && e.Permanent }
+
+// IsPermanent reports whether err, as given to an Acker, is permanent:
+// errors.Is(err, ErrPermanent), which holds for errors wrapped with
+// Permanent and for an OutboundError marked Permanent.
+func IsPermanent(err error) bool { return errors.Is(err, ErrPermanent) }
