@@ -19,6 +19,21 @@ import (
 // without a key share one queue per partition unless
 // Flow.UnorderedUnkeyed is set.
 //
+// A key (or a partition's unkeyed queue) is held from the moment a worker
+// takes its record until every output of that record is acknowledged by
+// every sink: the key's next record neither runs nor is sent before, so
+// outputs of one key reach the sinks in offset order even when a send
+// fails. Other keys keep flowing meanwhile.
+//
+// A handler error (or panic) runs the handler again after the backoff, up
+// to the source's MaxRetries, then applies the failure policy. An output
+// that fails to send does not run the handler again: after the backoff
+// the engine sends the outputs the handler returned once more, only to the
+// sinks that did not acknowledge them, as often as it takes for a
+// transient error (it says nothing about the record, so it never spends
+// the record's tries); a permanent one (ErrPermanent) goes to the failure
+// policy at once.
+//
 // A record is finished when the handler returned and every output it made
 // was acknowledged by its sink, or when the failure policy disposed of it
 // (dead letter acknowledged, or skipped). Lanes report the watermark below

@@ -46,7 +46,8 @@ type workerScratch struct {
 // belongs to the worker running the handler and is reused for its next
 // record, so return it and do not keep it; call Out once per record, with
 // every output. Returning a []Output literal works as well, at the cost of
-// an allocation per record.
+// an allocation per record. The engine copies the outputs themselves; the
+// bytes they point to must stay unchanged until the record is finished.
 func (r *Record) Out(outs ...Output) []Output {
 	if r.w == nil {
 		return append([]Output(nil), outs...)
@@ -72,7 +73,9 @@ func (r *Record) Outputs(n int) []Output {
 // WorkerLocal returns a slot that the worker running the handler keeps
 // from record to record (nil at first): a handler may cache buffers there.
 // Only that worker's handler calls use it, one at a time. Outside the
-// engine it returns a fresh slot.
+// engine it returns a fresh slot. A buffer reused from record to record
+// must not hold the bytes of an output: those are sent (and, after an
+// outbound failure, sent again) after the handler returns.
 func (r *Record) WorkerLocal() *any {
 	if r.w == nil {
 		return new(any)
@@ -82,6 +85,9 @@ func (r *Record) WorkerLocal() *any {
 
 // Output is one record the handler wants written. With To empty it goes to
 // every outbound client (fan-out); otherwise only to the named clients.
+// Key, Value and Headers must stay unchanged until the record is finished
+// (every output acknowledged): an output that failed to send is sent again
+// as it was returned.
 type Output struct {
 	Key     []byte
 	Value   []byte
@@ -90,7 +96,11 @@ type Output struct {
 }
 
 // Handler is the business logic. It runs concurrently on many workers, in
-// order for records of the same key (within a partition). Returning no
-// outputs finishes the record; an error (or a panic) makes the runtime retry
-// it with backoff and, once the retries are spent, apply the failure policy.
+// order for records of the same key (within a partition): the next record
+// of a key runs once every output of the previous one is acknowledged.
+// Returning no outputs finishes the record; an error (or a panic) makes the
+// runtime retry it with backoff and, once the retries are spent, apply the
+// failure policy. An error wrapped with Permanent skips the retries. The
+// handler does not run again because an output failed to send: the engine
+// sends the outputs it returned again (see Engine).
 type Handler func(ctx context.Context, rec *Record) ([]Output, error)
