@@ -53,8 +53,10 @@ type InboundConfig struct {
 	Name  string // KafkaConsumer or FileReader
 	Kafka *KafkaConsumerConfig
 	File  *FileReaderConfig
-	// MaxRetries is how many times a failed record of this source is tried
-	// again before the failure policy applies (the seed's max_retries).
+	// MaxRetries is how many times the handler runs again on a record of
+	// this source that it failed before the failure policy applies (the
+	// seed's max_retries). Outputs that fail to send are sent again
+	// without spending these; see Engine.
 	MaxRetries int
 }
 
