@@ -4,8 +4,12 @@ GO ?= go
 BIN := bin
 KGEN := $(BIN)/kgen
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X github.com/kgen-dev/kgen/generator.SourceDir=$(CURDIR) \
-           -X github.com/kgen-dev/kgen/generator.Version=$(VERSION) \
+# The variables -X sets: kgen.version (kgen version, manifest.json, what
+# generated code records), generator.SourceDir (the checkout new projects'
+# go.mod replace points at), runtime.Version. cmd/kgen's TestMakeBuildVersion
+# builds with these flags and checks the output.
+LDFLAGS := -X github.com/kgen-dev/kgen.version=$(VERSION) \
+           -X github.com/kgen-dev/kgen/generator.SourceDir=$(CURDIR) \
            -X github.com/kgen-dev/kgen/runtime.Version=$(VERSION)
 # Every Kafka-backed test fails (never skips) when the broker cannot start.
 export KGEN_REQUIRE_KAFKA ?= 1

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kgen-dev/kgen"
 	"github.com/kgen-dev/kgen/generator"
 )
 
@@ -133,7 +134,9 @@ Exit codes: 0 ok, 1 failure, 2 usage error; "generate --check" also uses
   cd article-copier && make test && make run`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		Version:       kgen.Version(),
 	}
+	root.SetVersionTemplate("kgen {{.Version}}\n")
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.CompletionOptions.DisableDefaultCmd = true
