@@ -140,7 +140,7 @@ Exit codes: 0 ok, 1 failure, 2 usage error; "generate --check" also uses
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(e.validateCmd(), e.vetCmd(), e.initCmd(), e.generateCmd(), e.schemaCmd(), e.versionCmd(), e.migrateCmd(), e.upgradeCmd())
+	root.AddCommand(e.validateCmd(), e.vetCmd(), e.initCmd(), e.generateCmd(), e.schemaCmd(), e.versionCmd(), e.migrateCmd(), e.upgradeCmd(), e.topicsCmd())
 	return root
 }
 
