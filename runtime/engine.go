@@ -47,6 +47,8 @@ type Engine struct {
 
 	sinks    []namedSink
 	sinkByID map[string]int
+	// flushers are the sinks that are Flushers.
+	flushers []Flusher
 	// deadLetters holds the dead-letter sink per source id.
 	deadLetters map[string]Sink
 
@@ -82,6 +84,17 @@ type Engine struct {
 	// handlerNanos is a moving average of handler time per record, which
 	// sizes the workers' rounds.
 	handlerNanos atomic.Int64
+}
+
+// Flusher is a Sink that holds outputs back to batch them (a linger, a
+// flush interval) and can be told to write what it holds now. The engine
+// tells it whenever a worker runs out of records to run: a key waits for
+// the acknowledgement of its record's outputs before its next record
+// runs, so a sink waiting for its timer with a partial batch would leave
+// the pipeline idle. Flush must neither block nor call back into the
+// engine.
+type Flusher interface {
+	Flush()
 }
 
 type namedSink struct {
@@ -122,6 +135,9 @@ func NewEngine(cfg Config, h Handler, sinks map[string]Sink, order []string, dea
 		if s, ok := sinks[id]; ok {
 			e.sinkByID[id] = len(e.sinks)
 			e.sinks = append(e.sinks, namedSink{id: id, sink: s})
+			if f, ok := s.(Flusher); ok {
+				e.flushers = append(e.flushers, f)
+			}
 		}
 	}
 	return e
@@ -680,7 +696,18 @@ func (e *Engine) worker(id int) {
 		if woke > 1 {
 			e.cond.Broadcast() // this worker takes its share too
 		}
+		flushed := false
 		for !e.closed && e.rhead == len(e.ready) {
+			if !flushed && len(e.flushers) > 0 {
+				// Nothing to run: what is held waits for acknowledgements.
+				flushed = true
+				e.mu.Unlock()
+				for _, f := range e.flushers {
+					f.Flush()
+				}
+				e.mu.Lock()
+				continue
+			}
 			e.cond.Wait()
 		}
 		if e.closed {
