@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -340,4 +341,81 @@ func (s *heldSink) ack(i int, err error) {
 	a := s.msgs[i].Ack
 	s.mu.Unlock()
 	a.Done(err)
+}
+
+// lingerSink acknowledges nothing until told to flush (as a sink waiting
+// for its linger with a partial batch): Flush acknowledges, from another
+// goroutine, what it holds.
+type lingerSink struct {
+	mu      sync.Mutex
+	held    []Acker
+	flushes sync.WaitGroup
+}
+
+func (s *lingerSink) Write(_ context.Context, msgs []Message) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range msgs {
+		s.held = append(s.held, m.Ack)
+	}
+	return nil
+}
+
+func (s *lingerSink) Flush() {
+	s.mu.Lock()
+	held := s.held
+	s.held = nil
+	s.mu.Unlock()
+	s.flushes.Add(1)
+	go func() {
+		defer s.flushes.Done()
+		for _, a := range held {
+			a.Done(nil)
+		}
+	}()
+}
+
+func (s *lingerSink) Close(context.Context) error {
+	s.flushes.Wait()
+	return nil
+}
+
+// TestEngineFlushesIdleSinks: a key's next record waits for the previous
+// one's acknowledgement, so with a sink that holds its batch until a timer
+// (here: forever) the engine must tell it to write out once its workers
+// run out of records; else the records of one key would go one per timer
+// tick. Both with a fake sink and with the file writer.
+func TestEngineFlushesIdleSinks(t *testing.T) {
+	file, err := NewFileSink(FileWriterConfig{Path: filepath.Join(t.TempDir(), "out{}"), FlushInterval: time.Hour}, 2, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		sink Sink
+	}{
+		{"linger sink", &lingerSink{}},
+		{"file writer", file},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const n = 50
+			cfg := Config{Workers: 2, Logger: quietLogger(), Inbound: []InboundConfig{{ID: "in"}}}
+			e := NewEngine(cfg, passthrough, map[string]Sink{"out": tc.sink}, []string{"out"}, nil)
+			e.Start()
+			l := e.Open("in", "t", 0)
+			if err := l.Submit(context.Background(), keyed("t", 0, n, 2)); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			next, _ := l.Drain(ctx)
+			e.Stop(context.Background())
+			if err := tc.sink.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if next != n {
+				t.Fatalf("watermark %d, want %d: the sink was not told to write out", next, n)
+			}
+		})
+	}
 }
