@@ -361,14 +361,18 @@ func (s *outSpan) Done(err error) {
 const smallRound = 16
 
 func (e *Engine) getSendBuf(items int) *sendBuf {
-	pool := &e.sendBufs[0]
-	if items > smallRound {
-		pool = &e.sendBufs[1]
-	}
-	if b, ok := pool.Get().(*sendBuf); ok {
+	large := items > smallRound
+	if b, ok := e.sendBufs[boolIndex(large)].Get().(*sendBuf); ok {
 		return b
 	}
-	return &sendBuf{out: make([][]Message, len(e.sinks)), large: items > smallRound}
+	return &sendBuf{out: make([][]Message, len(e.sinks)), large: large}
+}
+
+func boolIndex(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // release drops n tasks' references; the last one returns the buffer to
@@ -378,11 +382,7 @@ func (b *sendBuf) release(e *Engine, n int32) {
 		return
 	}
 	b.reset()
-	if b.large {
-		e.sendBufs[1].Put(b)
-	} else {
-		e.sendBufs[0].Put(b)
-	}
+	e.sendBufs[boolIndex(b.large)].Put(b)
 }
 
 func (b *sendBuf) reset() {
@@ -777,7 +777,10 @@ type workerState struct {
 // record's outputs are all acknowledged, so records of one key reach the
 // sinks in offset order, a failed output before the next record's.
 func (e *Engine) runRound(w *workerState) {
-	if w.sb == nil {
+	if large := len(w.items) > smallRound; w.sb == nil || w.sb.large != large {
+		if w.sb != nil {
+			e.sendBufs[boolIndex(w.sb.large)].Put(w.sb)
+		}
 		w.sb = e.getSendBuf(len(w.items))
 	}
 	sb := w.sb
