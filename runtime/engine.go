@@ -281,8 +281,9 @@ type task struct {
 	// takes the record until it is settled (finished, disposed of, or put
 	// back into q) it holds q: no later record of the key runs meanwhile.
 	q *keyQueue
-	// sent holds the outputs of its last send, spans[0]:spans[1] of
-	// sent.spans; nil when it sent nothing.
+	// sent holds the outputs of its last send: with one sink
+	// sent.out[0][spans[0]:spans[1]], with several sent.spans[spans[0]:
+	// spans[1]]; nil when it sent nothing.
 	sent  *sendBuf
 	spans [2]int32
 	// attempt counts the runs of Process.
@@ -337,8 +338,8 @@ type sendBuf struct {
 }
 
 // outSpan is a task's messages to one sink in a sendBuf: out[sink][lo:hi].
-// With several sinks it is the Acker of those messages, so that a resend
-// goes only to the sinks that failed.
+// It is their Acker, so that a resend goes only to the sinks that failed.
+// With one sink there are none: the task is the Acker.
 type outSpan struct {
 	t      *task
 	sink   int32
@@ -916,7 +917,23 @@ func (e *Engine) stage(w *workerState, sb *sendBuf, t *task, outs []Output) erro
 		t.outErr.Store(nil)
 	}
 	n := int32(1) // the guard, released after the round's writes
-	lo := int32(len(sb.spans))
+	if len(e.sinks) == 1 {
+		// One sink: t's messages are out[0][spans[0]:spans[1]], and t
+		// acknowledges them itself.
+		id := e.sinks[0].id
+		msgs := sb.out[0]
+		from := len(msgs)
+		for i := range outs {
+			if o := &outs[i]; routes(o.To, id) {
+				msgs = append(msgs, Message{Key: o.Key, Value: o.Value, Headers: o.Headers, Worker: w.id, Ack: t})
+			}
+		}
+		sb.out[0] = msgs
+		n += int32(len(msgs) - from)
+		e.sentIn(t, sb, from, len(msgs), n)
+		return nil
+	}
+	lo := len(sb.spans)
 	if len(outs) > 0 {
 		for si := range e.sinks {
 			id := e.sinks[si].id
@@ -934,13 +951,20 @@ func (e *Engine) stage(w *workerState, sb *sendBuf, t *task, outs []Output) erro
 			}
 		}
 	}
-	t.spans = [2]int32{lo, int32(len(sb.spans))}
+	e.sentIn(t, sb, lo, len(sb.spans), n)
+	return nil
+}
+
+// sentIn records that t's outputs of this send are sb's [lo, hi): message
+// indexes in out[0] with one sink, span indexes with several. n is t's
+// pending count (its messages and the round's guard).
+func (e *Engine) sentIn(t *task, sb *sendBuf, lo, hi int, n int32) {
+	t.spans = [2]int32{int32(lo), int32(hi)}
 	t.sent = nil
-	if t.spans[1] > lo {
+	if hi > lo {
 		t.sent = sb
 	}
 	t.pending.Store(n)
-	return nil
 }
 
 // restage routes into sb, for their resend, the outputs of t's last send
@@ -948,13 +972,29 @@ func (e *Engine) stage(w *workerState, sb *sendBuf, t *task, outs []Output) erro
 // sinks that failed them with several. It reports whether t holds sb.
 func (e *Engine) restage(w *workerState, sb *sendBuf, t *task) bool {
 	old := t.sent
+	t.outErr.Store(nil)
 	n := int32(1) // the guard, as in stage
-	lo := int32(len(sb.spans))
+	if len(e.sinks) == 1 {
+		msgs := sb.out[0]
+		from := len(msgs)
+		if old != nil {
+			for _, m := range old.out[0][t.spans[0]:t.spans[1]] {
+				m.Worker, m.Ack = w.id, t
+				msgs = append(msgs, m)
+			}
+			old.release(e, 1)
+		}
+		sb.out[0] = msgs
+		n += int32(len(msgs) - from)
+		e.sentIn(t, sb, from, len(msgs), n)
+		return t.sent != nil
+	}
+	lo := len(sb.spans)
 	if old != nil {
 		for k := t.spans[0]; k < t.spans[1]; k++ {
 			s := &old.spans[k]
-			if len(e.sinks) > 1 && !s.failed.Load() {
-				continue
+			if !s.failed.Load() {
+				continue // acknowledged by its sink
 			}
 			msgs := sb.out[s.sink]
 			from := len(msgs)
@@ -968,13 +1008,7 @@ func (e *Engine) restage(w *workerState, sb *sendBuf, t *task) bool {
 		}
 		old.release(e, 1)
 	}
-	t.outErr.Store(nil)
-	t.spans = [2]int32{lo, int32(len(sb.spans))}
-	t.sent = nil
-	if t.spans[1] > lo {
-		t.sent = sb
-	}
-	t.pending.Store(n)
+	e.sentIn(t, sb, lo, len(sb.spans), n)
 	return t.sent != nil
 }
 
