@@ -419,3 +419,41 @@ func TestEngineFlushesIdleSinks(t *testing.T) {
 		})
 	}
 }
+
+// TestDeadLetterWriteRetried: a dead letter whose first write fails is
+// written again, with the record's own error in its headers (not the
+// dead-letter client's), and the watermark waits for it.
+func TestDeadLetterWriteRetried(t *testing.T) {
+	var fails int
+	var mu sync.Mutex
+	dead := &MemorySink{Fail: func(Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if fails++; fails == 1 {
+			return &OutboundError{Client: KafkaProducer, Err: errors.New("dead-letter topic away")}
+		}
+		return nil
+	}}
+	h := func(ctx context.Context, r *Record) ([]Output, error) {
+		if r.Offset == 1 {
+			return nil, errors.New("bad record")
+		}
+		return passthrough(ctx, r)
+	}
+	cfg := Config{Workers: 2, Logger: quietLogger(),
+		Inbound: []InboundConfig{{ID: "in", MaxRetries: 0}},
+		Failure: FailurePolicy{OnFailure: DeadLetter, DeadLetterTopic: "dlq", Backoff: time.Millisecond}}
+	next := runFlaky(t, cfg, h, map[string]Sink{"out": &MemorySink{}}, []string{"out"}, dead, keyed("t", 0, 3, 1))
+	if next != 3 {
+		t.Fatalf("watermark %d, want 3", next)
+	}
+	dl := dead.Messages()
+	if len(dl) != 1 {
+		t.Fatalf("%d dead letters, want 1", len(dl))
+	}
+	for _, h := range dl[0].Headers {
+		if h.Key == HeaderError && string(h.Value) != "bad record" {
+			t.Errorf("%s = %q, want the record's error", HeaderError, h.Value)
+		}
+	}
+}
