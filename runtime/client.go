@@ -30,6 +30,13 @@ type Message struct {
 // error only when it accepted none of the messages (e.g. closed); then no
 // Acker is called. Write must not keep msgs (the slice) after it returns;
 // the byte slices inside may be kept until the message is acknowledged.
+//
+// Order: messages bound for one partition (one file) land in the order
+// they were written. When one fails, every message queued behind it for
+// the same partition fails too and is not written afterwards: the engine
+// sends them again in order. Those behind fail with a transient error
+// (they did nothing wrong) unless they are at fault themselves: a
+// permanent error (ErrPermanent) sends a record to the failure policy.
 type Sink interface {
 	Write(ctx context.Context, msgs []Message) error
 	// Close flushes what was accepted, acknowledges or fails every pending

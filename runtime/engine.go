@@ -20,10 +20,13 @@ import (
 // Flow.UnorderedUnkeyed is set.
 //
 // A key (or a partition's unkeyed queue) is held from the moment a worker
-// takes its record until every output of that record is acknowledged by
-// every sink: the key's next record neither runs nor is sent before, so
-// outputs of one key reach the sinks in offset order even when a send
-// fails. Other keys keep flowing meanwhile.
+// takes its waiting records until every output of those records is
+// acknowledged by every sink: no later record of the key runs or is sent
+// before, so outputs of one key reach the sinks in offset order even when
+// a send fails. The records taken together go to each sink in one Write,
+// in order; should one fail, a sink fails those behind it in the same
+// partition too (see Sink), and they are all sent again, in order. Other
+// keys keep flowing meanwhile.
 //
 // A handler error (or panic) runs the handler again after the backoff, up
 // to the source's MaxRetries, then applies the failure policy. An output
@@ -718,13 +721,13 @@ func (e *Engine) worker(id int) {
 		// Take a fair share of the ready keys (at least one, at most
 		// maxRound records), so locks and sink writes are paid per round
 		// rather than per record while every worker still gets work. The
-		// waiting records of a partition's unkeyed queue are taken
-		// together (up to the round's size): they could only run one
-		// after another anyway, and are next to each other. A key's are
-		// not: they lie far apart in the partition, and taking them
-		// together costs more in cache misses than it saves, and moves
-		// the work (and the watermark) out of offset order. A queue stays
-		// held until the outputs of what was taken are acknowledged.
+		// waiting records of a key (or of a partition's unkeyed queue)
+		// are taken together, up to the round's size: the queue stays
+		// held until the outputs of what was taken are acknowledged, so
+		// records taken one at a time would go one per acknowledgement
+		// round trip, while together they run one after another and
+		// their outputs go in one write, in order (a sink fails every
+		// message of a partition behind a failed one).
 		limit := maxRound
 		if avg := e.handlerNanos.Load(); avg > 0 {
 			limit = min(limit, max(1, int(int64(roundBudget)/avg)))
@@ -736,7 +739,7 @@ func (e *Engine) worker(id int) {
 			q := e.popReady()
 			w.items = append(w.items, workItem{q: q, t: q.pop()})
 			q.held++
-			for q.len() > 0 && len(w.items) < limit && q == q.lane.unkeyed {
+			for q.len() > 0 && len(w.items) < limit {
 				w.items = append(w.items, workItem{q: q, t: q.pop()})
 				q.held++
 			}

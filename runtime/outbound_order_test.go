@@ -10,9 +10,10 @@ import (
 	"time"
 )
 
-// flakySink acknowledges at once, failing the writes fail picks; like the
-// producer, which fails the batches behind a failed one of the same
-// partition, it also fails the rest of that Write call. It logs every
+// flakySink acknowledges at once, failing the writes fail picks. Like the
+// producer, which fails every batch of a partition behind a failed one
+// (with a transient error: they did nothing wrong), it also fails the
+// later messages of that Write call with the same key. It logs every
 // attempt and every message written.
 type flakySink struct {
 	fail func(value string, try int) error
@@ -23,10 +24,13 @@ type flakySink struct {
 	written  []string // every message acknowledged without error, in order
 }
 
+// errBehind is what flakySink fails the messages behind a failed one with.
+var errBehind = &OutboundError{Client: KafkaProducer, Err: errors.New("an earlier batch of the partition failed")}
+
 func (s *flakySink) Write(_ context.Context, msgs []Message) error {
-	var failed error
+	failed := map[string]bool{}
 	for _, m := range msgs {
-		v := string(m.Value)
+		v, k := string(m.Value), string(m.Key)
 		s.mu.Lock()
 		if s.tries == nil {
 			s.tries = map[string]int{}
@@ -34,12 +38,15 @@ func (s *flakySink) Write(_ context.Context, msgs []Message) error {
 		s.tries[v]++
 		try := s.tries[v]
 		s.attempts = append(s.attempts, v)
-		err := failed
-		if err == nil && s.fail != nil {
+		var err error
+		if failed[k] {
+			err = errBehind
+		} else if s.fail != nil {
 			err = s.fail(v, try)
-			failed = err
 		}
-		if err == nil {
+		if err != nil {
+			failed[k] = true
+		} else {
 			s.written = append(s.written, v)
 		}
 		s.mu.Unlock()
@@ -201,8 +208,11 @@ func TestOutboundResendOnlyToFailedSink(t *testing.T) {
 		t.Errorf("the sink that acknowledged got %d writes (%d acknowledged), want %d: %v", len(goodAttempts), len(goodWritten), n, goodAttempts)
 	}
 	badAttempts, badWritten := bad.log()
-	if len(badAttempts) != n+2 || len(badWritten) != n {
-		t.Errorf("the failing sink got %d writes (%d acknowledged), want %d (%d)", len(badAttempts), len(badWritten), n+2, n)
+	if len(badWritten) != n {
+		t.Errorf("the failing sink acknowledged %d writes, want %d: %v", len(badWritten), n, badAttempts)
+	}
+	if tries := bad.tries["v5"]; tries != 3 {
+		t.Errorf("the failing sink got v5 %d times, want 3", tries)
 	}
 	for name, w := range map[string][]string{"good": goodWritten, "bad": badWritten} {
 		for k, vs := range perKey(recs, w) {
@@ -265,17 +275,18 @@ func TestPermanentOutboundErrorSkipsRetries(t *testing.T) {
 			if len(dl) != 1 || string(dl[0].Value) != "v3" {
 				t.Fatalf("dead letters %v, want v3", dl)
 			}
-			if got := perKey(recs, attempts)["k0"]; fmt.Sprint(got) != "[v0 v3 v6]" {
-				t.Errorf("key k0 offered %v, want [v0 v3 v6]", got)
+			if _, written := sink.log(); fmt.Sprint(perKey(recs, written)["k0"]) != "[v0 v6]" {
+				t.Errorf("key k0 written %v, want [v0 v6]", perKey(recs, written)["k0"])
 			}
 		})
 	}
 }
 
 // TestOutboundFailureHoldsKeyAndWatermark steps through the
-// acknowledgements of one key's records A B C: after B's output fails,
-// the next write is B's output again (C waits for it), and the watermark
-// stays after A until B's resend is acknowledged.
+// acknowledgements of one key's records A B C: A and B are written, then
+// C arrives; B's output fails. The next write is B's output again, not C
+// (C waits for B; it may go in the same write, behind it), and the
+// watermark stays after A until B's resend is acknowledged.
 func TestOutboundFailureHoldsKeyAndWatermark(t *testing.T) {
 	sink := &heldSink{}
 	var h countingHandler
@@ -286,27 +297,41 @@ func TestOutboundFailureHoldsKeyAndWatermark(t *testing.T) {
 	e.Start()
 	defer e.Stop(context.Background())
 	l := e.Open("in", "t", 0)
-	if err := l.Submit(context.Background(), keyed("t", 0, 3, 1)); err != nil {
+	recs := keyed("t", 0, 3, 1)
+	if err := l.Submit(context.Background(), recs[:2]); err != nil {
 		t.Fatal(err)
 	}
-	step := func(i int, want string, err error, committable int64) {
+	written := func(i int, want string) {
 		t.Helper()
 		waitFor(t, func() bool { return sink.count() > i })
 		if got := sink.value(i); got != want {
 			t.Fatalf("write %d is %s, want %s", i, got, want)
 		}
-		sink.ack(i, err)
-		if committable > 0 {
-			waitFor(t, func() bool { next, _ := l.Committable(); return next == committable })
+	}
+	committable := func(want int64) {
+		t.Helper()
+		if want > 0 {
+			waitFor(t, func() bool { next, _ := l.Committable(); return next == want })
 		}
-		if next, _ := l.Committable(); next != committable {
-			t.Fatalf("after write %d: committable %d, want %d", i, next, committable)
+		if next, _ := l.Committable(); next != want {
+			t.Fatalf("committable %d, want %d", next, want)
 		}
 	}
-	step(0, "v0", nil, 1)
-	step(1, "v1", &OutboundError{Client: KafkaProducer, Err: errors.New("request timed out")}, 1)
-	step(2, "v1", nil, 2)
-	step(3, "v2", nil, 3)
+	written(0, "v0")
+	written(1, "v1")
+	if err := l.Submit(context.Background(), recs[2:]); err != nil {
+		t.Fatal(err)
+	}
+	sink.ack(0, nil)
+	committable(1)
+	sink.ack(1, &OutboundError{Client: KafkaProducer, Err: errors.New("request timed out")})
+	written(2, "v1")
+	committable(1)
+	written(3, "v2")
+	sink.ack(2, nil)
+	committable(2)
+	sink.ack(3, nil)
+	committable(3)
 	if next, _ := l.Drain(context.Background()); next != 3 {
 		t.Fatalf("drained at %d, want 3", next)
 	}
