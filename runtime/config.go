@@ -135,11 +135,27 @@ type KafkaProducerConfig struct {
 	// Acks is -1 (all), 0 or 1; default 1 like kafka-python (kafka-go's
 	// Writer default is 0, which loses data).
 	Acks int
-	// MaxAttempts of one batch inside the producer; default retries+1.
+	// MaxAttempts of one batch inside the producer (retries+1); 0 means
+	// no count: a batch is retried until its records' delivery deadline
+	// (AckTimeout), like the Java client's retries=MAX_INT.
 	MaxAttempts int
-	// BatchSize in records and BatchBytes in bytes close a batch.
-	BatchSize  int
+	// BatchBytes is batch_size: the bytes of one partition's batch. A
+	// batch closes when the next record would pass it; a record larger
+	// than BatchBytes goes alone in its own batch. Default 16384
+	// (kafka-python's and Java's batch_size).
 	BatchBytes int64
+	// MaxRequestSize is max_request_size: the largest request, and so the
+	// largest record (a record over it fails with a permanent error).
+	// Default 1 MiB.
+	MaxRequestSize int64
+	// BatchSize, when positive, also closes a batch at that many records;
+	// 0 (the default) means batches close by bytes and linger only.
+	BatchSize int
+	// MaxInFlight is max_in_flight_requests_per_connection: produce
+	// requests in flight per partition. More than 1 needs the idempotent
+	// producer (the broker then refuses gaps); without it a partition has
+	// one request in flight, which keeps order. Default 5.
+	MaxInFlight int
 	// Linger is how long a batch waits to fill (linger_ms); default 5ms,
 	// never kafka-go's 1s.
 	Linger         time.Duration

@@ -24,8 +24,8 @@ import (
 // (a metadata lookup, a partition balance and a copy per message, then a
 // second encoding of every message through interfaces at send time).
 //
-// A batch closes at BatchSize records or BatchBytes bytes, or Linger after
-// its first record; it is then sent up to MaxAttempts times with backoff
+// A batch closes when the next record would pass BatchBytes (batch_size),
+// at BatchSize records when that is set, or Linger after its first record; it is then sent up to MaxAttempts times with backoff
 // while the error is retryable. Its records' tokens are finished with the
 // outcome.
 type producer struct {
@@ -87,7 +87,7 @@ func newProducer(cfg KafkaProducerConfig, log *slog.Logger, transport kafka.Roun
 	return p
 }
 
-// errMessageTooLarge fails a message that alone exceeds BatchBytes.
+// errMessageTooLarge fails a message that alone exceeds MaxRequestSize.
 func errMessageTooLarge(size int, limit int64) error {
 	return fmt.Errorf("message of %d bytes exceeds the batch limit of %d bytes (max_request_size): %w",
 		size, limit, kafka.MessageSizeTooLarge)
@@ -167,9 +167,9 @@ func (p *producer) add(topic string, ti *topicInfo, m *Message, ts int64, tok *a
 		// The balancers return one of the ids given; find its index.
 		i = max(0, slices.Index(ti.partitions, part))
 	}
-	if recordSizeMax(m)+batchHeaderLen > int(p.cfg.BatchBytes) {
-		if size := recordSizeV2(m, 0, 0) + batchHeaderLen; int64(size) > p.cfg.BatchBytes {
-			return errMessageTooLarge(size, p.cfg.BatchBytes)
+	if recordSizeMax(m)+batchHeaderLen > int(p.cfg.MaxRequestSize) {
+		if size := recordSizeV2(m, 0, 0) + batchHeaderLen; int64(size) > p.cfg.MaxRequestSize {
+			return errMessageTooLarge(size, p.cfg.MaxRequestSize)
 		}
 	}
 	w := ti.writers[i].Load()
@@ -251,6 +251,8 @@ func (w *partWriter) add(m *Message, ts int64, tok *ackToken) bool {
 		return false
 	}
 	wake := false
+	// A batch closes when the next record would pass BatchBytes; the
+	// exact size is only worked out near the limit.
 	if w.cur != nil && int64(w.cur.size()+recordSizeMax(m)) > cfg.BatchBytes &&
 		int64(w.cur.size()+recordSizeV2(m, w.cur.n, ts-w.cur.first)) > cfg.BatchBytes {
 		w.full = append(w.full, w.cur)
@@ -263,7 +265,9 @@ func (w *partWriter) add(m *Message, ts int64, tok *ackToken) bool {
 		wake = true // the loop arms the linger timer
 	}
 	w.cur.add(m, ts, tok)
-	if int(w.cur.n) >= cfg.BatchSize {
+	// Full: no record fits any more (a record larger than BatchBytes
+	// goes alone), or the optional record cap is reached.
+	if int64(w.cur.size()) >= cfg.BatchBytes || (cfg.BatchSize > 0 && int(w.cur.n) >= cfg.BatchSize) {
 		w.full = append(w.full, w.cur)
 		w.cur = nil
 		wake = true

@@ -21,12 +21,16 @@ const (
 	// defaultProducerMaxAttempts is the producer's attempts per batch.
 	// Beyond these, the engine retries with its backoff.
 	defaultProducerMaxAttempts = 3
-	// defaultProducerBatchSize is the records per partition that close a
-	// batch.
-	defaultProducerBatchSize = 100
-	// defaultProducerBatchBytes is kafka-python's max_request_size; it
-	// also caps a single message.
-	defaultProducerBatchBytes = 1 << 20
+	// defaultProducerBatchBytes is batch_size, the bytes of a partition's
+	// batch: kafka-python's and Java's documented 16384.
+	defaultProducerBatchBytes = 16384
+	// defaultProducerMaxRequestSize is kafka-python's max_request_size; it
+	// also caps a single record.
+	defaultProducerMaxRequestSize = 1 << 20
+	// defaultProducerMaxInFlight is the requests in flight per partition
+	// with the idempotent producer (kafka-python's and Java's 5, the most
+	// the broker's duplicate detection covers).
+	defaultProducerMaxInFlight = 5
 	// defaultProducerLinger is linger_ms as documented in the config.
 	defaultProducerLinger = 5 * time.Millisecond
 	// defaultProducerRequestTimeout is kafka-python's request_timeout_ms.
@@ -191,12 +195,20 @@ func producerDefaults(cfg KafkaProducerConfig) (KafkaProducerConfig, error) {
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = defaultProducerMaxAttempts
 	}
-	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = defaultProducerBatchSize
+	if cfg.BatchSize < 0 {
+		cfg.BatchSize = 0
 	}
 	if cfg.BatchBytes <= 0 {
 		cfg.BatchBytes = defaultProducerBatchBytes
 	}
+	if cfg.MaxRequestSize <= 0 {
+		cfg.MaxRequestSize = defaultProducerMaxRequestSize
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = defaultProducerMaxInFlight
+	}
+	// A batch never exceeds a request.
+	cfg.BatchBytes = min(cfg.BatchBytes, cfg.MaxRequestSize)
 	if cfg.Linger <= 0 {
 		cfg.Linger = defaultProducerLinger
 	}

@@ -58,8 +58,10 @@ func TestKafkaSinkOptions(t *testing.T) {
 			want("Compression", p.codec, tt.codec.Codec())
 			want("Topic", p.cfg.Topic, "")
 			want("Transport", p.client.Transport, kafka.RoundTripper(s.transport))
-			want("BatchSize", p.cfg.BatchSize, orDefault(tt.cfg.BatchSize, defaultProducerBatchSize))
+			want("BatchSize", p.cfg.BatchSize, tt.cfg.BatchSize)
 			want("BatchBytes", p.cfg.BatchBytes, orDefault(tt.cfg.BatchBytes, defaultProducerBatchBytes))
+			want("MaxRequestSize", p.cfg.MaxRequestSize, orDefault(tt.cfg.MaxRequestSize, defaultProducerMaxRequestSize))
+			want("MaxInFlight", p.cfg.MaxInFlight, orDefault(tt.cfg.MaxInFlight, defaultProducerMaxInFlight))
 			want("Linger", p.cfg.Linger, orDefault(tt.cfg.Linger, defaultProducerLinger))
 			want("MaxAttempts", p.cfg.MaxAttempts, orDefault(tt.cfg.MaxAttempts, defaultProducerMaxAttempts))
 			want("RequestTimeout", p.cfg.RequestTimeout, orDefault(tt.cfg.RequestTimeout, defaultProducerRequestTimeout))
@@ -453,7 +455,7 @@ func TestKafkaSinkClosePending(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	const linger = 10 * time.Second
 	s, err := NewKafkaSink(KafkaProducerConfig{Brokers: []string{addr}, Topic: topic, Acks: -1,
-		Linger: linger, BatchSize: 1_000_000, CloseTimeout: 20 * time.Second}, sinkTestLogger())
+		Linger: linger, BatchBytes: 1 << 20, CloseTimeout: 20 * time.Second}, sinkTestLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

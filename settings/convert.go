@@ -33,6 +33,8 @@ const (
 	defaultAcks              = 1
 	defaultLinger            = 5 * time.Millisecond
 	defaultMaxRequestSize    = 1 << 20
+	defaultBatchSize         = 16384 // kafka-python's batch_size, bytes
+	defaultMaxInFlight       = 5     // kafka-python's max_in_flight_requests_per_connection
 	defaultRequestTimeout    = 30 * time.Second
 	defaultAutoOffsetReset   = "latest"
 	defaultPartitioner       = "murmur2"
@@ -386,7 +388,9 @@ func (cx *converter) kafkaProducer(base string, d kafkaProducerDoc) *runtime.Kaf
 		Topic:          d.Topic,
 		Acks:           defaultAcks,
 		MaxAttempts:    1, // kafka-python retries=0
-		BatchBytes:     defaultMaxRequestSize,
+		BatchBytes:     defaultBatchSize,
+		MaxRequestSize: defaultMaxRequestSize,
+		MaxInFlight:    defaultMaxInFlight,
 		Linger:         defaultLinger,
 		Compression:    "none",
 		RequestTimeout: defaultRequestTimeout,
@@ -396,6 +400,12 @@ func (cx *converter) kafkaProducer(base string, d kafkaProducerDoc) *runtime.Kaf
 	cc := base + "/client_config"
 	applyOptions(cx, cc, d.ClientConfig, producerOptions, k, kafkaCommon{&k.Brokers, &k.ClientID, &k.Security})
 	cx.checkSecurity(cc, d.ClientConfig, k.Security)
+	if k.MaxInFlight > 1 {
+		if _, set := d.ClientConfig["max_in_flight_requests_per_connection"]; set {
+			cx.warnf(cc+"/max_in_flight_requests_per_connection",
+				"max_in_flight_requests_per_connection has no effect: without the idempotent producer one produce request per partition is in flight at a time, which keeps records in order")
+		}
+	}
 	if d.FutureTimeout != nil {
 		k.AckTimeout = time.Duration(*d.FutureTimeout)
 	}

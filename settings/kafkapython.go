@@ -218,9 +218,17 @@ var producerOptions = map[string]option[runtime.KafkaProducerConfig]{
 		c.MaxAttempts = n + 1
 		return err
 	}},
-	// kafka-go's BatchBytes is also the largest record it accepts, so a
-	// small batch_size (16384 by default) would refuse larger records.
-	"batch_size": {ignored: "kafka-go closes batches by record count and max_request_size bytes, and a batch byte limit would also refuse larger records; linger_ms bounds batching latency"},
+	// BatchBytes: the bytes of a partition's batch, as in kafka-python
+	// and Java; a record larger than it goes alone in its own batch.
+	"batch_size": {apply: func(c *runtime.KafkaProducerConfig, v any) error {
+		n, err := integer(v)
+		c.BatchBytes = int64(n)
+		if err == nil && n == 0 {
+			// kafka-python and Java read 0 as "no batching".
+			c.BatchBytes = 1
+		}
+		return err
+	}},
 	// BatchTimeout; a zero Linger means the runtime's default (5ms), so 0
 	// is read as 1ms.
 	"linger_ms": {apply: func(c *runtime.KafkaProducerConfig, v any) (err error) {
@@ -231,28 +239,31 @@ var producerOptions = map[string]option[runtime.KafkaProducerConfig]{
 	// Balancer: murmur2 is kafka-python's and Java's keyed partitioning.
 	// kafka-python takes a callable; kgen takes a name.
 	"partitioner":             {apply: func(c *runtime.KafkaProducerConfig, v any) error { c.Partitioner = v.(string); return nil }},
-	"buffer_memory":           {ignored: "kafka-go has no producer memory pool; the engine's max_in_flight_bytes bounds memory instead"},
+	"buffer_memory":           {ignored: "the producer has no memory pool; the engine's max_in_flight_bytes bounds memory instead"},
 	"connections_max_idle_ms": {ignored: "kafka-go's transport closes idle connections on its own schedule"},
 	// kafka-python blocks send() up to max_block_ms when its buffer is
 	// full; the engine applies backpressure before records reach a sink.
 	"max_block_ms": {ignored: "writes wait under the engine's in-flight bounds (processing.max_in_flight_*), not a send timeout"},
-	// BatchBytes: kafka-go refuses a record larger than a batch.
+	// MaxRequestSize: the largest request, and so the largest record.
 	"max_request_size": {apply: func(c *runtime.KafkaProducerConfig, v any) (err error) {
 		n, err := integer(v)
-		c.BatchBytes = int64(n)
+		c.MaxRequestSize = int64(n)
 		return err
 	}},
 	"metadata_max_age_ms": {ignored: "kafka-go's transport refreshes metadata on its own schedule"},
-	"retry_backoff_ms":    {ignored: "kafka-go's write backoff is fixed (100ms to 1s); processing.retry_backoff_ms paces the engine's retries"},
+	"retry_backoff_ms":    {ignored: "the producer's retry backoff is fixed (100ms doubling to 1s); processing.retry_backoff_ms paces the engine's retries"},
 	// RequestTimeout (Writer.WriteTimeout).
 	"request_timeout_ms": {apply: func(c *runtime.KafkaProducerConfig, v any) (err error) {
 		c.RequestTimeout, err = millis(v)
 		return err
 	}},
-	// kafka-go writes one request per partition at a time, which keeps
-	// order as max_in_flight_requests_per_connection=1 would.
-	"max_in_flight_requests_per_connection": {ignored: "kafka-go sends one produce request per partition at a time, which keeps records in order"},
-	"bootstrap_topics_filter":               {ignored: "kafka-go fetches metadata for the topics it writes"},
+	// MaxInFlight: requests in flight per partition; more than one only
+	// with the idempotent producer (kafkaProducer warns otherwise).
+	"max_in_flight_requests_per_connection": {apply: func(c *runtime.KafkaProducerConfig, v any) (err error) {
+		c.MaxInFlight, err = integer(v)
+		return err
+	}},
+	"bootstrap_topics_filter": {ignored: "kafka-go fetches metadata for the topics it writes"},
 	// The schema admits only false: kafka-go has no idempotent producer.
 	"enable_idempotence": {apply: func(*runtime.KafkaProducerConfig, any) error { return nil }},
 }

@@ -106,7 +106,7 @@ func TestSeedConversion(t *testing.T) {
 		Outbound: []runtime.OutboundConfig{{
 			ID: "outbound", Name: runtime.KafkaProducer,
 			Kafka: &runtime.KafkaProducerConfig{
-				Brokers: []string{"localhost:9092"}, Topic: "ARTICLE", Acks: 1, MaxAttempts: 2, BatchBytes: 1048576,
+				Brokers: []string{"localhost:9092"}, Topic: "ARTICLE", Acks: 1, MaxAttempts: 2, BatchBytes: 16384, MaxRequestSize: 1048576, MaxInFlight: 5,
 				Linger: 5 * time.Millisecond, Compression: "none", RequestTimeout: 30 * time.Second,
 				AckTimeout: 5 * time.Second, CloseTimeout: 5 * time.Second, Partitioner: "murmur2",
 				Security: runtime.Security{Protocol: "PLAINTEXT"},
