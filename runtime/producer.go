@@ -17,17 +17,27 @@ import (
 )
 
 // producer batches messages per topic partition and sends each batch with
-// kafka-go's Client.RawProduce, one batch in flight per partition (so
-// batches of a partition land in the order they were closed, retries
-// included). It replaces kafka-go's Writer on the hot path: profiled on a
-// passthrough, the Writer spent more CPU than the rest of the processor
-// (a metadata lookup, a partition balance and a copy per message, then a
-// second encoding of every message through interfaces at send time).
+// kafka-go's Client.RawProduce. It replaces kafka-go's Writer on the hot
+// path: profiled on a passthrough, the Writer spent more CPU than the rest
+// of the processor (a metadata lookup, a partition balance and a copy per
+// message, then a second encoding of every message through interfaces at
+// send time).
 //
 // A batch closes when the next record would pass BatchBytes (batch_size),
-// at BatchSize records when that is set, or Linger after its first record; it is then sent up to MaxAttempts times with backoff
-// while the error is retryable. Its records' tokens are finished with the
-// outcome.
+// at BatchSize records when that is set, or Linger after its first record.
+// Each partition has one writer goroutine that sends its batches in the
+// order they closed, one request in flight at a time.
+//
+// One clock governs a record: its delivery deadline, the time it was
+// handed to the sink plus AckTimeout. A batch is retried (with backoff,
+// while the Transport's metadata refresh finds moved leaders) as long as
+// its error is retryable, MaxAttempts (when set) is not spent and the
+// deadline of its first record has not passed; no request of a batch is
+// cut later than that deadline. Then the batch fails once, and with it
+// every batch of the partition behind it, queued or in flight: nothing
+// later may land before the failed records are written again. A failed
+// batch's requests still in flight are waited for before the partition
+// sends anything else.
 type producer struct {
 	cfg      KafkaProducerConfig
 	log      *slog.Logger
@@ -151,7 +161,7 @@ func (p *producer) writer(tp topicPartition) *partWriter {
 	if p.closing {
 		return nil
 	}
-	w := &partWriter{p: p, tp: tp, wake: make(chan struct{}, 1)}
+	w := newPartWriter(p, tp)
 	p.parts.Store(tp, w)
 	p.wg.Add(1)
 	go w.run()
@@ -159,8 +169,9 @@ func (p *producer) writer(tp topicPartition) *partWriter {
 }
 
 // add queues m for topic (whose partitions ti holds) with its token at
-// time ts (ms). It returns the error that keeps m from being queued.
-func (p *producer) add(topic string, ti *topicInfo, m *Message, ts int64, tok *ackToken) error {
+// time ts (ms), due by deadline. It returns the error that keeps m from
+// being queued.
+func (p *producer) add(topic string, ti *topicInfo, m *Message, ts int64, deadline time.Time, tok *ackToken) error {
 	i := 0
 	if n := len(ti.partitions); n > 1 {
 		part := p.balancer.Balance(kafka.Message{Key: m.Key}, ti.partitions...)
@@ -180,7 +191,7 @@ func (p *producer) add(topic string, ti *topicInfo, m *Message, ts int64, tok *a
 		}
 		ti.writers[i].Store(w)
 	}
-	if !w.add(m, ts, tok) {
+	if !w.add(m, ts, deadline, tok) {
 		return ErrClosed
 	}
 	return nil
@@ -229,10 +240,33 @@ type partWriter struct {
 	full    []*recordBatch
 	closing bool
 
-	// acks and fin, used by the run goroutine only, acknowledge a sent
-	// batch's records together (one lane lock per run of a partition).
+	// The rest belongs to the run goroutine.
+
+	// sent holds the batches sent at least once and not finished, in
+	// order: in flight, or waiting to be sent again.
+	sent []*recordBatch
+	// inflight counts the requests out, those of failed batches included.
+	inflight int
+	results  chan sendResult // capacity MaxInFlight
+	// stalled: a send failed. No new batch goes out until the requests
+	// out have returned and the batches in sent are through, head first.
+	stalled bool
+	retryAt time.Time
+
+	// acks and fin acknowledge a sent batch's records together (one lane
+	// lock per run of a partition).
 	acks []Acker
 	fin  finisher
+}
+
+// sendResult is the outcome of one request of b.
+type sendResult struct {
+	b   *recordBatch
+	err error
+}
+
+func newPartWriter(p *producer, tp topicPartition) *partWriter {
+	return &partWriter{p: p, tp: tp, wake: make(chan struct{}, 1), results: make(chan sendResult, max(1, p.cfg.MaxInFlight))}
 }
 
 func (w *partWriter) signal() {
@@ -242,8 +276,8 @@ func (w *partWriter) signal() {
 	}
 }
 
-// add queues m; false once the writer is closing.
-func (w *partWriter) add(m *Message, ts int64, tok *ackToken) bool {
+// add queues m, due by deadline; false once the writer is closing.
+func (w *partWriter) add(m *Message, ts int64, deadline time.Time, tok *ackToken) bool {
 	cfg := &w.p.cfg
 	w.mu.Lock()
 	if w.closing {
@@ -261,8 +295,11 @@ func (w *partWriter) add(m *Message, ts int64, tok *ackToken) bool {
 	}
 	if w.cur == nil {
 		w.cur = newRecordBatch()
+		w.cur.deadline = deadline
 		w.opened = time.Now()
 		wake = true // the loop arms the linger timer
+	} else if deadline.Before(w.cur.deadline) {
+		w.cur.deadline = deadline
 	}
 	w.cur.add(m, ts, tok)
 	// Full: no record fits any more (a record larger than BatchBytes
@@ -279,147 +316,354 @@ func (w *partWriter) add(m *Message, ts int64, tok *ackToken) bool {
 	return true
 }
 
-// next returns the next batch to send, or how long to wait for one. done
-// is true once closing and nothing is left.
-func (w *partWriter) next() (b *recordBatch, wait time.Duration, done bool) {
+// next returns the next batch to send, or how long until one is due (-1:
+// none is).
+func (w *partWriter) next(now time.Time) (b *recordBatch, wait time.Duration) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.full) > 0 {
 		b = w.full[0]
 		w.full[0] = nil
 		w.full = w.full[1:]
-		return b, 0, false
+		return b, 0
 	}
 	if w.cur != nil {
-		if left := w.p.cfg.Linger - time.Since(w.opened); left > 0 && !w.closing {
-			return nil, left, false
+		if left := w.p.cfg.Linger - now.Sub(w.opened); left > 0 && !w.closing {
+			return nil, left
 		}
 		b, w.cur = w.cur, nil
-		return b, 0, false
+		return b, 0
 	}
-	return nil, -1, w.closing
+	return nil, -1
+}
+
+// idle reports whether the writer is closing with nothing left.
+func (w *partWriter) idle() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.closing && w.cur == nil && len(w.full) == 0 && len(w.sent) == 0 && w.inflight == 0
 }
 
 func (w *partWriter) run() {
 	defer w.p.wg.Done()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	var scratch []byte
 	for {
-		b, wait, done := w.next()
-		if done {
+		if w.p.ctx.Err() != nil {
+			w.abandon()
 			return
 		}
-		if b != nil {
-			w.send(b, &scratch)
+		now := time.Now()
+		w.expire(now)
+		wait := w.step(now)
+		if wait == 0 {
 			continue
 		}
-		if wait < 0 {
-			select {
-			case <-w.wake:
-			case <-w.p.ctx.Done():
-				w.failAll()
-				return
-			}
-			continue
+		if w.idle() {
+			return
 		}
-		timer.Reset(wait)
+		if d, ok := w.nextDeadline(); ok && (wait < 0 || d.Sub(now) < wait) {
+			wait = max(d.Sub(now), time.Millisecond)
+		}
+		var tc <-chan time.Time
+		if wait > 0 {
+			timer.Reset(wait)
+			tc = timer.C
+		}
 		select {
-		case <-timer.C:
+		case r := <-w.results:
+			w.handle(r, time.Now())
 		case <-w.wake:
-			timer.Stop()
+		case <-tc:
 		case <-w.p.ctx.Done():
-			timer.Stop()
-			w.failAll()
-			return
+		}
+		if tc != nil && !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
 		}
 	}
 }
 
-// failAll fails every batch left once the flush was cut short.
-func (w *partWriter) failAll() {
+// maxInFlight is how many requests the partition may have out.
+func (w *partWriter) maxInFlight() int { return 1 }
+
+// step sends what may be sent now. It returns 0 to be called again at
+// once, or how long until it may have something to send (-1: only an
+// event helps).
+func (w *partWriter) step(now time.Time) time.Duration {
+	if w.stalled {
+		if w.inflight > 0 {
+			return -1
+		}
+		if len(w.sent) == 0 {
+			w.stalled = false
+			return 0
+		}
+		if left := w.retryAt.Sub(now); left > 0 {
+			return left
+		}
+		// Head first, one at a time, until the failed ones are through.
+		w.send(w.sent[0], now)
+		return -1
+	}
+	if w.inflight >= w.maxInFlight() {
+		return -1
+	}
+	b, wait := w.next(now)
+	if b == nil {
+		return wait
+	}
+	if err := w.seal(b); err != nil {
+		w.failFrom(b, &OutboundError{Client: KafkaProducer,
+			Err: fmt.Errorf("produce %s/%d: %w", w.tp.topic, w.tp.partition, err), Permanent: true})
+		return 0
+	}
+	w.sent = append(w.sent, b)
+	w.send(b, now)
+	return 0
+}
+
+// seal encodes b's header for sending.
+func (w *partWriter) seal(b *recordBatch) error {
+	_, err := b.seal(w.p.codec, &b.zbuf)
+	return err
+}
+
+// send starts one request of b, cut at b's delivery deadline at the
+// latest; its result comes back on w.results.
+func (w *partWriter) send(b *recordBatch, now time.Time) {
+	b.attempts++
+	b.inFlight, b.retry = true, false
+	w.inflight++
+	deadline := now.Add(w.p.cfg.RequestTimeout)
+	if b.deadline.Before(deadline) {
+		deadline = b.deadline
+	}
+	go func() {
+		ctx, cancel := context.WithDeadline(w.p.ctx, deadline)
+		err := w.produce(ctx, b.raw)
+		cancel()
+		w.results <- sendResult{b, err}
+	}()
+}
+
+// produce sends raw once and returns the partition's error.
+func (w *partWriter) produce(ctx context.Context, raw []byte) error {
+	p := w.p
+	res, err := p.client.RawProduce(ctx, &kafka.RawProduceRequest{
+		Topic:        w.tp.topic,
+		Partition:    w.tp.partition,
+		RequiredAcks: p.acks,
+		RawRecords:   protocol.RawRecordSet{Reader: bytes.NewReader(raw)},
+	})
+	if err == nil && res != nil {
+		err = res.Error
+		if err == nil && len(res.RecordErrors) > 0 {
+			for _, e := range res.RecordErrors {
+				err = fmt.Errorf("record rejected: %w: %w", kafka.InvalidRecord, e)
+				break
+			}
+		}
+	}
+	return err
+}
+
+// handle takes the result of one request.
+func (w *partWriter) handle(r sendResult, now time.Time) {
+	b, err := r.b, r.err
+	w.inflight--
+	b.inFlight = false
+	if b.failed {
+		// Failed while in flight; its records were told then.
+		b.free()
+		return
+	}
+	if err == nil {
+		w.remove(b)
+		w.p.onResult(nil)
+		w.finish(b, nil)
+		return
+	}
+	if w.p.ctx.Err() != nil {
+		return // abandon fails it
+	}
+	b.lastErr = err
+	cfg := &w.p.cfg
+	switch {
+	case !retryable(err):
+		w.failFrom(b, w.sendErr(err, true))
+	case !now.Before(b.deadline):
+		w.failFrom(b, w.timeoutErr(b))
+	case cfg.MaxAttempts > 0 && b.attempts >= cfg.MaxAttempts:
+		w.failFrom(b, w.sendErr(err, false))
+	default:
+		w.p.onResult(w.sendErr(err, false))
+		w.p.log.Debug("produce failed; retrying", "topic", w.tp.topic, "partition", w.tp.partition,
+			"attempt", b.attempts, "err", err)
+		b.retry = true
+		w.stalled = true
+		w.retryAt = now.Add(retryBackoff(b.attempts))
+	}
+}
+
+// retryBackoff is the wait before the attempt after the given one.
+func retryBackoff(attempt int) time.Duration {
+	d := producerBackoffMin
+	for i := 1; i < attempt && d < producerBackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, producerBackoffMax)
+}
+
+func (w *partWriter) sendErr(err error, permanent bool) error {
+	if permanent {
+		err = Permanent(err)
+	}
+	return &OutboundError{Client: KafkaProducer,
+		Err: fmt.Errorf("produce %s/%d: %w", w.tp.topic, w.tp.partition, err), Permanent: permanent}
+}
+
+// timeoutErr is the error of b's records once their delivery deadline
+// passed.
+func (w *partWriter) timeoutErr(b *recordBatch) error {
+	err := fmt.Errorf("produce %s/%d: %w (%s)", w.tp.topic, w.tp.partition, ErrAckTimeout, w.p.cfg.AckTimeout)
+	if b.lastErr != nil {
+		err = fmt.Errorf("%w; last error: %w", err, b.lastErr)
+	}
+	return &OutboundError{Client: KafkaProducer, Err: err}
+}
+
+// remove drops b from sent.
+func (w *partWriter) remove(b *recordBatch) {
+	if i := slices.Index(w.sent, b); i >= 0 {
+		w.sent = slices.Delete(w.sent, i, i+1)
+	}
+}
+
+// failFrom fails b and every batch of the partition behind it, sent or
+// queued, with err (b nil: every queued batch). A request still out for
+// one of them is waited for before anything else is sent.
+func (w *partWriter) failFrom(b *recordBatch, err error) {
+	var failed []*recordBatch
+	if b != nil {
+		if i := slices.Index(w.sent, b); i >= 0 {
+			failed = append(failed, w.sent[i:]...)
+			clear(w.sent[i:])
+			w.sent = w.sent[:i]
+		} else {
+			failed = append(failed, b) // not sent yet
+		}
+	}
 	w.mu.Lock()
-	left := w.full
-	w.full = nil
+	failed = append(failed, w.full...)
+	clear(w.full)
+	w.full = w.full[:0]
 	if w.cur != nil {
-		left = append(left, w.cur)
+		failed = append(failed, w.cur)
 		w.cur = nil
 	}
+	w.mu.Unlock()
+	if !errors.Is(err, ErrClosed) {
+		w.p.onResult(err)
+	}
+	n := 0
+	for _, f := range failed {
+		n += int(f.n)
+		w.fail(f, err)
+	}
+	w.stalled = true
+	if !errors.Is(err, ErrClosed) {
+		w.p.log.Warn("batches failed", "topic", w.tp.topic, "partition", w.tp.partition, "records", n, "err", err)
+	}
+}
+
+// fail finishes b's records with err; a batch with a request out is freed
+// when the request returns.
+func (w *partWriter) fail(b *recordBatch, err error) {
+	for _, t := range b.toks {
+		t.finish(err)
+	}
+	if b.inFlight {
+		b.failed = true
+		return
+	}
+	b.free()
+}
+
+// expire fails the first batch whose delivery deadline passed while it
+// waited (a request out is cut at the deadline and judged when it
+// returns), with everything behind it.
+func (w *partWriter) expire(now time.Time) {
+	for _, b := range w.sent {
+		if !b.inFlight && !now.Before(b.deadline) {
+			w.failFrom(b, w.timeoutErr(b))
+			return
+		}
+	}
+	w.mu.Lock()
+	var head *recordBatch
+	if len(w.full) > 0 {
+		head = w.full[0]
+	} else if w.cur != nil {
+		head = w.cur
+	}
+	expired := head != nil && !now.Before(head.deadline)
+	w.mu.Unlock()
+	if expired {
+		w.failFrom(nil, w.timeoutErr(head))
+	}
+}
+
+// nextDeadline is the earliest deadline of a batch that is not in flight.
+func (w *partWriter) nextDeadline() (time.Time, bool) {
+	var d time.Time
+	ok := false
+	for _, b := range w.sent {
+		if !b.inFlight && (!ok || b.deadline.Before(d)) {
+			d, ok = b.deadline, true
+		}
+	}
+	w.mu.Lock()
+	if len(w.full) > 0 {
+		if dl := w.full[0].deadline; !ok || dl.Before(d) {
+			d, ok = dl, true
+		}
+	} else if w.cur != nil {
+		if dl := w.cur.deadline; !ok || dl.Before(d) {
+			d, ok = dl, true
+		}
+	}
+	w.mu.Unlock()
+	return d, ok
+}
+
+// abandon fails every batch left once the flush was cut short, and waits
+// for the requests out (cancelled with the producer's context).
+func (w *partWriter) abandon() {
+	w.mu.Lock()
 	w.closing = true
 	w.mu.Unlock()
-	for _, b := range left {
-		w.finish(b, w.p.closeErr)
+	for _, b := range w.sent {
+		w.fail(b, w.p.closeErr)
 	}
-}
-
-// send writes b, retrying retryable errors up to MaxAttempts, and
-// finishes its tokens.
-func (w *partWriter) send(b *recordBatch, scratch *[]byte) {
-	p := w.p
-	raw, err := b.seal(p.codec, scratch)
-	if err == nil {
-		err = w.produce(raw)
-	}
-	if err != nil && p.ctx.Err() != nil {
-		err = p.closeErr
-	} else if err != nil {
-		err = &OutboundError{
-			Client:    KafkaProducer,
-			Err:       fmt.Errorf("produce %s/%d: %w", w.tp.topic, w.tp.partition, err),
-			Permanent: !retryable(err),
+	clear(w.sent)
+	w.sent = w.sent[:0]
+	w.failFrom(nil, w.p.closeErr)
+	for w.inflight > 0 {
+		r := <-w.results
+		w.inflight--
+		r.b.inFlight = false
+		if r.b.failed {
+			r.b.free()
 		}
-	}
-	if !errors.Is(err, ErrClosed) {
-		p.onResult(err)
-	}
-	w.finish(b, err)
-}
-
-func (w *partWriter) produce(raw []byte) error {
-	p := w.p
-	backoff := producerBackoffMin
-	var err error
-	for attempt := 1; ; attempt++ {
-		ctx, cancel := context.WithTimeout(p.ctx, p.cfg.RequestTimeout)
-		var res *kafka.ProduceResponse
-		res, err = p.client.RawProduce(ctx, &kafka.RawProduceRequest{
-			Topic:        w.tp.topic,
-			Partition:    w.tp.partition,
-			RequiredAcks: p.acks,
-			RawRecords:   protocol.RawRecordSet{Reader: bytes.NewReader(raw)},
-		})
-		cancel()
-		if err == nil && res != nil {
-			err = res.Error
-			if err == nil && len(res.RecordErrors) > 0 {
-				for _, e := range res.RecordErrors {
-					err = fmt.Errorf("record rejected: %w: %w", kafka.InvalidRecord, e)
-					break
-				}
-			}
-		}
-		if err == nil || attempt >= p.cfg.MaxAttempts || !retryable(err) || p.ctx.Err() != nil {
-			return err
-		}
-		p.log.Debug("produce failed; retrying", "topic", w.tp.topic, "partition", w.tp.partition,
-			"attempt", attempt, "err", err)
-		t := time.NewTimer(backoff)
-		select {
-		case <-t.C:
-		case <-p.ctx.Done():
-			t.Stop()
-			return errors.Join(err, p.ctx.Err())
-		}
-		backoff = min(2*backoff, producerBackoffMax)
 	}
 }
 
 func (w *partWriter) finish(b *recordBatch, err error) {
 	if err != nil {
-		for _, t := range b.toks {
-			t.finish(err)
-		}
-		b.free()
+		w.fail(b, err)
 		return
 	}
 	acks := w.acks[:0]

@@ -175,7 +175,7 @@ func TestVarintLen(t *testing.T) {
 // reaches a batch.
 func TestProducerRejectsOversizedMessage(t *testing.T) {
 	p := &producer{cfg: KafkaProducerConfig{BatchBytes: 100, MaxRequestSize: 1000}, balancer: &kafka.Murmur2Balancer{}}
-	err := p.add("t", &topicInfo{partitions: []int{0}, writers: make([]atomic.Pointer[partWriter], 1)}, &Message{Value: make([]byte, 1000)}, 0, &ackToken{})
+	err := p.add("t", &topicInfo{partitions: []int{0}, writers: make([]atomic.Pointer[partWriter], 1)}, &Message{Value: make([]byte, 1000)}, 0, time.Time{}, &ackToken{})
 	if !errors.Is(err, kafka.MessageSizeTooLarge) || retryable(err) {
 		t.Fatalf("err = %v, want a permanent MessageSizeTooLarge", err)
 	}
@@ -205,7 +205,7 @@ func TestPartWriterClosesBatchesByBytes(t *testing.T) {
 			w := &partWriter{p: p, wake: make(chan struct{}, 1)}
 			toks := make([]ackToken, len(tt.values))
 			for i, v := range tt.values {
-				if !w.add(rec(v), 1_700_000_000_000, &toks[i]) {
+				if !w.add(rec(v), 1_700_000_000_000, time.Time{}, &toks[i]) {
 					t.Fatal("add refused")
 				}
 			}

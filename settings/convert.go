@@ -387,7 +387,7 @@ func (cx *converter) kafkaProducer(base string, d kafkaProducerDoc) *runtime.Kaf
 		Brokers:        []string{defaultBroker},
 		Topic:          d.Topic,
 		Acks:           defaultAcks,
-		MaxAttempts:    1, // kafka-python retries=0
+		MaxAttempts:    0, // no retries count: retried until future_timeout
 		BatchBytes:     defaultBatchSize,
 		MaxRequestSize: defaultMaxRequestSize,
 		MaxInFlight:    defaultMaxInFlight,
@@ -408,6 +408,11 @@ func (cx *converter) kafkaProducer(base string, d kafkaProducerDoc) *runtime.Kaf
 	}
 	if d.FutureTimeout != nil {
 		k.AckTimeout = time.Duration(*d.FutureTimeout)
+		if floor := k.RequestTimeout + k.Linger; k.AckTimeout < floor {
+			cx.warnf(base+"/future_timeout",
+				"future_timeout %s is shorter than request_timeout_ms + linger_ms (%s): a record's last request is cut at its deadline, and a record whose request was cut may be written anyway and then again when it is retried; give future_timeout at least %s (default 120s)",
+				k.AckTimeout, floor, floor)
+		}
 	}
 	if d.CloseTimeout != nil {
 		k.CloseTimeout = time.Duration(*d.CloseTimeout)

@@ -209,10 +209,10 @@ var producerOptions = map[string]option[runtime.KafkaProducerConfig]{
 	}},
 	// Compression; null means none.
 	"compression_type": {apply: func(c *runtime.KafkaProducerConfig, v any) error { c.Compression = v.(string); return nil }},
-	// MaxAttempts = retries + 1: kafka-python's retries counts retries,
-	// kafka-go's MaxAttempts counts attempts. kafka-python's default 0
-	// gives one attempt; the engine's own retries (max_retries) come on
-	// top.
+	// MaxAttempts = retries + 1: retries counts retries, MaxAttempts
+	// attempts. Left out, a batch is retried until its records' delivery
+	// deadline (future_timeout), like the Java client's default; the
+	// engine's own retries (max_retries) come on top.
 	"retries": {apply: func(c *runtime.KafkaProducerConfig, v any) error {
 		n, err := integer(v)
 		c.MaxAttempts = n + 1

@@ -75,7 +75,6 @@ func DefaultConfig() Config {
 			Brokers:        []string{"localhost:9092"},
 			Topic:          "users.clean",
 			Acks:           1,
-			MaxAttempts:    1,
 			BatchBytes:     16 << 10,
 			MaxRequestSize: 1048576,
 			MaxInFlight:    5,

@@ -89,7 +89,6 @@ func DefaultConfig() Config {
 			Brokers:        []string{"localhost:9092"},
 			Topic:          "ARTICLE.copy",
 			Acks:           -1,
-			MaxAttempts:    1,
 			BatchBytes:     16 << 10,
 			MaxRequestSize: 1048576,
 			MaxInFlight:    5,
