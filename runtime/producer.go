@@ -97,6 +97,9 @@ func newProducer(cfg KafkaProducerConfig, log *slog.Logger, transport kafka.Roun
 	return p
 }
 
+// errNotSent fails the records behind a batch that failed for good.
+var errNotSent = errors.New("not sent")
+
 // errMessageTooLarge fails a message that alone exceeds MaxRequestSize.
 func errMessageTooLarge(size int, limit int64) error {
 	return fmt.Errorf("message of %d bytes exceeds the batch limit of %d bytes (max_request_size): %w",
@@ -492,6 +495,22 @@ func (w *partWriter) handle(r sendResult, now time.Time) {
 	b.lastErr = err
 	cfg := &w.p.cfg
 	switch {
+	case tooLarge(err) && b.n > 1:
+		// The broker's limit (max.message.bytes) is below this batch:
+		// send it again as two, in order, at once.
+		halves, serr := w.split(b)
+		if serr != nil {
+			w.failFrom(b, w.sendErr(fmt.Errorf("%w (split: %w)", err, serr), true))
+			return
+		}
+		i := slices.Index(w.sent, b)
+		w.sent = slices.Replace(w.sent, i, i+1, halves[0], halves[1])
+		if !w.stalled {
+			w.stalled, w.retryAt = true, now
+		}
+		w.p.log.Debug("batch too large for the broker; split", "topic", w.tp.topic,
+			"partition", w.tp.partition, "records", b.n, "bytes", len(b.raw), "err", err)
+		b.free()
 	case !retryable(err):
 		w.failFrom(b, w.sendErr(err, true))
 	case !now.Before(b.deadline):
@@ -506,6 +525,47 @@ func (w *partWriter) handle(r sendResult, now time.Time) {
 		w.stalled = true
 		w.retryAt = now.Add(retryBackoff(b.attempts))
 	}
+}
+
+// tooLarge reports whether the broker refused a batch for its size.
+func tooLarge(err error) bool {
+	return errors.Is(err, kafka.MessageSizeTooLarge) || errors.Is(err, kafka.RecordListTooLarge)
+}
+
+// split returns two sealed batches holding b's records, in order, the
+// first half in the first; b keeps its records (the caller frees it).
+func (w *partWriter) split(b *recordBatch) ([2]*recordBatch, error) {
+	halves := [2]*recordBatch{newRecordBatch(), newRecordBatch()}
+	i, half := 0, int(b.n)/2
+	err := eachRecord(b.buf[recordsStart:], func(m *Message, tsDelta int64) {
+		h := halves[0]
+		if i >= half {
+			h = halves[1]
+		}
+		h.add(m, b.first+tsDelta, b.toks[i])
+		i++
+	})
+	if err == nil && i != int(b.n) {
+		err = errBadRecord
+	}
+	for _, h := range halves {
+		if err == nil {
+			err = w.seal(h)
+		}
+	}
+	if err != nil {
+		for _, h := range halves {
+			clear(h.toks) // b keeps them
+			h.free()
+		}
+		return halves, err
+	}
+	for _, h := range halves {
+		h.deadline, h.retry, h.lastErr = b.deadline, true, b.lastErr
+	}
+	clear(b.toks)
+	b.toks = b.toks[:0]
+	return halves, nil
 }
 
 // retryBackoff is the wait before the attempt after the given one.
@@ -543,7 +603,8 @@ func (w *partWriter) remove(b *recordBatch) {
 }
 
 // failFrom fails b and every batch of the partition behind it, sent or
-// queued, with err (b nil: every queued batch). A request still out for
+// queued, with err (b nil: every queued batch), those behind b with a
+// transient error when err is permanent. A request still out for
 // one of them is waited for before anything else is sent.
 func (w *partWriter) failFrom(b *recordBatch, err error) {
 	var failed []*recordBatch
@@ -568,10 +629,22 @@ func (w *partWriter) failFrom(b *recordBatch, err error) {
 	if !errors.Is(err, ErrClosed) {
 		w.p.onResult(err)
 	}
+	// The batches behind fail with err, unless it is about the first
+	// batch's own records (permanent): theirs is only that they were
+	// not sent, and sending them again may succeed.
+	behind := err
+	if errors.Is(err, ErrPermanent) || IsPermanent(err) {
+		behind = &OutboundError{Client: KafkaProducer, Err: fmt.Errorf("produce %s/%d: %w: an earlier batch of the partition failed (%v)",
+			w.tp.topic, w.tp.partition, errNotSent, err)}
+	}
 	n := 0
-	for _, f := range failed {
+	for i, f := range failed {
 		n += int(f.n)
-		w.fail(f, err)
+		if i == 0 && b != nil {
+			w.fail(f, err)
+		} else {
+			w.fail(f, behind)
+		}
 	}
 	w.stalled = true
 	if !errors.Is(err, ErrClosed) {

@@ -220,6 +220,11 @@ func TestProducerFailsEveryBatchBehindAFailedOne(t *testing.T) {
 			if err, _ := acks.err(0); !errors.Is(err, tt.err) {
 				t.Errorf("record 0: err = %v, want %v", err, tt.err)
 			}
+			// Those behind were only not sent: a transient error, never a
+			// permanent one that would dead-letter them.
+			if err, _ := acks.err(n - 1); IsPermanent(err) || errors.Is(err, ErrPermanent) {
+				t.Errorf("record %d behind the failed batch: err = %v, want a transient error", n-1, err)
+			}
 			if got := f.count(); got != 1 {
 				t.Errorf("%d requests, want only the failed one", got)
 			}

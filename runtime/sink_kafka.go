@@ -298,7 +298,7 @@ func (s *KafkaSink) Write(ctx context.Context, msgs []Message) error {
 			to = s.cfg.Topic
 		}
 		if to == "" {
-			t.finish(&OutboundError{Client: KafkaProducer, Err: errNoTopic, Permanent: true})
+			t.finish(&OutboundError{Client: KafkaProducer, Err: Permanent(errNoTopic), Permanent: true})
 			continue
 		}
 		if to != topic || (ti == nil && perr == nil) {
@@ -318,10 +318,14 @@ func (s *KafkaSink) Write(ctx context.Context, msgs []Message) error {
 
 // fail finishes t with err, met writing to where (a topic).
 func (s *KafkaSink) fail(t *ackToken, where string, err error) {
+	permanent := !retryable(err)
+	if permanent {
+		err = Permanent(err)
+	}
 	oerr := &OutboundError{
 		Client:    KafkaProducer,
 		Err:       fmt.Errorf("produce %s: %w", where, err),
-		Permanent: !retryable(err),
+		Permanent: permanent,
 	}
 	if !errors.Is(err, ErrClosed) {
 		s.noteFailure(oerr)
