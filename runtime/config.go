@@ -135,6 +135,11 @@ type KafkaProducerConfig struct {
 	// Acks is -1 (all), 0 or 1; default 1 like kafka-python (kafka-go's
 	// Writer default is 0, which loses data).
 	Acks int
+	// DisableIdempotence turns the idempotent producer off. It is on when
+	// Acks is -1 (all) unless disabled: the broker then drops a retried
+	// batch it already has and refuses gaps, which allows MaxInFlight
+	// requests per partition with order kept. With Acks 0 or 1 it is off.
+	DisableIdempotence bool
 	// MaxAttempts of one batch inside the producer (retries+1); 0 means
 	// no count: a batch is retried until its records' delivery deadline
 	// (AckTimeout), like the Java client's retries=MAX_INT.

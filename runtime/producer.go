@@ -53,6 +53,13 @@ type producer struct {
 	closeErr error
 	onResult func(err error) // sink health: nil on success
 
+	// idempotent is whether batches carry a producer id and sequences:
+	// on with acks all unless disabled, off for good once the cluster
+	// refuses it.
+	idempotent atomic.Bool
+	idMu       sync.Mutex // guards id: one InitProducerId at a time
+	id         producerID // shared by the partitions until one resets
+
 	mu       sync.Mutex // guards closing and the creation of writers
 	parts    sync.Map   // topicPartition → *partWriter
 	closing  bool
@@ -60,6 +67,14 @@ type producer struct {
 	topics   atomic.Pointer[map[string]*topicInfo] // copy on write
 	topicsMu sync.Mutex
 }
+
+// producerID is an idempotent producer's identity.
+type producerID struct {
+	id    int64 // -1: none yet
+	epoch int16
+}
+
+var noProducerID = producerID{id: -1, epoch: -1}
 
 type topicPartition struct {
 	topic     string
@@ -94,7 +109,52 @@ func newProducer(cfg KafkaProducerConfig, log *slog.Logger, transport kafka.Roun
 		onResult: onResult,
 	}
 	p.topics.Store(&map[string]*topicInfo{})
+	p.id = noProducerID
+	p.idempotent.Store(acks == kafka.RequireAll && !cfg.DisableIdempotence)
 	return p
+}
+
+// maxIdempotentInFlight is the most requests in flight per partition with
+// the idempotent producer: the broker remembers the last five batches of a
+// producer per partition, so a retry further back could not be told from
+// a gap (the Java client refuses more).
+const maxIdempotentInFlight = 5
+
+// errIdempotenceRefused marks an InitProducerId the cluster refused for
+// good (e.g. CLUSTER_AUTHORIZATION_FAILED without IdempotentWrite).
+var errIdempotenceRefused = errors.New("idempotent producer refused by the cluster")
+
+// producerID returns the shared producer identity, asking the cluster for
+// one the first time; fresh asks for a new one (a partition resetting its
+// sequences). Past errIdempotenceRefused the producer is not idempotent
+// any more.
+func (p *producer) producerID(ctx context.Context, fresh bool) (producerID, error) {
+	p.idMu.Lock()
+	defer p.idMu.Unlock()
+	if !fresh && p.id.id >= 0 {
+		return p.id, nil
+	}
+	if !p.idempotent.Load() {
+		return noProducerID, errIdempotenceRefused
+	}
+	res, err := p.client.InitProducerID(ctx, &kafka.InitProducerIDRequest{ProducerID: -1, ProducerEpoch: -1})
+	if err == nil {
+		err = res.Error
+	}
+	if err != nil {
+		if retryable(err) {
+			return noProducerID, fmt.Errorf("init producer id: %w", err)
+		}
+		p.idempotent.Store(false)
+		p.log.Warn("the cluster refuses the idempotent producer: writing without it, one request in flight per partition; a retried batch may then be written twice",
+			"err", err)
+		return noProducerID, fmt.Errorf("%w: %w", errIdempotenceRefused, err)
+	}
+	id := producerID{id: int64(res.Producer.ProducerID), epoch: int16(res.Producer.ProducerEpoch)}
+	if !fresh {
+		p.id = id
+	}
+	return id, nil
 }
 
 // errNotSent fails the records behind a batch that failed for good.
@@ -256,6 +316,15 @@ type partWriter struct {
 	stalled bool
 	retryAt time.Time
 
+	// With the idempotent producer: the partition's producer identity
+	// (noProducerID until known), the next base sequence, and whether the
+	// sequences must start again under a new identity before anything
+	// else is sent (the broker lost or refused them).
+	id        producerID
+	nextSeq   int32
+	resetSeq  bool
+	warmUntil time.Time // see maxInFlight
+
 	// acks and fin acknowledge a sent batch's records together (one lane
 	// lock per run of a partition).
 	acks []Acker
@@ -269,7 +338,8 @@ type sendResult struct {
 }
 
 func newPartWriter(p *producer, tp topicPartition) *partWriter {
-	return &partWriter{p: p, tp: tp, wake: make(chan struct{}, 1), results: make(chan sendResult, max(1, p.cfg.MaxInFlight))}
+	return &partWriter{p: p, tp: tp, wake: make(chan struct{}, 1), id: noProducerID,
+		results: make(chan sendResult, max(1, p.cfg.MaxInFlight))}
 }
 
 func (w *partWriter) signal() {
@@ -389,8 +459,24 @@ func (w *partWriter) run() {
 	}
 }
 
-// maxInFlight is how many requests the partition may have out.
-func (w *partWriter) maxInFlight() int { return 1 }
+// maxInFlight is how many requests the partition may have out at now:
+// one unless the broker checks our sequences there. It does once it holds
+// state for our producer id in the partition, which it has from an
+// acknowledged batch on: until then it takes any first sequence, so a
+// request overtaking the first one on another connection (kafka-go's
+// Transport has one request per connection) would be written before it.
+// The broker forgets an idle producer (producer.id.expiration.ms, a day
+// by default), so a partition idle for warmFor sends alone again.
+func (w *partWriter) maxInFlight(now time.Time) int {
+	if w.id.id >= 0 && w.p.idempotent.Load() && now.Before(w.warmUntil) {
+		return min(w.p.cfg.MaxInFlight, maxIdempotentInFlight)
+	}
+	return 1
+}
+
+// warmFor is how long after its last acknowledged batch a partition
+// keeps several requests in flight (see maxInFlight).
+const warmFor = time.Minute
 
 // step sends what may be sent now. It returns 0 to be called again at
 // once, or how long until it may have something to send (-1: only an
@@ -400,19 +486,31 @@ func (w *partWriter) step(now time.Time) time.Duration {
 		if w.inflight > 0 {
 			return -1
 		}
+		if left := w.retryAt.Sub(now); left > 0 && (len(w.sent) > 0 || w.resetSeq) {
+			return left
+		}
+		if w.resetSeq && !w.resequence(now) {
+			return 0 // retryAt moved
+		}
 		if len(w.sent) == 0 {
 			w.stalled = false
 			return 0
-		}
-		if left := w.retryAt.Sub(now); left > 0 {
-			return left
 		}
 		// Head first, one at a time, until the failed ones are through.
 		w.send(w.sent[0], now)
 		return -1
 	}
-	if w.inflight >= w.maxInFlight() {
+	// Batches sent and not finished, not only requests out: a batch
+	// waiting to be sent again holds its place, so that the oldest is
+	// always among the last five the broker remembers.
+	if len(w.sent) >= w.maxInFlight(now) {
 		return -1
+	}
+	if w.id.id < 0 && w.p.idempotent.Load() {
+		// The first batch waits for the producer's identity.
+		if !w.identify(now) {
+			return 0
+		}
 	}
 	b, wait := w.next(now)
 	if b == nil {
@@ -428,10 +526,123 @@ func (w *partWriter) step(now time.Time) time.Duration {
 	return 0
 }
 
-// seal encodes b's header for sending.
+// seal encodes b's header for sending, with the next sequence when
+// idempotent.
 func (w *partWriter) seal(b *recordBatch) error {
-	_, err := b.seal(w.p.codec, &b.zbuf)
+	if w.id.id < 0 {
+		_, err := b.seal(w.p.codec, &b.zbuf)
+		return err
+	}
+	b.seq = w.nextSeq
+	w.nextSeq += b.n // wraps as the protocol's sequences do
+	_, err := b.sealAs(w.p.codec, &b.zbuf, w.id.id, w.id.epoch, b.seq)
 	return err
+}
+
+// identify gets the producer's shared identity for the partition's first
+// batch. False when there is none yet: the head batch waits (or fails at
+// its deadline) and the call comes again after the backoff.
+func (w *partWriter) identify(now time.Time) bool {
+	ctx, cancel := w.requestContext(now, w.headDeadline(now))
+	id, err := w.p.producerID(ctx, false)
+	cancel()
+	if err == nil {
+		w.id, w.nextSeq, w.warmUntil = id, 0, time.Time{}
+		return true
+	}
+	if errors.Is(err, errIdempotenceRefused) {
+		return true // on without sequences
+	}
+	w.p.onResult(&OutboundError{Client: KafkaProducer, Err: err})
+	w.p.log.Debug("init producer id failed; retrying", "err", err)
+	w.idWait(now)
+	return false
+}
+
+// idWait waits out a backoff before the next InitProducerId, failing the
+// head batch once its deadline passes (expire does).
+func (w *partWriter) idWait(now time.Time) {
+	w.mu.Lock()
+	var head *recordBatch
+	if len(w.full) > 0 {
+		head = w.full[0]
+	} else if w.cur != nil {
+		head = w.cur
+	}
+	w.mu.Unlock()
+	wait := producerBackoffMin
+	if head != nil && head.deadline.Sub(now) < wait {
+		wait = max(head.deadline.Sub(now), 0)
+	}
+	t := time.NewTimer(wait)
+	select {
+	case <-t.C:
+	case <-w.p.ctx.Done():
+		t.Stop()
+	}
+}
+
+// headDeadline is the delivery deadline of the partition's next batch.
+func (w *partWriter) headDeadline(now time.Time) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.full) > 0 {
+		return w.full[0].deadline
+	}
+	if w.cur != nil {
+		return w.cur.deadline
+	}
+	return now.Add(w.p.cfg.RequestTimeout)
+}
+
+// requestContext bounds one request by the request timeout and deadline.
+func (w *partWriter) requestContext(now, deadline time.Time) (context.Context, context.CancelFunc) {
+	if d := now.Add(w.p.cfg.RequestTimeout); d.Before(deadline) {
+		deadline = d
+	}
+	return context.WithDeadline(w.p.ctx, deadline)
+}
+
+// resequence gives the partition a new producer identity and renumbers
+// the batches waiting in sent from sequence 0, in order: the broker lost
+// our sequences (UNKNOWN_PRODUCER_ID, a gap at the head) or a batch with
+// a sequence failed for good. Nothing is in flight. False when no new
+// identity could be had yet (retryAt moved).
+func (w *partWriter) resequence(now time.Time) bool {
+	deadline := now.Add(w.p.cfg.RequestTimeout)
+	if len(w.sent) > 0 {
+		deadline = w.sent[0].deadline
+	}
+	ctx, cancel := w.requestContext(now, deadline)
+	id, err := w.p.producerID(ctx, true)
+	cancel()
+	switch {
+	case err == nil:
+		w.id = id
+	case errors.Is(err, errIdempotenceRefused):
+		w.id = noProducerID
+	default:
+		w.p.onResult(&OutboundError{Client: KafkaProducer, Err: err})
+		w.retryAt = now.Add(producerBackoffMin)
+		if len(w.sent) > 0 {
+			w.sent[0].lastErr = err
+		}
+		return false
+	}
+	w.resetSeq = false
+	w.nextSeq, w.warmUntil = 0, time.Time{}
+	for _, b := range w.sent {
+		if w.id.id < 0 {
+			b.stamp(-1, -1, -1)
+			continue
+		}
+		b.seq = w.nextSeq
+		w.nextSeq += b.n
+		b.stamp(w.id.id, w.id.epoch, b.seq)
+	}
+	w.p.log.Info("partition sequences restarted under a new producer id", "topic", w.tp.topic,
+		"partition", w.tp.partition, "producer_id", w.id.id, "batches", len(w.sent))
+	return true
 }
 
 // send starts one request of b, cut at b's delivery deadline at the
@@ -439,13 +650,10 @@ func (w *partWriter) seal(b *recordBatch) error {
 func (w *partWriter) send(b *recordBatch, now time.Time) {
 	b.attempts++
 	b.inFlight, b.retry = true, false
+	b.alone = w.inflight == 0
 	w.inflight++
-	deadline := now.Add(w.p.cfg.RequestTimeout)
-	if b.deadline.Before(deadline) {
-		deadline = b.deadline
-	}
+	ctx, cancel := w.requestContext(now, b.deadline)
 	go func() {
-		ctx, cancel := context.WithDeadline(w.p.ctx, deadline)
 		err := w.produce(ctx, b.raw)
 		cancel()
 		w.results <- sendResult{b, err}
@@ -483,7 +691,11 @@ func (w *partWriter) handle(r sendResult, now time.Time) {
 		b.free()
 		return
 	}
-	if err == nil {
+	if err == nil || errors.Is(err, kafka.DuplicateSequenceNumber) {
+		// A duplicate is a retry of a batch the broker already has.
+		if w.id.id >= 0 {
+			w.warmUntil = now.Add(warmFor)
+		}
 		w.remove(b)
 		w.p.onResult(nil)
 		w.finish(b, nil)
@@ -518,6 +730,15 @@ func (w *partWriter) handle(r sendResult, now time.Time) {
 	case cfg.MaxAttempts > 0 && b.attempts >= cfg.MaxAttempts:
 		w.failFrom(b, w.sendErr(err, false))
 	default:
+		if w.id.id >= 0 && sequenceLost(err) && (!errors.Is(err, kafka.OutOfOrderSequenceNumber) || b.alone && w.sent[0] == b) {
+			// The broker forgot or fenced us, or refused the head
+			// batch sent alone, after every earlier one was
+			// acknowledged, as a gap: start the sequences again once
+			// nothing is in flight. (Any other gap is an earlier
+			// batch's failure, or requests overtaking each other on
+			// their connections: this one is sent again in turn.)
+			w.resetSeq = true
+		}
 		w.p.onResult(w.sendErr(err, false))
 		w.p.log.Debug("produce failed; retrying", "topic", w.tp.topic, "partition", w.tp.partition,
 			"attempt", b.attempts, "err", err)
@@ -525,6 +746,14 @@ func (w *partWriter) handle(r sendResult, now time.Time) {
 		w.stalled = true
 		w.retryAt = now.Add(retryBackoff(b.attempts))
 	}
+}
+
+// sequenceLost reports whether the broker refused a batch for its
+// producer id, epoch or sequence.
+func sequenceLost(err error) bool {
+	return errors.Is(err, kafka.OutOfOrderSequenceNumber) || errors.Is(err, kafka.UnknownProducerId) ||
+		errors.Is(err, kafka.InvalidProducerEpoch) || errors.Is(err, kafka.InvalidProducerIDMapping) ||
+		errors.Is(err, kafka.ProducerFenced)
 }
 
 // tooLarge reports whether the broker refused a batch for its size.
@@ -548,9 +777,17 @@ func (w *partWriter) split(b *recordBatch) ([2]*recordBatch, error) {
 	if err == nil && i != int(b.n) {
 		err = errBadRecord
 	}
+	seq := b.seq
 	for _, h := range halves {
 		if err == nil {
-			err = w.seal(h)
+			// The halves take b's sequences: what follows is unchanged.
+			h.seq = seq
+			seq += h.n
+			if w.id.id >= 0 {
+				_, err = h.sealAs(w.p.codec, &h.zbuf, w.id.id, w.id.epoch, h.seq)
+			} else {
+				_, err = h.seal(w.p.codec, &h.zbuf)
+			}
 		}
 	}
 	if err != nil {
@@ -615,6 +852,13 @@ func (w *partWriter) failFrom(b *recordBatch, err error) {
 			w.sent = w.sent[:i]
 		} else {
 			failed = append(failed, b) // not sent yet
+		}
+	}
+	for _, f := range failed {
+		if f.attempts > 0 && w.id.id >= 0 {
+			// Their sequences are spent, written or not: what comes
+			// next starts again under a new identity.
+			w.resetSeq = true
 		}
 	}
 	w.mu.Lock()

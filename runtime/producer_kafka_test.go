@@ -6,11 +6,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
+	"github.com/segmentio/kafka-go/protocol/rawproduce"
 	"go.uber.org/goleak"
 
 	"github.com/kgen-dev/kgen/internal/kafkatest"
@@ -121,4 +126,162 @@ func TestKafkaSinkSplitsBatchesTheBrokerFindsTooLarge(t *testing.T) {
 	if err, _ := big.err(1); err != nil {
 		t.Errorf("record after the too large one: %v", err)
 	}
+}
+
+// faultyTransport wraps the real Transport and, by fault, loses the
+// response of a produce request after the broker handled it (lose), or
+// holds the request back before forwarding it (hold) so that later ones
+// overtake it. It counts produce requests and the most at once.
+type faultyTransport struct {
+	rt    kafka.RoundTripper
+	fault func(i int) (lose bool, hold time.Duration)
+
+	mu          sync.Mutex
+	n, now, max int
+	lost        int
+}
+
+func (f *faultyTransport) RoundTrip(ctx context.Context, addr net.Addr, req protocol.Message) (protocol.Message, error) {
+	if _, ok := req.(*rawproduce.Request); !ok {
+		return f.rt.RoundTrip(ctx, addr, req)
+	}
+	f.mu.Lock()
+	i := f.n
+	f.n++
+	f.now++
+	f.max = max(f.max, f.now)
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.now--
+		f.mu.Unlock()
+	}()
+	lose, hold := f.fault(i)
+	if hold > 0 {
+		time.Sleep(hold)
+	}
+	res, err := f.rt.RoundTrip(ctx, addr, req)
+	if err == nil && lose {
+		f.mu.Lock()
+		f.lost++
+		f.mu.Unlock()
+		return nil, fmt.Errorf("response lost by the test: %w", io.ErrUnexpectedEOF)
+	}
+	return res, err
+}
+
+// endOffset is the next offset of topic's partition 0.
+func endOffset(t *testing.T, addr, topic string) int64 {
+	t.Helper()
+	tr := &kafka.Transport{}
+	defer tr.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(addr), Timeout: 30 * time.Second, Transport: tr}
+	res, err := client.ListOffsets(context.Background(), &kafka.ListOffsetsRequest{
+		Topics: map[string][]kafka.OffsetRequest{topic: {kafka.LastOffsetOf(0)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	po := res.Topics[topic][0]
+	if po.Error != nil {
+		t.Fatal(po.Error)
+	}
+	return po.LastOffset
+}
+
+// writeInOrder writes n numbered records to topic through s and checks
+// that each is acknowledged and that the partition holds each once, in
+// order.
+func writeInOrder(t *testing.T, s *KafkaSink, addr, topic string, n int) {
+	t.Helper()
+	acks := newAckLog(t, n)
+	msgs := make([]Message, n)
+	for i := range msgs {
+		msgs[i] = Message{Key: fmt.Appendf(nil, "k%d", i%13), Value: fmt.Appendf(nil, "%06d", i), Ack: acks.ack(i)}
+	}
+	for i := 0; i < n; i += 100 {
+		if err := s.Write(context.Background(), msgs[i:min(i+100, n)]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	acks.wait(120 * time.Second)
+	for i := range n {
+		if err, _ := acks.err(i); err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+	}
+	if end := endOffset(t, addr, topic); end != int64(n) {
+		t.Errorf("partition holds %d records, want %d: some were written twice", end, n)
+	}
+	got := kafkatest.ReadAll(t, addr, topic, n, 60*time.Second)
+	for i, m := range got {
+		if want := fmt.Sprintf("%06d", i); string(m.Value) != want {
+			t.Fatalf("offset %d holds record %s, want %s: not written once, in order", i, m.Value, want)
+		}
+	}
+}
+
+// TestKafkaSinkIdempotentRetryWritesOnce: the response to a produce
+// request is lost after the broker wrote the batch, so the producer sends
+// it again; with the idempotent producer (on by default with acks all)
+// the broker recognises the retry and the records are written once.
+// Before the idempotent producer the retry wrote them twice.
+func TestKafkaSinkIdempotentRetryWritesOnce(t *testing.T) {
+	addr := kafkatest.Broker(t)
+	topic := kafkatest.Topic(t, addr, 1)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var ft *faultyTransport
+	s, err := newKafkaSink(KafkaProducerConfig{Brokers: []string{addr}, Topic: topic, Acks: -1},
+		sinkTestLogger(), func(rt kafka.RoundTripper) kafka.RoundTripper {
+			ft = &faultyTransport{rt: rt, fault: func(i int) (bool, time.Duration) { return i == 0, 0 }}
+			return ft
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeInOrder(t, s, addr, topic, 100)
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ft.lost != 1 {
+		t.Errorf("%d responses lost, want 1", ft.lost)
+	}
+}
+
+// TestKafkaSinkIdempotentOrderWithSeveralInFlight: small batches, five
+// requests in flight per partition, and a transport that loses every
+// seventh response and holds every fifth request back so later ones
+// overtake it: every record is still written once and in order (the
+// broker refuses the overtaking batches as out of sequence and the
+// producer sends them again in turn).
+func TestKafkaSinkIdempotentOrderWithSeveralInFlight(t *testing.T) {
+	addr := kafkatest.Broker(t)
+	topic := kafkatest.Topic(t, addr, 1)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var ft *faultyTransport
+	s, err := newKafkaSink(KafkaProducerConfig{Brokers: []string{addr}, Topic: topic, Acks: -1,
+		BatchBytes: 600, MaxInFlight: 5, Linger: time.Millisecond},
+		sinkTestLogger(), func(rt kafka.RoundTripper) kafka.RoundTripper {
+			ft = &faultyTransport{rt: rt, fault: func(i int) (bool, time.Duration) {
+				var hold time.Duration
+				if i%5 == 3 {
+					hold = 3 * time.Millisecond
+				}
+				return i%7 == 6, hold
+			}}
+			return ft
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeInOrder(t, s, addr, topic, 6000)
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ft.max < 2 {
+		t.Errorf("at most %d produce request in flight; the test needs several", ft.max)
+	}
+	if ft.lost == 0 {
+		t.Error("no response lost")
+	}
+	t.Logf("%d produce requests, at most %d in flight, %d responses lost", ft.n, ft.max, ft.lost)
 }

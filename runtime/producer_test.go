@@ -33,16 +33,53 @@ type fakeProduce struct {
 // fakeBroker is a kafka.RoundTripper standing in for a cluster of one
 // broker: it answers metadata for any topic with its partitions, hands
 // out producer ids, and answers each produce request with what answer
-// returns (nil: success). Requests are recorded in order.
+// returns (nil: success), checking idempotent producers' sequences as a
+// broker does when answer lets a batch through. Requests are recorded in
+// order, and so are the batches written.
 type fakeBroker struct {
 	partitions int
 	// answer decides the error of the i-th produce request (from 0); it
 	// may block.
 	answer func(i int, req fakeProduce) error
+	// initErr, when set, is InitProducerId's error code.
+	initErr kafka.Error
 
 	mu       sync.Mutex
 	produces []fakeProduce
+	written  []fakeProduce
 	pids     int64
+	seqs     map[[2]int64][]int32 // producer id, partition → base sequences written
+}
+
+// check is the broker's sequence check of an idempotent batch; a nil
+// error means write it.
+func (f *fakeBroker) check(fp fakeProduce) (duplicate bool, err error) {
+	if fp.producerID < 0 {
+		return false, nil
+	}
+	if f.seqs == nil {
+		f.seqs = map[[2]int64][]int32{}
+	}
+	k := [2]int64{fp.producerID, int64(fp.partition)}
+	seqs := f.seqs[k]
+	if len(seqs) == 0 {
+		return false, nil // a new producer may start anywhere
+	}
+	for _, s := range seqs[max(0, len(seqs)-5):] {
+		if s == fp.baseSeq {
+			return true, nil
+		}
+	}
+	var last fakeProduce
+	for _, w := range f.written {
+		if w.producerID == fp.producerID && w.partition == fp.partition {
+			last = w
+		}
+	}
+	if fp.baseSeq != last.baseSeq+int32(len(last.values)) {
+		return false, kafka.OutOfOrderSequenceNumber
+	}
+	return false, nil
 }
 
 func (f *fakeBroker) RoundTrip(ctx context.Context, _ net.Addr, req protocol.Message) (protocol.Message, error) {
@@ -62,6 +99,9 @@ func (f *fakeBroker) RoundTrip(ctx context.Context, _ net.Addr, req protocol.Mes
 		f.pids++
 		pid := 1000 + f.pids
 		f.mu.Unlock()
+		if f.initErr != 0 {
+			return &initproducerid.Response{ErrorCode: int16(f.initErr), ProducerID: -1, ProducerEpoch: -1}, nil
+		}
 		return &initproducerid.Response{ProducerID: pid}, nil
 	case *rawproduce.Request:
 		rp := &r.Topics[0].Partitions[0]
@@ -87,6 +127,19 @@ func (f *fakeBroker) RoundTrip(ctx context.Context, _ net.Addr, req protocol.Mes
 		var perr error
 		if f.answer != nil {
 			perr = f.answer(i, fp)
+		}
+		if perr == nil {
+			f.mu.Lock()
+			dup, err := f.check(fp)
+			if err == nil && !dup {
+				f.written = append(f.written, fp)
+				k := [2]int64{fp.producerID, int64(fp.partition)}
+				if fp.producerID >= 0 {
+					f.seqs[k] = append(f.seqs[k], fp.baseSeq)
+				}
+			}
+			f.mu.Unlock()
+			perr = err
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -116,6 +169,13 @@ func (f *fakeBroker) sent() []fakeProduce {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]fakeProduce(nil), f.produces...)
+}
+
+// log is what was written, in order.
+func (f *fakeBroker) log() []fakeProduce {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]fakeProduce(nil), f.written...)
 }
 
 func newFakeSink(t *testing.T, cfg KafkaProducerConfig, f *fakeBroker) *KafkaSink {
@@ -277,5 +337,141 @@ func TestEachRecordReadsWhatAddWrites(t *testing.T) {
 	}
 	if err := eachRecord([]byte{0x10, 0}, func(*Message, int64) {}); err == nil {
 		t.Error("truncated record read without error")
+	}
+}
+
+// TestProducerIdempotentSequences: with acks all the producer is
+// idempotent by default: every batch carries the producer id and epoch,
+// and each partition's base sequences start at 0 and grow by the records
+// of the batches before; with acks 1, or disabled, batches carry none.
+func TestProducerIdempotentSequences(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		cfg        KafkaProducerConfig
+		idempotent bool
+	}{
+		{"acks all", KafkaProducerConfig{Acks: -1}, true},
+		{"acks all, disabled", KafkaProducerConfig{Acks: -1, DisableIdempotence: true}, false},
+		{"acks 1", KafkaProducerConfig{Acks: 1}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			f := &fakeBroker{partitions: 3}
+			cfg := tt.cfg
+			cfg.BatchBytes, cfg.Linger, cfg.Partitioner = 300, time.Millisecond, "round_robin"
+			s := newFakeSink(t, cfg, f)
+			const n = 600
+			acks := newAckLog(t, n)
+			for i := 0; i < n; i += 50 {
+				if err := s.Write(context.Background(), valueMessages(acks, i, 50)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			acks.wait(10 * time.Second)
+			if err := s.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			next := map[int]int32{}
+			for _, r := range f.log() {
+				if !tt.idempotent {
+					if r.producerID != -1 || r.epoch != -1 || r.baseSeq != -1 {
+						t.Fatalf("batch with producer id %d, epoch %d, sequence %d; want -1 each", r.producerID, r.epoch, r.baseSeq)
+					}
+					continue
+				}
+				if r.producerID != 1001 || r.epoch != 0 {
+					t.Fatalf("batch with producer id %d, epoch %d; want 1001, 0", r.producerID, r.epoch)
+				}
+				if r.baseSeq != next[r.partition] {
+					t.Fatalf("partition %d: base sequence %d, want %d", r.partition, r.baseSeq, next[r.partition])
+				}
+				next[r.partition] += int32(len(r.values))
+			}
+		})
+	}
+}
+
+// TestProducerIdempotenceRefused: a cluster that refuses InitProducerId
+// (no IdempotentWrite permission) gets a warning, not a failure: the
+// records are written without producer id, one request at a time.
+func TestProducerIdempotenceRefused(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	f := &fakeBroker{partitions: 1, initErr: kafka.ClusterAuthorizationFailed}
+	s := newFakeSink(t, KafkaProducerConfig{Acks: -1, BatchBytes: 300}, f)
+	acks := newAckLog(t, 100)
+	if err := s.Write(context.Background(), valueMessages(acks, 0, 100)); err != nil {
+		t.Fatal(err)
+	}
+	acks.wait(10 * time.Second)
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		if err, _ := acks.err(i); err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+	}
+	for _, r := range f.sent() {
+		if r.producerID != -1 {
+			t.Fatalf("batch with producer id %d after the cluster refused idempotence", r.producerID)
+		}
+	}
+	if s.prod.idempotent.Load() {
+		t.Error("producer still idempotent")
+	}
+}
+
+// TestProducerRestartsSequences: UNKNOWN_PRODUCER_ID (the broker forgot
+// the producer) and a gap refused at the head make the partition take a
+// new producer id and send what is unacknowledged again from sequence 0,
+// in order; every record is acknowledged once.
+func TestProducerRestartsSequences(t *testing.T) {
+	for _, code := range []kafka.Error{kafka.UnknownProducerId, kafka.OutOfOrderSequenceNumber, kafka.InvalidProducerEpoch} {
+		t.Run(code.Title(), func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			f := &fakeBroker{partitions: 1, answer: func(i int, _ fakeProduce) error {
+				if i == 3 {
+					return code
+				}
+				return nil
+			}}
+			s := newFakeSink(t, KafkaProducerConfig{Acks: -1, BatchBytes: 300, Linger: time.Millisecond}, f)
+			const n = 200
+			acks := newAckLog(t, n)
+			if err := s.Write(context.Background(), valueMessages(acks, 0, n)); err != nil {
+				t.Fatal(err)
+			}
+			acks.wait(10 * time.Second)
+			if err := s.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			for i := range n {
+				if err, _ := acks.err(i); err != nil {
+					t.Fatalf("record %d: %v", i, err)
+				}
+			}
+			// What the broker wrote, by producer id: each id's sequences
+			// contiguous from 0, the records in order.
+			var written []string
+			next := map[int64]int32{}
+			for i, r := range f.log() {
+				if r.baseSeq != next[r.producerID] {
+					t.Fatalf("batch %d: producer %d base sequence %d, want %d", i, r.producerID, r.baseSeq, next[r.producerID])
+				}
+				next[r.producerID] += int32(len(r.values))
+				written = append(written, r.values...)
+			}
+			if wantIDs := 2; code != kafka.OutOfOrderSequenceNumber && len(next) != wantIDs {
+				t.Errorf("%d producer ids used, want %d", len(next), wantIDs)
+			}
+			if len(written) != n {
+				t.Errorf("%d records written, want %d", len(written), n)
+			}
+			for i, v := range written {
+				if v != strconv.Itoa(i) {
+					t.Fatalf("written[%d] = %s: not once, in order", i, v)
+				}
+			}
+		})
 	}
 }

@@ -45,9 +45,11 @@ type recordBatch struct {
 	deadline time.Time // the earliest delivery deadline of its records
 	raw      []byte    // the sealed wire bytes: buf, or zbuf when compressed
 	zbuf     []byte
+	seq      int32 // base sequence, with the idempotent producer
 	attempts int   // requests sent
 	lastErr  error // of the last request
 	inFlight bool  // a request is out
+	alone    bool  // no other request of the partition was out when it was sent
 	retry    bool  // to be sent again
 	failed   bool  // finished with an error while a request was out
 }
@@ -86,7 +88,7 @@ func (b *recordBatch) free() {
 	b.toks = b.toks[:0]
 	b.raw, b.lastErr = nil, nil
 	b.deadline, b.attempts = time.Time{}, 0
-	b.inFlight, b.retry, b.failed = false, false, false
+	b.inFlight, b.retry, b.failed, b.alone = false, false, false, false
 	if cap(b.buf) <= 4<<20 && cap(b.zbuf) <= 4<<20 {
 		batchPool.Put(b)
 	}
@@ -181,6 +183,12 @@ func appendBytesField(buf, v []byte) []byte {
 // into scratch (the producer passes the batch's own zbuf), which then
 // holds the result.
 func (b *recordBatch) seal(codec compress.Codec, scratch *[]byte) ([]byte, error) {
+	return b.sealAs(codec, scratch, -1, -1, -1)
+}
+
+// sealAs is seal with the idempotent producer's id, epoch and base
+// sequence (-1 each: not idempotent).
+func (b *recordBatch) sealAs(codec compress.Codec, scratch *[]byte, producerID int64, epoch int16, baseSequence int32) ([]byte, error) {
 	out := b.buf
 	var attrs int16
 	if codec != nil {
@@ -209,7 +217,7 @@ func (b *recordBatch) seal(codec compress.Codec, scratch *[]byte) ([]byte, error
 	be.PutUint64(out[offMaxTime:], uint64(b.max))
 	be.PutUint32(out[offCount:], uint32(b.n))
 	b.raw = out
-	b.stamp(-1, -1, -1) // not idempotent until stamped otherwise
+	b.stamp(producerID, epoch, baseSequence)
 	return out, nil
 }
 

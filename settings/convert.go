@@ -400,12 +400,7 @@ func (cx *converter) kafkaProducer(base string, d kafkaProducerDoc) *runtime.Kaf
 	cc := base + "/client_config"
 	applyOptions(cx, cc, d.ClientConfig, producerOptions, k, kafkaCommon{&k.Brokers, &k.ClientID, &k.Security})
 	cx.checkSecurity(cc, d.ClientConfig, k.Security)
-	if k.MaxInFlight > 1 {
-		if _, set := d.ClientConfig["max_in_flight_requests_per_connection"]; set {
-			cx.warnf(cc+"/max_in_flight_requests_per_connection",
-				"max_in_flight_requests_per_connection has no effect: without the idempotent producer one produce request per partition is in flight at a time, which keeps records in order")
-		}
-	}
+	cx.producerIdempotence(cc, d.ClientConfig, k)
 	if d.FutureTimeout != nil {
 		k.AckTimeout = time.Duration(*d.FutureTimeout)
 		if floor := k.RequestTimeout + k.Linger; k.AckTimeout < floor {
@@ -418,6 +413,31 @@ func (cx *converter) kafkaProducer(base string, d kafkaProducerDoc) *runtime.Kaf
 		k.CloseTimeout = time.Duration(*d.CloseTimeout)
 	}
 	return k
+}
+
+// producerIdempotence checks enable_idempotence against acks and says
+// what the producer options that depend on it do (cc is client_config's
+// pointer, opts its options).
+func (cx *converter) producerIdempotence(cc string, opts map[string]any, k *runtime.KafkaProducerConfig) {
+	enable, set := opts["enable_idempotence"].(bool)
+	idempotent := k.Acks == -1 && !k.DisableIdempotence
+	switch {
+	case set && enable && k.Acks != -1:
+		cx.errorf(cc+"/enable_idempotence", "got true with acks %d; the idempotent producer needs acks \"all\" (-1): set acks to \"all\" or leave enable_idempotence out", k.Acks)
+		return
+	case k.Acks != -1 && !set && opts["acks"] != nil:
+		cx.warnf(cc+"/acks", "acks %d leaves the idempotent producer off: a batch retried after a lost response is written twice, and each partition has one request in flight (slower); acks \"all\" turns it on and waits for every in-sync replica", k.Acks)
+	}
+	if _, ok := opts["max_in_flight_requests_per_connection"]; ok {
+		switch {
+		case !idempotent && k.MaxInFlight > 1:
+			cx.warnf(cc+"/max_in_flight_requests_per_connection",
+				"max_in_flight_requests_per_connection has no effect: without the idempotent producer (acks \"all\", enable_idempotence not false) one produce request per partition is in flight at a time, which keeps records in order")
+		case idempotent && k.MaxInFlight > 5:
+			cx.warnf(cc+"/max_in_flight_requests_per_connection",
+				"max_in_flight_requests_per_connection %d is above 5, the most the broker's duplicate detection covers: 5 requests per partition are in flight", k.MaxInFlight)
+		}
+	}
 }
 
 func (cx *converter) fileWriter(base string, d fileWriterDoc) *runtime.FileWriterConfig {

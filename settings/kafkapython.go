@@ -258,14 +258,18 @@ var producerOptions = map[string]option[runtime.KafkaProducerConfig]{
 		return err
 	}},
 	// MaxInFlight: requests in flight per partition; more than one only
-	// with the idempotent producer (kafkaProducer warns otherwise).
+	// with the idempotent producer, at most 5 (kafkaProducer warns).
 	"max_in_flight_requests_per_connection": {apply: func(c *runtime.KafkaProducerConfig, v any) (err error) {
 		c.MaxInFlight, err = integer(v)
 		return err
 	}},
 	"bootstrap_topics_filter": {ignored: "kafka-go fetches metadata for the topics it writes"},
-	// The schema admits only false: kafka-go has no idempotent producer.
-	"enable_idempotence": {apply: func(*runtime.KafkaProducerConfig, any) error { return nil }},
+	// DisableIdempotence; true with acks 0 or 1 is refused in
+	// kafkaProducer, once acks is known.
+	"enable_idempotence": {apply: func(c *runtime.KafkaProducerConfig, v any) error {
+		c.DisableIdempotence = !v.(bool)
+		return nil
+	}},
 }
 
 // errWarning marks an apply result that is a warning, not an error.
