@@ -410,6 +410,13 @@ func (w *partWriter) next(now time.Time) (b *recordBatch, wait time.Duration) {
 	return nil, -1
 }
 
+// queued reports whether a batch waits to be sent for the first time.
+func (w *partWriter) queued() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.full) > 0 || w.cur != nil
+}
+
 // idle reports whether the writer is closing with nothing left.
 func (w *partWriter) idle() bool {
 	w.mu.Lock()
@@ -506,7 +513,7 @@ func (w *partWriter) step(now time.Time) time.Duration {
 	if len(w.sent) >= w.maxInFlight(now) {
 		return -1
 	}
-	if w.id.id < 0 && w.p.idempotent.Load() {
+	if w.id.id < 0 && w.p.idempotent.Load() && w.queued() {
 		// The first batch waits for the producer's identity.
 		if !w.identify(now) {
 			return 0
@@ -730,16 +737,23 @@ func (w *partWriter) handle(r sendResult, now time.Time) {
 	case cfg.MaxAttempts > 0 && b.attempts >= cfg.MaxAttempts:
 		w.failFrom(b, w.sendErr(err, false))
 	default:
-		if w.id.id >= 0 && sequenceLost(err) && (!errors.Is(err, kafka.OutOfOrderSequenceNumber) || b.alone && w.sent[0] == b) {
-			// The broker forgot or fenced us, or refused the head
-			// batch sent alone, after every earlier one was
-			// acknowledged, as a gap: start the sequences again once
-			// nothing is in flight. (Any other gap is an earlier
-			// batch's failure, or requests overtaking each other on
-			// their connections: this one is sent again in turn.)
-			w.resetSeq = true
+		overtaken := false
+		if w.id.id >= 0 && sequenceLost(err) {
+			if !errors.Is(err, kafka.OutOfOrderSequenceNumber) || b.alone && w.sent[0] == b {
+				// The broker forgot or fenced us, or refused the head
+				// batch sent alone, after every earlier one was
+				// acknowledged, as a gap: start the sequences again
+				// once nothing is in flight.
+				w.resetSeq = true
+			} else {
+				// An earlier batch failed, or this request overtook it
+				// on another connection: sent again in turn.
+				overtaken = true
+			}
 		}
-		w.p.onResult(w.sendErr(err, false))
+		if !overtaken {
+			w.p.onResult(w.sendErr(err, false))
+		}
 		w.p.log.Debug("produce failed; retrying", "topic", w.tp.topic, "partition", w.tp.partition,
 			"attempt", b.attempts, "err", err)
 		b.retry = true
