@@ -16,17 +16,19 @@ import (
 	"github.com/segmentio/kafka-go/protocol"
 )
 
-// producer batches messages per topic partition and sends each batch with
-// kafka-go's Client.RawProduce. It replaces kafka-go's Writer on the hot
-// path: profiled on a passthrough, the Writer spent more CPU than the rest
-// of the processor (a metadata lookup, a partition balance and a copy per
-// message, then a second encoding of every message through interfaces at
-// send time).
+// producer batches messages per topic partition and sends each batch as a
+// raw produce request (kafka-go's protocol package) on the partition's own
+// connection to its leader (see leaderConn). It replaces kafka-go's Writer
+// on the hot path: profiled on a passthrough, the Writer spent more CPU
+// than the rest of the processor (a metadata lookup, a partition balance
+// and a copy per message, then a second encoding of every message through
+// interfaces at send time).
 //
 // A batch closes when the next record would pass BatchBytes (batch_size),
 // at BatchSize records when that is set, or Linger after its first record.
 // Each partition has one writer goroutine that sends its batches in the
-// order they closed, one request in flight at a time.
+// order they closed: one request in flight at a time, or up to MaxInFlight
+// (at most 5) pipelined on the connection with the idempotent producer.
 //
 // One clock governs a record: its delivery deadline, the time it was
 // handed to the sink plus AckTimeout. A batch is retried (with backoff,
@@ -59,6 +61,17 @@ type producer struct {
 	idempotent atomic.Bool
 	idMu       sync.Mutex // guards id: one InitProducerId at a time
 	id         producerID // shared by the partitions until one resets
+
+	// dialer opens the partition writers' leader connections (see
+	// leaderConn); nil in tests that send through the client's
+	// RoundTripper instead.
+	dialer *kafka.Dialer
+	// loseResponse, set by tests before the first write, makes the
+	// leader connections lose the responses it says (one call per
+	// response, in order per connection).
+	loseResponse func() bool
+	// peakInFlight is the most requests one partition had out.
+	peakInFlight atomic.Int32
 
 	mu       sync.Mutex // guards closing and the creation of writers
 	parts    sync.Map   // topicPartition → *partWriter
@@ -315,6 +328,7 @@ type partWriter struct {
 	// out have returned and the batches in sent are through, head first.
 	stalled bool
 	retryAt time.Time
+	lc      *leaderConn // nil until the next send connects
 
 	// With the idempotent producer: the partition's producer identity
 	// (noProducerID until known), the next base sequence, and whether the
@@ -431,6 +445,7 @@ func (w *partWriter) run() {
 	for {
 		if w.p.ctx.Err() != nil {
 			w.abandon()
+			w.dropConn()
 			return
 		}
 		now := time.Now()
@@ -440,6 +455,7 @@ func (w *partWriter) run() {
 			continue
 		}
 		if w.idle() {
+			w.dropConn()
 			return
 		}
 		if d, ok := w.nextDeadline(); ok && (wait < 0 || d.Sub(now) < wait) {
@@ -659,6 +675,20 @@ func (w *partWriter) send(b *recordBatch, now time.Time) {
 	b.inFlight, b.retry = true, false
 	b.alone = w.inflight == 0
 	w.inflight++
+	if n := int32(w.inflight); n > w.p.peakInFlight.Load() {
+		w.p.peakInFlight.Store(n) // racy max: a statistic
+	}
+	if w.p.dialer != nil {
+		deadline := now.Add(w.p.cfg.RequestTimeout)
+		if b.deadline.Before(deadline) {
+			deadline = b.deadline
+		}
+		if err := w.sendOnConn(b, deadline); err != nil {
+			w.results <- sendResult{b, err}
+		}
+		return
+	}
+	// Without a dialer (tests), through the client's RoundTripper.
 	ctx, cancel := w.requestContext(now, b.deadline)
 	go func() {
 		err := w.produce(ctx, b.raw)
@@ -712,6 +742,9 @@ func (w *partWriter) handle(r sendResult, now time.Time) {
 		return // abandon fails it
 	}
 	b.lastErr = err
+	if !keepsConn(err) {
+		w.dropConn()
+	}
 	cfg := &w.p.cfg
 	switch {
 	case tooLarge(err) && b.n > 1:
@@ -757,9 +790,22 @@ func (w *partWriter) handle(r sendResult, now time.Time) {
 		w.p.log.Debug("produce failed; retrying", "topic", w.tp.topic, "partition", w.tp.partition,
 			"attempt", b.attempts, "err", err)
 		b.retry = true
-		w.stalled = true
-		w.retryAt = now.Add(retryBackoff(b.attempts))
+		if !w.stalled {
+			w.stalled, w.retryAt = true, now
+		}
+		if !overtaken {
+			// Only a real failure backs off; an overtaken batch
+			// goes again as soon as those before it are through.
+			w.retryAt = later(w.retryAt, now.Add(retryBackoff(b.attempts)))
+		}
 	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // sequenceLost reports whether the broker refused a batch for its
@@ -982,6 +1028,7 @@ func (w *partWriter) abandon() {
 	clear(w.sent)
 	w.sent = w.sent[:0]
 	w.failFrom(nil, w.p.closeErr)
+	w.dropConn()
 	for w.inflight > 0 {
 		r := <-w.results
 		w.inflight--

@@ -6,16 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/segmentio/kafka-go/protocol"
-	"github.com/segmentio/kafka-go/protocol/rawproduce"
 	"go.uber.org/goleak"
 
 	"github.com/kgen-dev/kgen/internal/kafkatest"
@@ -128,46 +124,17 @@ func TestKafkaSinkSplitsBatchesTheBrokerFindsTooLarge(t *testing.T) {
 	}
 }
 
-// faultyTransport wraps the real Transport and, by fault, loses the
-// response of a produce request after the broker handled it (lose), or
-// holds the request back before forwarding it (hold) so that later ones
-// overtake it. It counts produce requests and the most at once.
-type faultyTransport struct {
-	rt    kafka.RoundTripper
-	fault func(i int) (lose bool, hold time.Duration)
-
-	mu          sync.Mutex
-	n, now, max int
-	lost        int
-}
-
-func (f *faultyTransport) RoundTrip(ctx context.Context, addr net.Addr, req protocol.Message) (protocol.Message, error) {
-	if _, ok := req.(*rawproduce.Request); !ok {
-		return f.rt.RoundTrip(ctx, addr, req)
-	}
-	f.mu.Lock()
-	i := f.n
-	f.n++
-	f.now++
-	f.max = max(f.max, f.now)
-	f.mu.Unlock()
-	defer func() {
-		f.mu.Lock()
-		f.now--
-		f.mu.Unlock()
-	}()
-	lose, hold := f.fault(i)
-	if hold > 0 {
-		time.Sleep(hold)
-	}
-	res, err := f.rt.RoundTrip(ctx, addr, req)
-	if err == nil && lose {
-		f.mu.Lock()
-		f.lost++
-		f.mu.Unlock()
-		return nil, fmt.Errorf("response lost by the test: %w", io.ErrUnexpectedEOF)
-	}
-	return res, err
+// loseEvery returns a loseResponse hook losing the responses whose
+// number (from 0, in the order read) lose says, and the count lost.
+func loseEvery(lose func(i int) bool) (func() bool, *atomic.Int64) {
+	var n, lost atomic.Int64
+	return func() bool {
+		if lose(int(n.Add(1) - 1)) {
+			lost.Add(1)
+			return true
+		}
+		return false
+	}, &lost
 }
 
 // endOffset is the next offset of topic's partition 0.
@@ -221,67 +188,53 @@ func writeInOrder(t *testing.T, s *KafkaSink, addr, topic string, n int) {
 }
 
 // TestKafkaSinkIdempotentRetryWritesOnce: the response to a produce
-// request is lost after the broker wrote the batch, so the producer sends
-// it again; with the idempotent producer (on by default with acks all)
-// the broker recognises the retry and the records are written once.
-// Before the idempotent producer the retry wrote them twice.
+// request is lost after the broker wrote the batch (the connection breaks
+// while reading it), so the producer sends the batch again; with the
+// idempotent producer (on by default with acks all) the broker recognises
+// the retry and the records are written once. Before the idempotent
+// producer the retry wrote them twice.
 func TestKafkaSinkIdempotentRetryWritesOnce(t *testing.T) {
 	addr := kafkatest.Broker(t)
 	topic := kafkatest.Topic(t, addr, 1)
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	var ft *faultyTransport
-	s, err := newKafkaSink(KafkaProducerConfig{Brokers: []string{addr}, Topic: topic, Acks: -1},
-		sinkTestLogger(), func(rt kafka.RoundTripper) kafka.RoundTripper {
-			ft = &faultyTransport{rt: rt, fault: func(i int) (bool, time.Duration) { return i == 0, 0 }}
-			return ft
-		})
+	s, err := NewKafkaSink(KafkaProducerConfig{Brokers: []string{addr}, Topic: topic, Acks: -1}, sinkTestLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
+	lose, lost := loseEvery(func(i int) bool { return i == 0 })
+	s.prod.loseResponse = lose
 	writeInOrder(t, s, addr, topic, 100)
 	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if ft.lost != 1 {
-		t.Errorf("%d responses lost, want 1", ft.lost)
+	if lost.Load() != 1 {
+		t.Errorf("%d responses lost, want 1", lost.Load())
 	}
 }
 
 // TestKafkaSinkIdempotentOrderWithSeveralInFlight: small batches, five
-// requests in flight per partition, and a transport that loses every
-// seventh response and holds every fifth request back so later ones
-// overtake it: every record is still written once and in order (the
-// broker refuses the overtaking batches as out of sequence and the
-// producer sends them again in turn).
+// requests in flight per partition, and every seventh response lost (the
+// connection breaks, failing the requests behind it too): every record is
+// still written once and in order.
 func TestKafkaSinkIdempotentOrderWithSeveralInFlight(t *testing.T) {
 	addr := kafkatest.Broker(t)
 	topic := kafkatest.Topic(t, addr, 1)
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	var ft *faultyTransport
-	s, err := newKafkaSink(KafkaProducerConfig{Brokers: []string{addr}, Topic: topic, Acks: -1,
-		BatchBytes: 600, MaxInFlight: 5, Linger: time.Millisecond},
-		sinkTestLogger(), func(rt kafka.RoundTripper) kafka.RoundTripper {
-			ft = &faultyTransport{rt: rt, fault: func(i int) (bool, time.Duration) {
-				var hold time.Duration
-				if i%5 == 3 {
-					hold = 3 * time.Millisecond
-				}
-				return i%7 == 6, hold
-			}}
-			return ft
-		})
+	s, err := NewKafkaSink(KafkaProducerConfig{Brokers: []string{addr}, Topic: topic, Acks: -1,
+		BatchBytes: 600, MaxInFlight: 5, Linger: time.Millisecond}, sinkTestLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
+	lose, lost := loseEvery(func(i int) bool { return i%7 == 6 })
+	s.prod.loseResponse = lose
 	writeInOrder(t, s, addr, topic, 6000)
 	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if ft.max < 2 {
-		t.Errorf("at most %d produce request in flight; the test needs several", ft.max)
+	if peak := s.prod.peakInFlight.Load(); peak < 2 {
+		t.Errorf("at most %d produce request in flight; the test needs several", peak)
 	}
-	if ft.lost == 0 {
+	if lost.Load() == 0 {
 		t.Error("no response lost")
 	}
-	t.Logf("%d produce requests, at most %d in flight, %d responses lost", ft.n, ft.max, ft.lost)
 }

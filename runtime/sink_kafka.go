@@ -171,6 +171,17 @@ func newKafkaSink(cfg KafkaProducerConfig, log *slog.Logger, wrap func(kafka.Rou
 		rt = wrap(transport)
 	}
 	s.prod = newProducer(cfg, log, rt, acks, codec, balancer, s.closeErr, s.noteResult)
+	if wrap == nil {
+		d, err := kafkaDialer(cfg.Security, cfg.ClientID, 0)
+		if err != nil {
+			return nil, fmt.Errorf("kafka producer: %w", err)
+		}
+		tlsCfg, _, err := securitySettings(cfg.Security)
+		if err != nil {
+			return nil, fmt.Errorf("kafka producer: %w", err)
+		}
+		s.prod.dialer = fetchDialer(d, tlsCfg)
+	}
 	return s, nil
 }
 
