@@ -326,9 +326,10 @@ type partWriter struct {
 	results  chan sendResult // capacity MaxInFlight
 	// stalled: a send failed. No new batch goes out until the requests
 	// out have returned and the batches in sent are through, head first.
-	stalled bool
-	retryAt time.Time
-	lc      *leaderConn // nil until the next send connects
+	stalled  bool
+	retryAt  time.Time
+	lc       *leaderConn // nil until the next send connects
+	lastSend time.Time   // of the last request
 
 	// With the idempotent producer: the partition's producer identity
 	// (noProducerID until known), the next base sequence, and whether the
@@ -460,6 +461,17 @@ func (w *partWriter) run() {
 		}
 		if d, ok := w.nextDeadline(); ok && (wait < 0 || d.Sub(now) < wait) {
 			wait = max(d.Sub(now), time.Millisecond)
+		}
+		if w.lc != nil && w.inflight == 0 {
+			// An idle connection is closed before the broker closes it
+			// (connections.max.idle.ms, 10 minutes by default), which
+			// would fail the next request.
+			left := transportIdleTimeout - now.Sub(w.lastSend)
+			if left <= 0 {
+				w.dropConn()
+			} else if wait < 0 || left < wait {
+				wait = left
+			}
 		}
 		var tc <-chan time.Time
 		if wait > 0 {
@@ -675,6 +687,7 @@ func (w *partWriter) send(b *recordBatch, now time.Time) {
 	b.inFlight, b.retry = true, false
 	b.alone = w.inflight == 0
 	w.inflight++
+	w.lastSend = now
 	if n := int32(w.inflight); n > w.p.peakInFlight.Load() {
 		w.p.peakInFlight.Store(n) // racy max: a statistic
 	}
