@@ -16,6 +16,8 @@ import (
 	meta "github.com/segmentio/kafka-go/protocol/metadata"
 	"github.com/segmentio/kafka-go/protocol/produce"
 	"github.com/segmentio/kafka-go/protocol/rawproduce"
+
+	"github.com/kgen-dev/kgen/internal/kafkatest"
 )
 
 // nullBroker answers every request at once and reads produce requests
@@ -76,36 +78,57 @@ func BenchmarkKafkaSinkWrite(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			const per = 1000
-			msgs := make([]Message, per)
-			keys := make([][]byte, per)
-			for i := range keys {
-				keys[i] = fmt.Appendf(nil, "key-%06d", i*7919%100000)
-			}
-			value := make([]byte, 100)
-			ca := &benchAcker{done: make(chan struct{})}
-			n := (b.N + per - 1) / per * per
-			ca.want.Store(int64(n))
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu0 := cpuTime()
-			for sent := 0; sent < n; sent += per {
-				for i := range msgs {
-					msgs[i] = Message{Key: keys[i], Value: value, Ack: ca}
-				}
-				if err := s.Write(context.Background(), msgs); err != nil {
-					b.Fatal(err)
-				}
-			}
-			<-ca.done
-			b.StopTimer()
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(n), "cpu-ns/op")
-			if f := ca.failed.Load(); f > 0 {
-				b.Fatalf("%d records failed", f)
-			}
-			if err := s.Close(context.Background()); err != nil {
+			benchSinkWrite(b, s)
+		})
+	}
+}
+
+// BenchmarkKafkaSinkWriteBroker is BenchmarkKafkaSinkWrite against the
+// real broker (its leader connections included); cpu-ns/op counts this
+// process only, not the broker.
+func BenchmarkKafkaSinkWriteBroker(b *testing.B) {
+	addr := kafkatest.Broker(b)
+	for _, acks := range []int{1, -1} {
+		b.Run(fmt.Sprintf("acks=%d", acks), func(b *testing.B) {
+			topic := kafkatest.Topic(b, addr, 6)
+			s, err := NewKafkaSink(KafkaProducerConfig{Brokers: []string{addr}, Topic: topic, Acks: acks}, quietLogger())
+			if err != nil {
 				b.Fatal(err)
 			}
+			benchSinkWrite(b, s)
 		})
+	}
+}
+
+func benchSinkWrite(b *testing.B, s *KafkaSink) {
+	const per = 1000
+	msgs := make([]Message, per)
+	keys := make([][]byte, per)
+	for i := range keys {
+		keys[i] = fmt.Appendf(nil, "key-%06d", i*7919%100000)
+	}
+	value := make([]byte, 100)
+	ca := &benchAcker{done: make(chan struct{})}
+	n := (b.N + per - 1) / per * per
+	ca.want.Store(int64(n))
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for sent := 0; sent < n; sent += per {
+		for i := range msgs {
+			msgs[i] = Message{Key: keys[i], Value: value, Ack: ca}
+		}
+		if err := s.Write(context.Background(), msgs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	<-ca.done
+	b.StopTimer()
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(n), "cpu-ns/op")
+	if f := ca.failed.Load(); f > 0 {
+		b.Fatalf("%d records failed", f)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		b.Fatal(err)
 	}
 }
