@@ -354,13 +354,14 @@ func (s *KafkaSink) noteResult(err error) {
 }
 
 // retryable reports whether writing the message again may succeed. The
-// producer retries a batch up to MaxAttempts while this holds; past them
-// it decides whether the engine retries with its backoff or applies the
-// failure policy at once.
+// producer retries a batch while this holds, until the delivery deadline
+// (or MaxAttempts when set); a failure it does not retry is permanent
+// (runtime.Permanent): the engine applies the failure policy at once.
 //
 // Permanent: the message, the topic or our credentials are wrong, and the
 // same write gets the same answer — MessageSizeTooLarge (also the
-// producer's own check against BatchBytes), RecordListTooLarge, InvalidRecord,
+// producer's own check against MaxRequestSize; a batch of several records
+// the broker finds too large is split first), RecordListTooLarge, InvalidRecord,
 // InvalidTimestamp, InvalidTopic, TopicAuthorizationFailed,
 // ClusterAuthorizationFailed, TransactionalIDAuthorizationFailed,
 // SASLAuthenticationFailed, UnsupportedSASLMechanism, PolicyViolation,

@@ -240,7 +240,7 @@ var producerOptions = map[string]option[runtime.KafkaProducerConfig]{
 	// kafka-python takes a callable; kgen takes a name.
 	"partitioner":             {apply: func(c *runtime.KafkaProducerConfig, v any) error { c.Partitioner = v.(string); return nil }},
 	"buffer_memory":           {ignored: "the producer has no memory pool; the engine's max_in_flight_bytes bounds memory instead"},
-	"connections_max_idle_ms": {ignored: "kafka-go's transport closes idle connections on its own schedule"},
+	"connections_max_idle_ms": {ignored: "the producer closes connections idle for 30s (its leader connections and kafka-go's transport alike)"},
 	// kafka-python blocks send() up to max_block_ms when its buffer is
 	// full; the engine applies backpressure before records reach a sink.
 	"max_block_ms": {ignored: "writes wait under the engine's in-flight bounds (processing.max_in_flight_*), not a send timeout"},
