@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"time"
 
@@ -48,14 +49,19 @@ type pendingReq struct {
 // errResponseLost is what a test's loseResponse makes of a response.
 var errResponseLost = errors.New("produce response lost (test)")
 
-// dialLeader opens a connection to tp's leader, found through the
-// bootstrap brokers.
+// dialLeader opens a connection to tp's leader, asking the bootstrap
+// brokers for it, then (when none answers: the bootstrap list may name
+// only brokers that are down) the brokers of the Transport's metadata.
 func (p *producer) dialLeader(ctx context.Context, tp topicPartition) (net.Conn, error) {
+	addrs := p.cfg.Brokers
 	var last error
-	for _, addr := range p.cfg.Brokers {
-		part, err := p.dialer.LookupPartition(ctx, "tcp", addr, tp.topic, tp.partition)
+	for i := 0; i < len(addrs); i++ {
+		part, err := p.dialer.LookupPartition(ctx, "tcp", addrs[i], tp.topic, tp.partition)
 		if err != nil {
 			last = err
+			if i == len(addrs)-1 && len(addrs) == len(p.cfg.Brokers) && ctx.Err() == nil {
+				addrs = append(slices.Clone(addrs), p.knownBrokers(ctx)...)
+			}
 			continue
 		}
 		if part.Leader.Host == "" {
@@ -77,6 +83,22 @@ func (p *producer) dialLeader(ctx context.Context, tp topicPartition) (net.Conn,
 		return conn, nil
 	}
 	return nil, last
+}
+
+// knownBrokers are the brokers of the Transport's cached metadata that
+// are not bootstrap brokers.
+func (p *producer) knownBrokers(ctx context.Context) []string {
+	res, err := p.client.Metadata(ctx, &kafka.MetadataRequest{})
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, b := range res.Brokers {
+		if a := net.JoinHostPort(b.Host, strconv.Itoa(b.Port)); !slices.Contains(p.cfg.Brokers, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // sendOnConn writes b's request on the partition's leader connection,
