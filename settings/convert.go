@@ -547,6 +547,7 @@ func (cx *converter) payload(dir string, d *payloadDoc) Payload {
 	if at, err := compilePayloadSchema(dir, raw); err != nil {
 		cx.errorf("/payload/"+dir+"/schema"+at, "not a valid JSON Schema: %v", err)
 	}
+	cx.diags = append(cx.diags, checkPayloadNames("/payload/"+dir+"/schema", raw)...)
 	return p
 }
 
