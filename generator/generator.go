@@ -107,8 +107,8 @@ type Options struct {
 // settingsJSON. It is deterministic: the same inputs give the same bytes.
 // Go files are gofmt-clean.
 func Render(s *settings.Settings, settingsJSON []byte, opts Options) (Files, error) {
-	if opts.Module == "" {
-		return nil, fmt.Errorf("module path is empty")
+	if err := CheckModulePath(opts.Module); err != nil {
+		return nil, err
 	}
 	m, err := newModel(s, opts)
 	if err != nil {

@@ -127,6 +127,9 @@ type (
 type converter struct {
 	diags   []pending
 	fromEnv map[string]bool // pointers of strings that came from ${ENV}
+	// deferred are the pointers of strings whose ${ENV} is read when the
+	// processor starts: what they name cannot be checked now.
+	deferred map[string]bool
 	// payloadSchemas are the payload schemas as written (compact JSON).
 	payloadSchemas map[string]json.RawMessage
 	// pointers of each client, and of its topics, for cross checks.
@@ -259,7 +262,7 @@ func (cx *converter) inbound(ptr string, d clientDoc) runtime.InboundConfig {
 			return in
 		}
 		in.File = &runtime.FileReaderConfig{Path: c.File, Framing: orDefault(c.Framing, "lines")}
-		if c.File != "-" {
+		if c.File != "-" && !cx.deferred[base+"/file"] {
 			if _, err := os.Stat(c.File); errors.Is(err, fs.ErrNotExist) {
 				cx.warnf(base+"/file", "file %s does not exist (yet)", quoteShort(c.File))
 			}
@@ -423,7 +426,7 @@ func (cx *converter) fileWriter(base string, d fileWriterDoc) *runtime.FileWrite
 		f.Encoding = "utf-8"
 	}
 	dir := filepath.Dir(strings.ReplaceAll(d.File, "{}", "0"))
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) && !cx.deferred[base+"/file"] {
 		cx.warnf(base+"/file", "directory %s does not exist: the file writer cannot create %s", quoteShort(dir), quoteShort(filepath.Base(d.File)))
 	}
 	return f

@@ -68,11 +68,11 @@ func Parse(file string, data []byte, env func(string) (string, bool)) (*Settings
 	for _, d := range in.diags {
 		diags = append(diags, pending{Diagnostic: d})
 	}
-	diags = append(diags, validate(tree)...)
+	diags = append(diags, validate(tree, in.deferred)...)
 
 	var s *Settings
 	if !hasError(diags) {
-		cx := converter{fromEnv: in.fromEnv, payloadSchemas: payloadSchemas(data)}
+		cx := converter{fromEnv: in.fromEnv, deferred: in.deferred, payloadSchemas: payloadSchemas(data)}
 		s = cx.convert(tree)
 		diags = append(diags, cx.diags...)
 	}

@@ -26,7 +26,7 @@ var schemaDoc = sync.OnceValues(func() (any, error) {
 
 // validate checks the decoded document v against the settings schema and
 // returns one diagnostic (without position) per leaf error.
-func validate(v any) []pending {
+func validate(v any, deferred map[string]bool) []pending {
 	sch, err := schema.Compiled()
 	if err != nil {
 		return []pending{errorAt("", err.Error())}
@@ -43,7 +43,7 @@ func validate(v any) []pending {
 	if !errors.As(err, &ve) {
 		return []pending{errorAt("", err.Error())}
 	}
-	t := translator{doc: doc, instance: v, seen: map[string]bool{}}
+	t := translator{doc: doc, instance: v, seen: map[string]bool{}, deferred: deferred}
 	t.walk(ve)
 	return t.diags
 }
@@ -53,6 +53,8 @@ type translator struct {
 	instance any
 	diags    []pending
 	seen     map[string]bool
+	// deferred are the pointers of values with an unresolved ${VAR}.
+	deferred map[string]bool
 }
 
 func (t *translator) add(ptr, msg string, key bool) {
@@ -86,7 +88,7 @@ func isCombinator(kw string) bool {
 func (t *translator) leaf(e *jsonschema.ValidationError, frag, kw string, parent map[string]any) {
 	ptr := e.InstanceLocation
 	value, _ := lookup(t.instance, ptr)
-	if s, ok := value.(string); ok && strings.ContainsRune(s, DeferredMark) {
+	if _, ok := value.(string); ok && t.deferred[ptr] {
 		switch kw {
 		case "pattern", "format", "minLength", "maxLength", "enum":
 			// A ${VAR} left unresolved on purpose (kgen generates code

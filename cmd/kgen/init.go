@@ -53,6 +53,9 @@ choose) or, for a released kgen, the published module at kgen's version.`,
 			if module == "" {
 				module = "example.com/" + sanitizeModuleElem(filepath.Base(abs))
 			}
+			if err := generator.CheckModulePath(module); err != nil {
+				return usage("--module: %v", err)
+			}
 			src, err := generator.FindSource(source, e.getenv)
 			if err != nil {
 				return err
@@ -121,8 +124,9 @@ func sanitizeModuleElem(s string) string {
 			b.WriteRune('-')
 		}
 	}
-	if b.Len() == 0 || s == "." || s == ".." {
+	elem := strings.Trim(b.String(), ".-")
+	if elem == "" || generator.CheckModulePath("example.com/"+elem) != nil {
 		return "processor"
 	}
-	return strings.Trim(b.String(), ".-")
+	return elem
 }
