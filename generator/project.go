@@ -87,7 +87,7 @@ func loadProject(root, version string, lo loadOptions) (*project, error) {
 	sfile := filepath.Join(root, SettingsFile)
 	data := lo.settings
 	if data == nil {
-		if data, err = os.ReadFile(sfile); err != nil {
+		if data, err = settings.ReadFile(sfile); err != nil {
 			return nil, fmt.Errorf("reading settings: %w", err)
 		}
 	}

@@ -232,7 +232,7 @@ func (c *schemaConv) declareStruct(n schemaNode, name, what, path string) (strin
 		if err := settings.CheckPropertyName(k); err != nil {
 			return "", fmt.Errorf("%s/properties/%s: %w", path, escapePointer(k), err)
 		}
-		fname := fieldNames.take(goName(k, "X"))
+		fname := fieldNames.take(shortName(goName(k, "X")))
 		var pn schemaNode
 		_ = json.Unmarshal(props[k], &pn)
 		_, nullable, _ := pn.types()
@@ -396,4 +396,17 @@ func objectKeys(raw json.RawMessage) ([]string, error) {
 // escapePointer escapes one JSON pointer reference token (RFC 6901).
 func escapePointer(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// maxFieldName bounds a field name taken from a property name: nested
+// struct types are named after the path of fields leading to them, so long
+// names would grow generated code with the square of the nesting depth.
+const maxFieldName = 40
+
+// shortName cuts an identifier to maxFieldName runes.
+func shortName(id string) string {
+	if r := []rune(id); len(r) > maxFieldName {
+		return string(r[:maxFieldName])
+	}
+	return id
 }

@@ -92,7 +92,7 @@ func Upgrade(ctx context.Context, root string, opts UpgradeOptions) (*UpgradeRes
 	}
 	res := &UpgradeResult{Root: root, To: opts.Version}
 	sfile := filepath.Join(root, SettingsFile)
-	before, err := os.ReadFile(sfile)
+	before, err := settings.ReadFile(sfile)
 	if err != nil {
 		return nil, fmt.Errorf("reading settings: %w", err)
 	}

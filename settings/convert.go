@@ -36,7 +36,6 @@ const (
 	defaultRequestTimeout    = 30 * time.Second
 	defaultAutoOffsetReset   = "latest"
 	defaultPartitioner       = "murmur2"
-	manyWorkers              = 10000
 	inlineSecretExplanation  = "a secret written inline ends up in the settings file and in every copy of it; write it as \"${ENV_VAR}\""
 	singularInboundID        = "inbound"
 	singularOutboundID       = "outbound"
@@ -165,10 +164,7 @@ func (cx *converter) convert(tree any) *Settings {
 	cfg := &s.Runtime
 	cfg.Workers = 1
 	if doc.Workers != nil {
-		cfg.Workers = int(*doc.Workers)
-		if cfg.Workers > manyWorkers {
-			cx.warnf("/num_of_workers", "%d workers is a lot (more than %d); each is a goroutine with its own in-flight records", cfg.Workers, manyWorkers)
-		}
+		cfg.Workers = int(*doc.Workers) // at most 10000 (the schema's maximum)
 	}
 
 	cx.inboundTopic = map[string]topicUse{}

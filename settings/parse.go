@@ -36,6 +36,14 @@ func Parse(file string, data []byte, env func(string) (string, bool)) (*Settings
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, []Diagnostic{{Severity: Error, File: file, Message: "the file is empty; expected a JSON object with the settings"}}
 	}
+	if len(data) > MaxFileBytes {
+		return nil, []Diagnostic{{Severity: Error, File: file, Message: tooLargeMessage}}
+	}
+	if le := checkLimits(data); le != nil {
+		d := Diagnostic{Severity: Error, File: file, Pointer: le.ptr, Message: le.msg}
+		d.Line, d.Col = lineColOf(data, le.off)
+		return nil, []Diagnostic{d}
+	}
 	loc := newLocator(data)
 	if err := checkSyntax(data); err != nil {
 		d := Diagnostic{Severity: Error, File: file, Message: "malformed JSON: " + err.Error()}
@@ -161,7 +169,7 @@ func kindOf(v any) string {
 // Load reads and parses the settings file at path, with ${ENV_VAR}
 // references taken from the process environment.
 func Load(path string) (*Settings, []Diagnostic) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {

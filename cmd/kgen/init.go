@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -37,7 +36,7 @@ choose) or, for a released kgen, the published module at kgen's version.`,
   kgen init --settings settings.json --out . --force`,
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
-			data, err := os.ReadFile(file)
+			data, err := settings.ReadFile(file)
 			if err != nil {
 				return fail("reading settings: %v", err)
 			}
