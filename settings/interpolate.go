@@ -105,7 +105,7 @@ func interpolate(v any, env func(string) (string, bool)) (any, interpolation) {
 					Message: "holds U+E000 or U+E001, private-use characters kgen reserves for ${...} references; remove them"})
 				return n
 			}
-			s, refs, deferred, err := expand(n, env)
+			s, refs, deferred, err := expand(n, env, isSecretPointer(ptr))
 			if err == nil && refs > 0 && !envAllowed(ptr) {
 				err = fmt.Errorf("\"${...}\" cannot be used in %s: its value shapes the generated code or is converted when the code is generated; write the value itself (\"$${\" for a literal \"${\")", lastToken(ptr))
 			}
@@ -129,7 +129,8 @@ func interpolate(v any, env func(string) (string, bool)) (any, interpolation) {
 
 // expand expands one string, returning how many references it held and
 // whether env deferred any of them.
-func expand(s string, env func(string) (string, bool)) (string, int, bool, error) {
+// A secret's text is kept out of the error messages.
+func expand(s string, env func(string) (string, bool), secret bool) (string, int, bool, error) {
 	if !strings.Contains(s, "${") {
 		return s, 0, false, nil
 	}
@@ -152,10 +153,17 @@ func expand(s string, env func(string) (string, bool)) (string, int, bool, error
 		b.WriteString(s[:i])
 		end := strings.IndexByte(s[i:], '}')
 		if end < 0 {
-			return "", 0, false, fmt.Errorf("unterminated \"${\" in %s (write \"$${\" for a literal \"${\")", quoteShort(s[i:]))
+			text := quoteShort(s[i:])
+			if secret {
+				text = secretShown
+			}
+			return "", 0, false, fmt.Errorf("unterminated \"${\" in %s (write \"$${\" for a literal \"${\")", text)
 		}
 		name := s[i+2 : i+end]
 		if !validEnvName(name) {
+			if secret {
+				return "", 0, false, fmt.Errorf("invalid environment variable name in \"${...}\" (expected letters, digits and _, not starting with a digit; write \"$${\" for a literal \"${\")")
+			}
 			return "", 0, false, fmt.Errorf("invalid environment variable name %s in \"${...}\" (expected letters, digits and _, not starting with a digit; write \"$${\" for a literal \"${\")", quoteShort(name))
 		}
 		val, ok := env(name)
@@ -191,4 +199,69 @@ func validEnvName(s string) bool {
 		}
 	}
 	return true
+}
+
+// secretShown stands for a secret value in messages.
+const secretShown = "a secret value (not shown)"
+
+// IsSecretMember reports whether a settings member holds a secret
+// (sasl_plain_password, ssl_password, or any name with password, secret or
+// token in it): its value is never shown in a diagnostic, never compiled
+// into generated code, and makes a copy of the file private.
+func IsSecretMember(name string) bool {
+	n := strings.ToLower(name)
+	return strings.Contains(n, "password") || strings.Contains(n, "secret") || strings.Contains(n, "token")
+}
+
+func isSecretPointer(ptr string) bool {
+	return IsSecretMember(lastToken(ptr))
+}
+
+// secretScrubber returns a function that replaces, in a message, every
+// secret value of the settings (as written and as resolved), and the
+// shortened form quoteShort would give, by a placeholder: a last guard for
+// messages that quote a value they did not know was secret.
+func secretScrubber(tree any, in interpolation) func(string) string {
+	var secrets []string
+	add := func(s string) {
+		if len(s) < 3 {
+			return
+		}
+		secrets = append(secrets, s, quoteShort(s))
+		if q := quoteShort(s); strings.HasSuffix(q, "...") {
+			secrets = append(secrets, strings.TrimSuffix(strings.TrimSuffix(q, "..."), `"`))
+		}
+	}
+	var walk func(ptr string, v any)
+	walk = func(ptr string, v any) {
+		switch n := v.(type) {
+		case map[string]any:
+			for k, c := range n {
+				walk(ptr+"/"+escapePointer(k), c)
+			}
+		case []any:
+			for i, c := range n {
+				walk(ptr+"/"+strconv.Itoa(i), c)
+			}
+		case string:
+			if isSecretPointer(ptr) {
+				add(n)
+				if w, ok := in.written[ptr]; ok {
+					add(w)
+				}
+			}
+		}
+	}
+	walk("", tree)
+	if len(secrets) == 0 {
+		return func(s string) string { return s }
+	}
+	// Longest first, so that a secret's prefix does not hide the rest.
+	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
+	return func(msg string) string {
+		for _, s := range secrets {
+			msg = strings.ReplaceAll(msg, s, "<secret>")
+		}
+		return msg
+	}
 }

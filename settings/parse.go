@@ -76,17 +76,19 @@ func Parse(file string, data []byte, env func(string) (string, bool)) (*Settings
 	for _, d := range in.diags {
 		diags = append(diags, pending{Diagnostic: d})
 	}
-	diags = append(diags, validate(tree, in.deferred)...)
+	diags = append(diags, validate(tree, in)...)
 
 	var s *Settings
 	if !hasError(diags) {
-		cx := converter{fromEnv: in.fromEnv, deferred: in.deferred, payloadSchemas: payloadSchemas(data)}
+		cx := converter{file: file, fromEnv: in.fromEnv, deferred: in.deferred, payloadSchemas: payloadSchemas(data)}
 		s = cx.convert(tree)
 		diags = append(diags, cx.diags...)
 	}
 
+	scrub := secretScrubber(tree, in)
 	out := make([]Diagnostic, len(diags))
 	for i, d := range diags {
+		d.Message = scrub(d.Message)
 		if d.Line == 0 {
 			d.Line, d.Col = loc.position(d.Pointer, d.atKey)
 		}
