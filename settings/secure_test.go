@@ -164,3 +164,41 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestStartCheck: what a processor checks at start leaves out payload
+// schemas and inline secrets, keeps references, and is empty without them.
+func TestStartCheck(t *testing.T) {
+	pw := "/inbound_clients/0/config/client_config/sasl_plain_password"
+	data := withMember(t, pw, "Hunter2")
+	if got, err := StartCheck(data); err != nil || got != "" {
+		t.Errorf("no reference: %q, %v; want \"\"", got, err)
+	}
+	data = withMember(t, "/inbound_clients/0/config/topics/0", "${TOPIC}")
+	var doc map[string]any
+	_ = json.Unmarshal(data, &doc)
+	doc["payload"] = map[string]any{"inbound": map[string]any{"type": "json", "schema": map[string]any{"description": "x"}}}
+	cc := doc["inbound_clients"].([]any)[0].(map[string]any)["config"].(map[string]any)["client_config"].(map[string]any)
+	cc["ssl_password"] = "Hunter2"
+	cc["sasl_plain_password"] = "${PW}"
+	data = []byte(mustJSON(t, doc))
+	got, err := StartCheck(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"Hunter2", `"schema"`} {
+		if strings.Contains(got, bad) {
+			t.Errorf("StartCheck holds %s: %s", bad, got)
+		}
+	}
+	for _, want := range []string{"${TOPIC}", "${PW}", inlineSecretPlaceholder} {
+		if !strings.Contains(got, want) {
+			t.Errorf("StartCheck lacks %s: %s", want, got)
+		}
+	}
+	if s, diags := Parse("c", []byte(got), deferEnv); s == nil {
+		t.Errorf("the copy does not parse: %v", diags)
+	}
+	if ptrs := InlineSecrets(data); len(ptrs) != 1 || ptrs[0] != "/inbound_clients/0/config/client_config/ssl_password" {
+		t.Errorf("InlineSecrets = %v", ptrs)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -72,6 +73,10 @@ choose) or, for a released kgen, the published module at kgen's version.`,
 				return err
 			}
 			e.printInit(out, module, src, files, res)
+			if secrets := settings.InlineSecrets(data); len(secrets) > 0 {
+				sort.Strings(secrets)
+				fmt.Fprintf(e.stdout, "\nNote: settings.json holds a secret written inline (%s): kgen wrote it readable by you only (0600) and listed it in .gitignore. Write secrets as \"${ENV_VAR}\" instead to keep them out of every copy.\n", strings.Join(secrets, ", "))
+			}
 			return nil
 		}),
 	}
