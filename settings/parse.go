@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // pending is a diagnostic not yet given a position.
@@ -208,8 +210,27 @@ func Format(d Diagnostic) string {
 	}
 	b.WriteString(string(sev) + ": ")
 	if d.Pointer != "" {
-		b.WriteString(d.Pointer + ": ")
+		b.WriteString(printable(d.Pointer) + ": ")
 	}
-	b.WriteString(d.Message)
+	b.WriteString(printable(d.Message))
 	return b.String()
+}
+
+// printable escapes what would break a diagnostic's line or fool a
+// terminal (control, format and line-separator characters, invalid
+// UTF-8), as Go escapes them in a quoted string: member names are written
+// into pointers as given.
+func printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) && r != ' ' {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
 }
