@@ -552,8 +552,7 @@ func (w *partWriter) step(now time.Time) time.Duration {
 		return wait
 	}
 	if err := w.seal(b); err != nil {
-		w.failFrom(b, &OutboundError{Client: KafkaProducer,
-			Err: fmt.Errorf("produce %s/%d: %w", w.tp.topic, w.tp.partition, err), Permanent: true})
+		w.failFrom(b, w.sendErr(err, true))
 		return 0
 	}
 	w.sent = append(w.sent, b)
