@@ -315,6 +315,11 @@ type partWriter struct {
 	opened  time.Time // when cur got its first record
 	full    []*recordBatch
 	closing bool
+	// blocked: the partition cannot take another request now (as many
+	// batches out as it may have, or a failure being worked through).
+	// The run goroutine sets it; add lets cur grow past BatchBytes
+	// meanwhile (see add).
+	blocked atomic.Bool
 
 	// The rest belongs to the run goroutine.
 
@@ -373,10 +378,22 @@ func (w *partWriter) add(m *Message, ts int64, deadline time.Time, tok *ackToken
 		return false
 	}
 	wake := false
-	// A batch closes when the next record would pass BatchBytes; the
-	// exact size is only worked out near the limit.
-	if w.cur != nil && int64(w.cur.size()+recordSizeMax(m)) > cfg.BatchBytes &&
-		int64(w.cur.size()+recordSizeV2(m, w.cur.n, ts-w.cur.first)) > cfg.BatchBytes {
+	// A batch closes when the next record would pass BatchBytes
+	// (batch_size), so that a partition that can send sends batches of
+	// that size. While it cannot (its requests in flight are at their
+	// limit: one without the idempotent producer), the batch keeps growing
+	// up to MaxRequestSize instead: a queue of batch_size batches would
+	// leave one per round trip, in as many requests, where one request
+	// carries them all as soon as the partition can send again. No record
+	// waits longer than it would behind queued batches, and a loaded
+	// partition needs a fraction of the requests. The exact size is only
+	// worked out near the limit.
+	limit := cfg.BatchBytes
+	if w.blocked.Load() {
+		limit = cfg.MaxRequestSize
+	}
+	if w.cur != nil && int64(w.cur.size()+recordSizeMax(m)) > limit &&
+		int64(w.cur.size()+recordSizeV2(m, w.cur.n, ts-w.cur.first)) > limit {
 		w.full = append(w.full, w.cur)
 		w.cur = nil
 		wake = true
@@ -390,9 +407,9 @@ func (w *partWriter) add(m *Message, ts int64, deadline time.Time, tok *ackToken
 		w.cur.deadline = deadline
 	}
 	w.cur.add(m, ts, tok)
-	// Full: no record fits any more (a record larger than BatchBytes
-	// goes alone), or the optional record cap is reached.
-	if int64(w.cur.size()) >= cfg.BatchBytes || (cfg.BatchSize > 0 && int(w.cur.n) >= cfg.BatchSize) {
+	// Full: no record fits any more (a record larger than the limit goes
+	// alone), or the optional record cap is reached.
+	if int64(w.cur.size()) >= limit || (cfg.BatchSize > 0 && int(w.cur.n) >= cfg.BatchSize) {
 		w.full = append(w.full, w.cur)
 		w.cur = nil
 		wake = true
@@ -416,7 +433,9 @@ func (w *partWriter) next(now time.Time) (b *recordBatch, wait time.Duration) {
 		return b, 0
 	}
 	if w.cur != nil {
-		if left := w.p.cfg.Linger - now.Sub(w.opened); left > 0 && !w.closing {
+		// A batch that reached batch_size (it grew while the partition
+		// could not send) goes at once; a smaller one after Linger.
+		if left := w.p.cfg.Linger - now.Sub(w.opened); left > 0 && !w.closing && int64(w.cur.size()) < w.p.cfg.BatchBytes {
 			return nil, left
 		}
 		b, w.cur = w.cur, nil
@@ -517,6 +536,7 @@ const warmFor = time.Minute
 // once, or how long until it may have something to send (-1: only an
 // event helps).
 func (w *partWriter) step(now time.Time) time.Duration {
+	w.blocked.Store(w.stalled || len(w.sent) >= w.maxInFlight(now))
 	if w.stalled {
 		if w.inflight > 0 {
 			return -1

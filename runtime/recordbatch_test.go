@@ -191,18 +191,24 @@ func TestPartWriterClosesBatchesByBytes(t *testing.T) {
 	tests := []struct {
 		name      string
 		cfg       KafkaProducerConfig
+		blocked   bool
 		values    []int
 		wantSizes []int // records per closed batch, then the open one's
 	}{
-		{"bytes", KafkaProducerConfig{BatchBytes: int64(batchHeaderLen + 3*one)}, []int{100, 100, 100, 100, 100, 100, 100}, []int{3, 3, 1}},
-		{"large record alone", KafkaProducerConfig{BatchBytes: int64(batchHeaderLen + 3*one)}, []int{100, 1000, 100}, []int{1, 1, 1}},
-		{"no record cap", KafkaProducerConfig{BatchBytes: 1 << 20}, make([]int, 1000), []int{1000}},
-		{"record cap", KafkaProducerConfig{BatchBytes: 1 << 20, BatchSize: 400}, make([]int, 1000), []int{400, 400, 200}},
+		{"bytes", KafkaProducerConfig{BatchBytes: int64(batchHeaderLen + 3*one)}, false, []int{100, 100, 100, 100, 100, 100, 100}, []int{3, 3, 1}},
+		{"large record alone", KafkaProducerConfig{BatchBytes: int64(batchHeaderLen + 3*one)}, false, []int{100, 1000, 100}, []int{1, 1, 1}},
+		{"no record cap", KafkaProducerConfig{BatchBytes: 1 << 20}, false, make([]int, 1000), []int{1000}},
+		{"record cap", KafkaProducerConfig{BatchBytes: 1 << 20, BatchSize: 400}, false, make([]int, 1000), []int{400, 400, 200}},
+		// While the partition cannot send, the batch grows past
+		// BatchBytes up to MaxRequestSize (see partWriter.add).
+		{"grows while blocked", KafkaProducerConfig{BatchBytes: int64(batchHeaderLen + 3*one), MaxRequestSize: int64(batchHeaderLen + 5*one)}, true,
+			[]int{100, 100, 100, 100, 100, 100, 100}, []int{5, 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := &producer{cfg: tt.cfg}
 			w := &partWriter{p: p, wake: make(chan struct{}, 1)}
+			w.blocked.Store(tt.blocked)
 			toks := make([]ackToken, len(tt.values))
 			for i, v := range tt.values {
 				if !w.add(rec(v), 1_700_000_000_000, time.Time{}, &toks[i]) {
@@ -212,8 +218,11 @@ func TestPartWriterClosesBatchesByBytes(t *testing.T) {
 			var got []int
 			for _, b := range w.full {
 				got = append(got, int(b.n))
-				if b.n > 1 && int64(b.size()) > tt.cfg.BatchBytes {
-					t.Errorf("batch of %d records is %d bytes, over BatchBytes %d", b.n, b.size(), tt.cfg.BatchBytes)
+				if limit := tt.cfg.BatchBytes; !tt.blocked && b.n > 1 && int64(b.size()) > limit {
+					t.Errorf("batch of %d records is %d bytes, over BatchBytes %d", b.n, b.size(), limit)
+				}
+				if limit := tt.cfg.MaxRequestSize; tt.blocked && int64(b.size()) > limit {
+					t.Errorf("batch of %d records is %d bytes, over MaxRequestSize %d", b.n, b.size(), limit)
 				}
 			}
 			if w.cur != nil {
