@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -53,9 +55,16 @@ func encodeBatches(t *testing.T, bs ...testBatch) []byte {
 		if tb.producer != 0 {
 			be.PutUint64(raw[offProducerID-sizeLen:], uint64(tb.producer))
 		}
+		fixCRC(raw)
 		out = append(out, raw...)
 	}
 	return out
+}
+
+// fixCRC rewrites the CRC32C of the batch that starts raw (at its base
+// offset) after a test patched its header.
+func fixCRC(raw []byte) {
+	binary.BigEndian.PutUint32(raw[offCRC-sizeLen:], crc32.Checksum(raw[offAttributes-sizeLen:], castagnoli))
 }
 
 func offsets(recs []Record) []int64 {
@@ -164,20 +173,30 @@ func TestBatchDecoderLogAppendTime(t *testing.T) {
 }
 
 func TestBatchDecoderErrors(t *testing.T) {
-	good := encodeBatches(t, testBatch{base: 0, n: 2}, testBatch{base: 2, n: 2})
+	good := encodeBatches(t, testBatch{base: 0, n: 2}, testBatch{base: 2, n: 2}, testBatch{base: 4, n: 2})
+	first := len(encodeBatches(t, testBatch{base: 0, n: 2}))
+	second := 2 * first
 	oldFormat := bytes.Clone(good)
 	oldFormat[16] = 1 // magic of the first batch
 	corrupt := bytes.Clone(good)
 	// The second batch's records claim a key longer than the batch.
-	second := len(encodeBatches(t, testBatch{base: 0, n: 2}))
-	corrupt[second+batchHeaderLen+4] = 0x7e
+	corrupt[first+batchHeaderLen+4] = 0x7e
+	badCRC := bytes.Clone(corrupt)
+	fixCRC(corrupt[first:second])
+	unknownCodec := bytes.Clone(good)
+	unknownCodec[first+offAttributes-sizeLen+1] |= 5
+	fixCRC(unknownCodec[first:second])
 	tests := []struct {
 		name, data string
 		want       string
 		wantRecs   int
+		wantNext   int64 // the offset a failure policy steps over to
 	}{
-		{"old format", string(oldFormat), "format v1", 0},
-		{"corrupt record", string(corrupt), "truncated", 2},
+		{"old format", string(oldFormat), "format v1", 0, 2},
+		{"corrupt record", string(corrupt), "truncated", 2, 4},
+		{"CRC mismatch", string(badCRC), "CRC mismatch", 2, 4},
+		{"unknown codec", string(unknownCodec), "unknown compression codec 5", 2, 4},
+		{"last batch CRC mismatch", string(badCRC[:second]), "CRC mismatch", 2, 4},
 	}
 	for _, tt := range tests {
 		d := batchDecoder{topic: "t", partition: 1}
@@ -188,6 +207,42 @@ func TestBatchDecoderErrors(t *testing.T) {
 		if len(recs) != tt.wantRecs || next != int64(tt.wantRecs) {
 			t.Errorf("%s: %d records, next %d; want the %d of the good batches before it", tt.name, len(recs), next, tt.wantRecs)
 		}
+		var de *DecodeError
+		if !errors.As(err, &de) {
+			t.Errorf("%s: %T is not a *DecodeError", tt.name, err)
+			continue
+		}
+		if de.Offset != int64(tt.wantRecs) || de.Next != tt.wantNext || len(de.Batch) == 0 {
+			t.Errorf("%s: bad batch at %d, next %d, %d bytes; want at %d, next %d", tt.name, de.Offset, de.Next, len(de.Batch), tt.wantRecs, tt.wantNext)
+		}
+	}
+	// check_crcs=false: the damaged batch's records are read as they are.
+	d := batchDecoder{topic: "t", partition: 1, skipCRC: true}
+	if recs, _, err := d.decode(bytes.Clone(good), nil, nil, 0); err != nil || len(recs) != 6 {
+		t.Fatalf("skipCRC on good data: %d records, %v", len(recs), err)
+	}
+}
+
+// TestBatchDecoderAbortedUnsorted: the broker lists aborted transactions
+// in no promised order; an abort listed after a later one must still
+// drop its records.
+func TestBatchDecoderAbortedUnsorted(t *testing.T) {
+	abortKey := []byte{0, 0, 0, 0}
+	data := encodeBatches(t,
+		testBatch{base: 0, n: 2, attrs: attrTransactional, producer: 7}, // aborted (listed second)
+		testBatch{base: 2, n: 1, attrs: attrTransactional | attrControl, producer: 7, key: abortKey},
+		testBatch{base: 3, n: 2, attrs: attrTransactional, producer: 8}, // aborted (listed first)
+		testBatch{base: 5, n: 1, attrs: attrTransactional | attrControl, producer: 8, key: abortKey},
+		testBatch{base: 6, n: 2},
+	)
+	d := batchDecoder{topic: "t", committed: true}
+	aborted := []abortedTxn{{producerID: 8, firstOffset: 3}, {producerID: 7, firstOffset: 0}}
+	recs, next, err := d.decode(data, aborted, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := offsets(recs); !slices.Equal(got, []int64{6, 7}) || next != 8 {
+		t.Fatalf("records %v, next %d; want [6 7], next 8 (aborted ones dropped)", got, next)
 	}
 }
 
