@@ -30,7 +30,8 @@ const fetchVersion = 11
 type partitionFetcher struct {
 	cfg       *KafkaConsumerConfig
 	dialer    *kafka.Dialer
-	tlsCfg    *tls.Config // applied by the fetcher: the Dialer's TLS is nil
+	tlsCfg    *tls.Config   // applied by the fetcher: the Dialer's TLS is nil
+	client    *kafka.Client // ListOffsets, routed to the leader
 	topic     string
 	partition int32
 	dec       batchDecoder
@@ -39,11 +40,33 @@ type partitionFetcher struct {
 	br   *bufio.Reader
 	corr int32
 	body []byte // response buffer, reused: the decoder copies records out
+	// throttled is when the broker's last throttle_time_ms ends: the next
+	// request waits until then rather than being held by the broker past
+	// its deadline.
+	throttled time.Time
+	// sleep waits d or until ctx ends (a test hook).
+	sleep func(ctx context.Context, d time.Duration)
 }
 
-func newPartitionFetcher(cfg *KafkaConsumerConfig, d *kafka.Dialer, tlsCfg *tls.Config, topic string, partition int) *partitionFetcher {
-	return &partitionFetcher{cfg: cfg, dialer: d, tlsCfg: tlsCfg, topic: topic, partition: int32(partition),
-		dec: batchDecoder{topic: topic, partition: int32(partition), committed: cfg.IsolationLevel == "read_committed"}}
+func newPartitionFetcher(cfg *KafkaConsumerConfig, d *kafka.Dialer, tlsCfg *tls.Config, client *kafka.Client, topic string, partition int) *partitionFetcher {
+	return &partitionFetcher{cfg: cfg, dialer: d, tlsCfg: tlsCfg, client: client, topic: topic, partition: int32(partition),
+		dec: batchDecoder{topic: topic, partition: int32(partition), committed: cfg.IsolationLevel == "read_committed",
+			skipCRC: cfg.SkipCRCCheck},
+		sleep: sleepCtx}
+}
+
+// afterFunc is context.AfterFunc; tests replace it to run the callback
+// when they choose (it runs in a goroutine of its own, at any time after
+// the context ends, possibly after fetch returned).
+var afterFunc = context.AfterFunc
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // connSlot receives the connection the fetch dialer's DialFunc opened.
@@ -128,29 +151,42 @@ func (f *partitionFetcher) connect(ctx context.Context) error {
 	return last
 }
 
-// resolve turns the FirstOffset/LastOffset sentinels into a real offset,
-// asking the leader over a connection of its own.
-func (f *partitionFetcher) resolve(ctx context.Context, d *kafka.Dialer, which int64) (int64, error) {
-	var last error
-	for _, addr := range f.cfg.Brokers {
-		dctx, cancel := context.WithTimeout(ctx, defaultDialTimeout)
-		conn, err := d.DialLeader(dctx, "tcp", addr, f.topic, int(f.partition))
-		cancel()
-		if err != nil {
-			last = err
+// resolve turns the FirstOffset/LastOffset sentinels into a real offset
+// with ListOffsets at the partition's leader. Under read_committed,
+// "latest" is the last stable offset. Any failure (leader moved, timeout,
+// broker away) is returned with which unchanged: the caller retries, and
+// never starts from a guessed offset.
+func (f *partitionFetcher) resolve(ctx context.Context, which int64) (int64, error) {
+	iso := kafka.ReadUncommitted
+	if f.dec.committed {
+		iso = kafka.ReadCommitted
+	}
+	lctx, cancel := context.WithTimeout(ctx, defaultDialTimeout)
+	defer cancel()
+	resp, err := f.client.ListOffsets(lctx, &kafka.ListOffsetsRequest{
+		Topics:         map[string][]kafka.OffsetRequest{f.topic: {{Partition: int(f.partition), Timestamp: which}}},
+		IsolationLevel: iso,
+	})
+	if err != nil {
+		return which, fmt.Errorf("list offsets of %s/%d: %w", f.topic, f.partition, err)
+	}
+	for _, p := range resp.Topics[f.topic] {
+		if p.Partition != int(f.partition) {
 			continue
 		}
-		_ = conn.SetDeadline(time.Now().Add(defaultDialTimeout))
-		var off int64
-		if which == kafka.FirstOffset {
-			off, err = conn.ReadFirstOffset()
-		} else {
-			off, err = conn.ReadLastOffset()
+		if p.Error != nil {
+			return which, fmt.Errorf("list offsets of %s/%d: %w", f.topic, f.partition, p.Error)
 		}
-		conn.Close()
-		return off, err
+		off := p.LastOffset
+		if which == kafka.FirstOffset {
+			off = p.FirstOffset
+		}
+		if off < 0 {
+			return which, fmt.Errorf("list offsets of %s/%d: no offset in the answer", f.topic, f.partition)
+		}
+		return off, nil
 	}
-	return which, last
+	return which, fmt.Errorf("list offsets: answer without %s/%d", f.topic, f.partition)
 }
 
 func (f *partitionFetcher) close() {
@@ -165,14 +201,24 @@ func (f *partitionFetcher) close() {
 // A broker error for the partition is returned as a kafka.Error; a network
 // or decoding error leaves the fetcher disconnected.
 func (f *partitionFetcher) fetch(ctx context.Context, offset int64, recs []Record) ([]Record, int64, int64, error) {
+	if wait := time.Until(f.throttled); wait > 0 {
+		f.sleep(ctx, wait)
+		if ctx.Err() != nil {
+			return recs, offset, -1, ctx.Err()
+		}
+	}
 	if f.conn == nil {
 		if err := f.connect(ctx); err != nil {
 			return recs, offset, -1, err
 		}
 	}
-	stop := context.AfterFunc(ctx, func() { _ = f.conn.SetDeadline(time.Now()) })
+	// The callback may run after an error path closed the connection and
+	// cleared f.conn (the context ends while fetch returns): it holds its
+	// own reference, and a deadline on a closed connection is harmless.
+	conn := f.conn
+	stop := afterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
 	defer stop()
-	_ = f.conn.SetDeadline(time.Now().Add(f.cfg.MaxWait + f.cfg.PollTimeout))
+	_ = conn.SetDeadline(time.Now().Add(f.cfg.MaxWait + f.cfg.PollTimeout))
 	body, err := f.roundTrip(offset)
 	if err != nil {
 		f.close()
@@ -182,6 +228,9 @@ func (f *partitionFetcher) fetch(ctx context.Context, offset int64, recs []Recor
 		return recs, offset, -1, err
 	}
 	p, err := parseFetchResponse(body, f.topic, f.partition)
+	if p.throttle > 0 {
+		f.throttled = time.Now().Add(p.throttle)
+	}
 	switch {
 	case err != nil:
 		f.close()

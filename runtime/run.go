@@ -180,6 +180,7 @@ func Run(ctx context.Context, cfg Config, h Handler) error {
 			srcErr <- err
 			break
 		}
+		hl.addSource(in.ID, src)
 		wg.Add(1)
 		srcWG.Add(1)
 		go func() {
