@@ -126,6 +126,10 @@ type KafkaConsumerConfig struct {
 	// SkipCRCCheck turns off the check of each record batch's CRC32C
 	// (check_crcs=false).
 	SkipCRCCheck bool
+	// MaxBatchBytes bounds one record batch after decompression; a batch
+	// that would exceed it is undecodable. Default: the engine's
+	// Flow.MaxInFlightBytes (a larger batch could never be in flight).
+	MaxBatchBytes int64
 	// PollTimeout bounds one fetch round trip (the seed's poll_timeout).
 	PollTimeout time.Duration
 	// CloseTimeout bounds the drain and final commit on shutdown.

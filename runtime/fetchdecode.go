@@ -9,8 +9,11 @@ import (
 	"hash/crc32"
 	"io"
 	"slices"
+	"sync"
 	"time"
 
+	"github.com/klauspost/compress/s2"
+	"github.com/klauspost/compress/zstd"
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
 )
@@ -223,6 +226,8 @@ type batchDecoder struct {
 	committed bool
 	// skipCRC turns off the batch CRC check (kafka-python's check_crcs).
 	skipCRC bool
+	// maxBatch bounds a batch after decompression (0: no bound).
+	maxBatch int64
 	// arena is the chunk keys and values are copied into.
 	arena []byte
 }
@@ -347,7 +352,7 @@ func (d *batchDecoder) decode(data []byte, aborted []abortedTxn, recs []Record, 
 		body := w.b
 		if codec := attrs & attrCompression; codec != 0 {
 			var err error
-			if body, err = decompress(int8(codec), body); err != nil {
+			if body, err = decompress(int8(codec), body, d.maxBatch); err != nil {
 				return bad(lastDelta, err)
 			}
 		}
@@ -415,16 +420,120 @@ func controlIsAbort(records []byte) bool {
 	return binary.BigEndian.Uint16(key[2:]) == 0
 }
 
-func decompress(code int8, b []byte) ([]byte, error) {
-	codec := compress.Compression(code).Codec()
-	if codec == nil {
-		return nil, fmt.Errorf("unknown compression codec %d", code)
+// decompress returns the records of a compressed batch, refusing more
+// than limit bytes (0: no limit). No codec may allocate from a size the
+// data claims: kafka-go's snappy reader allocates a chunk's claimed length
+// (4 GiB from a 20-byte batch) and its zstd reader a frame's claimed
+// window (512 MiB from 10 bytes), so snappy and zstd are decoded here with
+// the sizes checked first; gzip and lz4 keep fixed-size state (lz4 at most
+// 8 MiB of block buffers) and are cut off at limit.
+func decompress(code int8, b []byte, limit int64) ([]byte, error) {
+	if limit <= 0 {
+		limit = 1 << 62 // no limit, with room for the +1 below
 	}
-	r := codec.NewReader(bytes.NewReader(b))
-	defer r.Close()
-	out, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("decompress %s batch: %w", codec.Name(), err)
+	var out []byte
+	var err error
+	switch code {
+	case 2:
+		out, err = snappyDecode(b, limit)
+	case 4:
+		out, err = zstdDecode(b, limit)
+	default:
+		codec := compress.Compression(code).Codec()
+		if codec == nil {
+			return nil, fmt.Errorf("unknown compression codec %d", code)
+		}
+		r := codec.NewReader(bytes.NewReader(b))
+		out, err = io.ReadAll(io.LimitReader(r, limit+1))
+		r.Close()
+		if err == nil && int64(len(out)) > limit {
+			err = errBatchTooLarge
+		}
+	}
+	name := compress.Compression(code).String()
+	switch {
+	case errors.Is(err, errBatchTooLarge):
+		return nil, fmt.Errorf("%s batch of %d bytes decompresses to more than %d bytes (the in-flight byte budget, processing.max_in_flight_bytes)",
+			name, len(b), limit)
+	case err != nil:
+		return nil, fmt.Errorf("decompress %s batch: %w", name, err)
 	}
 	return out, nil
+}
+
+var errBatchTooLarge = errors.New("decompressed batch too large")
+
+// xerialMagic starts the xerial framing of snappy that Kafka's Java
+// client writes: 8 bytes of magic, 8 of versions, then chunks of a 4-byte
+// length and a snappy block.
+var xerialMagic = []byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0}
+
+func snappyDecode(b []byte, limit int64) ([]byte, error) {
+	if !bytes.HasPrefix(b, xerialMagic) || len(b) < 16 {
+		return snappyBlock(nil, b, limit)
+	}
+	b = b[16:]
+	var out []byte
+	for len(b) > 0 {
+		if len(b) < 4 {
+			return nil, errShort
+		}
+		n := int64(binary.BigEndian.Uint32(b))
+		b = b[4:]
+		if n > int64(len(b)) {
+			return nil, fmt.Errorf("%w: xerial chunk of %d bytes in %d", errShort, n, len(b))
+		}
+		var err error
+		if out, err = snappyBlock(out, b[:n], limit); err != nil {
+			return nil, err
+		}
+		b = b[n:]
+	}
+	return out, nil
+}
+
+// snappyBlock appends the decoded block to out, checking its claimed
+// length against what is left of limit before allocating.
+func snappyBlock(out, block []byte, limit int64) ([]byte, error) {
+	n, err := s2.DecodedLen(block)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(out))+int64(n) > limit {
+		return nil, errBatchTooLarge
+	}
+	start := len(out)
+	out = slices.Grow(out, n)[:start+n]
+	if _, err := s2.Decode(out[start:], block); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// zstdDecoders pools zstd decoders per limit: each refuses frames whose
+// window or content exceeds it.
+var zstdDecoders sync.Map // int64 → *sync.Pool of *zstd.Decoder
+
+func zstdDecode(b []byte, limit int64) ([]byte, error) {
+	window := uint64(min(limit, zstd.MaxWindowSize))
+	pool, _ := zstdDecoders.LoadOrStore(limit, &sync.Pool{New: func() any {
+		d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
+			zstd.WithDecoderMaxWindow(max(window, zstd.MinWindowSize)), zstd.WithDecoderMaxMemory(uint64(limit)))
+		if err != nil {
+			return err
+		}
+		return d
+	}})
+	p := pool.(*sync.Pool)
+	v := p.Get()
+	d, ok := v.(*zstd.Decoder)
+	if !ok {
+		return nil, v.(error)
+	}
+	defer p.Put(d)
+	out, err := d.DecodeAll(b, nil)
+	if errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) {
+		return nil, errBatchTooLarge
+	}
+	return out, err
 }

@@ -51,7 +51,7 @@ type partitionFetcher struct {
 func newPartitionFetcher(cfg *KafkaConsumerConfig, d *kafka.Dialer, tlsCfg *tls.Config, client *kafka.Client, topic string, partition int) *partitionFetcher {
 	return &partitionFetcher{cfg: cfg, dialer: d, tlsCfg: tlsCfg, client: client, topic: topic, partition: int32(partition),
 		dec: batchDecoder{topic: topic, partition: int32(partition), committed: cfg.IsolationLevel == "read_committed",
-			skipCRC: cfg.SkipCRCCheck},
+			skipCRC: cfg.SkipCRCCheck, maxBatch: cfg.MaxBatchBytes},
 		sleep: sleepCtx}
 }
 
@@ -252,6 +252,19 @@ func (f *partitionFetcher) fetch(ctx context.Context, offset int64, recs []Recor
 	return recs, next, hwm, err
 }
 
+// fetchOverhead is what a response may hold beyond its records: its
+// header, the topic, the aborted-transaction list.
+const fetchOverhead = 1 << 20
+
+// maxResponse is the largest response the fetcher reads: the records it
+// asked for (MaxBytes; the broker sends a first batch larger than that
+// only when it alone exceeds MaxBytes, which then needs a larger
+// max_partition_fetch_bytes) plus fetchOverhead. A larger size claim is
+// refused before anything is allocated for it.
+func (f *partitionFetcher) maxResponse() int {
+	return f.cfg.MaxBytes + fetchOverhead
+}
+
 func (f *partitionFetcher) roundTrip(offset int64) ([]byte, error) {
 	f.corr++
 	isolation := int8(0)
@@ -288,8 +301,9 @@ func (f *partitionFetcher) roundTrip(offset int64) ([]byte, error) {
 	if corr := int32(binary.BigEndian.Uint32(hdr[4:])); corr != f.corr {
 		return nil, fmt.Errorf("fetch response: correlation id %d, want %d", corr, f.corr)
 	}
-	if size < 4 || size > 1<<30 {
-		return nil, fmt.Errorf("fetch response: size %d out of range", size)
+	if limit := f.maxResponse(); size < 4 || size > limit {
+		return nil, fmt.Errorf("fetch response: size %d out of range (at most %d: max_partition_fetch_bytes %d plus %d of overhead)",
+			size, limit, f.cfg.MaxBytes, fetchOverhead)
 	}
 	if cap(f.body) < size-4 {
 		f.body = make([]byte, size-4)

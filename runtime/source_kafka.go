@@ -142,6 +142,9 @@ func kafkaConsumerDefaults(c KafkaConsumerConfig) KafkaConsumerConfig {
 	if c.RetryBackoff <= 0 {
 		c.RetryBackoff = 100 * time.Millisecond
 	}
+	if c.MaxBatchBytes <= 0 {
+		c.MaxBatchBytes = 64 << 20 // Flow.MaxInFlightBytes's default
+	}
 	return c
 }
 
