@@ -114,6 +114,27 @@ func fetchDialer(d *kafka.Dialer, tlsCfg *tls.Config) *kafka.Dialer {
 	return &fd
 }
 
+// rawConn dials addr with d (a fetchDialer) and returns the connection
+// after kafka-go's set-up (TLS, SASL), for raw requests; closing either
+// return value closes the connection.
+func rawConn(ctx context.Context, d *kafka.Dialer, addr string) (net.Conn, *kafka.Conn, error) {
+	slot := &connSlot{}
+	dctx, cancel := context.WithTimeout(context.WithValue(ctx, connSlotKey{}, slot), defaultDialTimeout)
+	defer cancel()
+	kc, err := d.DialContext(dctx, "tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	slot.mu.Lock()
+	conn := slot.conn
+	slot.mu.Unlock()
+	if conn == nil {
+		kc.Close()
+		return nil, nil, errors.New("fetch connection not captured")
+	}
+	return conn, kc, nil
+}
+
 // connect opens a connection to the partition's leader, found through
 // the bootstrap brokers.
 func (f *partitionFetcher) connect(ctx context.Context) error {
@@ -130,20 +151,10 @@ func (f *partitionFetcher) connect(ctx context.Context) error {
 		if p.Leader.Host == "" {
 			return fmt.Errorf("%s/%d: %w", f.topic, f.partition, kafka.LeaderNotAvailable)
 		}
-		slot := &connSlot{}
-		dctx, cancel := context.WithTimeout(context.WithValue(ctx, connSlotKey{}, slot), defaultDialTimeout)
 		leader := net.JoinHostPort(p.Leader.Host, strconv.Itoa(p.Leader.Port))
-		kc, err := f.dialer.DialContext(dctx, "tcp", leader)
-		cancel()
+		conn, _, err := rawConn(ctx, f.dialer, leader)
 		if err != nil {
 			return fmt.Errorf("dial leader %s of %s/%d: %w", leader, f.topic, f.partition, err)
-		}
-		slot.mu.Lock()
-		conn := slot.conn
-		slot.mu.Unlock()
-		if conn == nil {
-			kc.Close()
-			return errors.New("fetch connection not captured")
 		}
 		f.conn, f.br = conn, bufio.NewReaderSize(conn, 64<<10)
 		return nil

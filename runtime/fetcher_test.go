@@ -471,3 +471,30 @@ func scrapeEngine(t *testing.T, e *Engine) (int, string) {
 	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	return rec.Code, rec.Body.String()
 }
+
+// TestKafkaSourceReportsMissingTopic: an input topic that does not exist
+// is named by Ready (and warned about once); once it exists the reason
+// goes away, and the partition watcher sees the change.
+func TestKafkaSourceReportsMissingTopic(t *testing.T) {
+	r := newFetchRig(t, 1, KafkaConsumerConfig{Topics: []string{"t", "later"}}, FailurePolicy{OnFailure: Skip}, 0, nil)
+	counts, err := r.src.partitionCounts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts["t"] != 1 || counts["later"] != 0 {
+		t.Fatalf("partition counts %v, want t 1, later 0", counts)
+	}
+	if err := r.src.Ready(); err == nil || !strings.Contains(err.Error(), "input topic missing: later") {
+		t.Fatalf("Ready() = %v, want the missing topic named", err)
+	}
+	r.b.mu.Lock()
+	r.b.topics["later"] = 2
+	r.b.mu.Unlock()
+	counts, err = r.src.partitionCounts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts["later"] != 2 || r.src.Ready() != nil {
+		t.Fatalf("after creation: counts %v, Ready() = %v", counts, r.src.Ready())
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
+	metadataAPI "github.com/segmentio/kafka-go/protocol/metadata"
 )
 
 // KafkaSource is the Kafka inbound client. In consumer-group mode it uses
@@ -435,12 +437,35 @@ func (s *KafkaSource) watchPartitions(ctx, gctx context.Context) {
 	}
 }
 
+// topicMetadata asks a bootstrap broker for the consumed topics' metadata
+// (never the transport's cache, which is up to 6 s old; never creating
+// a missing topic).
+func (s *KafkaSource) topicMetadata(ctx context.Context) (*metadataAPI.Response, error) {
+	var last error
+	for _, addr := range s.cfg.Brokers {
+		conn, kc, err := rawConn(ctx, s.fetchDl, addr)
+		if err != nil {
+			last = err
+			continue
+		}
+		stop := afterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+		_ = conn.SetDeadline(time.Now().Add(defaultDialTimeout))
+		res, err := protocol.RoundTrip(conn, 8, 1, s.fetchDl.ClientID, &metadataAPI.Request{TopicNames: s.cfg.Topics})
+		stop()
+		kc.Close()
+		if err != nil {
+			last = fmt.Errorf("metadata from %s: %w", addr, err)
+			continue
+		}
+		return res.(*metadataAPI.Response), nil
+	}
+	return nil, last
+}
+
 // partitionCounts returns the partition count of every consumed topic (0
 // for a missing one), and updates the missing-topic problem.
 func (s *KafkaSource) partitionCounts(ctx context.Context) (map[string]int, error) {
-	mctx, cancel := context.WithTimeout(ctx, defaultDialTimeout)
-	defer cancel()
-	resp, err := s.client.Metadata(mctx, &kafka.MetadataRequest{Topics: s.cfg.Topics})
+	resp, err := s.topicMetadata(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -450,11 +475,11 @@ func (s *KafkaSource) partitionCounts(ctx context.Context) (map[string]int, erro
 	}
 	var missing []string
 	for _, t := range resp.Topics {
-		switch {
-		case errors.Is(t.Error, kafka.UnknownTopicOrPartition):
+		switch code := kafka.Error(t.ErrorCode); {
+		case code == kafka.UnknownTopicOrPartition:
 			missing = append(missing, t.Name)
-		case t.Error != nil:
-			return nil, fmt.Errorf("metadata of %s: %w", t.Name, t.Error)
+		case code != 0:
+			return nil, fmt.Errorf("metadata of %s: %w", t.Name, code)
 		default:
 			counts[t.Name] = len(t.Partitions)
 		}
