@@ -236,7 +236,7 @@ func (c *offsetCommitter) track(pl partLane) {
 }
 
 // known records an offset the group already has committed (so it is not
-// committed again).
+// committed again, and lag shows before anything new is committed).
 func (c *offsetCommitter) known(topic string, partition int, off int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -244,6 +244,9 @@ func (c *offsetCommitter) known(topic string, partition int, off int64) {
 		c.done[topic] = map[int]int64{}
 	}
 	c.done[topic][partition] = off
+	if l := c.lanes[topic][partition]; l != nil {
+		l.SetCommitted(off)
+	}
 }
 
 func (c *offsetCommitter) send(want map[string]map[int]int64) error {
