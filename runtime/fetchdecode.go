@@ -365,7 +365,7 @@ func (d *batchDecoder) decode(data []byte, aborted []abortedTxn, recs []Record, 
 			key := rw.bytes(int(rw.varint()))
 			value := rw.bytes(int(rw.varint()))
 			nh := int(rw.varint())
-			if rw.err == nil && (nh < 0 || nh > len(rw.b)) {
+			if rw.err == nil && (nh < 0 || nh > len(rw.b)/2) {
 				rw.fail() // every header takes at least two bytes
 			}
 			var hdrs []Header
