@@ -96,11 +96,18 @@ func (p *txnProducer) write(topic string, values ...string) {
 	be.PutUint32(raw[offProducerEpch+2:], uint32(p.seq))
 	fixCRC(raw[sizeLen:])
 	p.seq += int32(len(values))
-	resp, err := p.client.RawProduce(context.Background(), &kafka.RawProduceRequest{
-		Topic: topic, Partition: 0, RequiredAcks: kafka.RequireAll, TransactionalID: p.id,
-		RawRecords: protocol.RawRecordSet{Reader: bytes.NewReader(raw)}})
-	if err == nil && resp.Error != nil {
-		err = resp.Error
+	for range 50 { // a new topic's leader may not be known yet; a resent batch is deduplicated by its sequence
+		var resp *kafka.ProduceResponse
+		resp, err = p.client.RawProduce(context.Background(), &kafka.RawProduceRequest{
+			Topic: topic, Partition: 0, RequiredAcks: kafka.RequireAll, TransactionalID: p.id,
+			RawRecords: protocol.RawRecordSet{Reader: bytes.NewReader(raw)}})
+		if err == nil && resp.Error != nil {
+			err = resp.Error
+		}
+		if !errors.Is(err, kafka.NotLeaderForPartition) && !errors.Is(err, kafka.LeaderNotAvailable) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if err != nil {
 		p.t.Fatalf("transactional produce by %s: %v", p.id, err)
@@ -206,4 +213,68 @@ func logEnd(t *testing.T, client *kafka.Client, topic string) int64 {
 		t.Fatal(p.Error)
 	}
 	return p.LastOffset
+}
+
+// TestKafkaReadCommittedLatestStartsAtLSO: under read_committed, a group
+// starting at latest starts at the last stable offset: the records of a
+// transaction open at that moment are delivered once it commits (starting
+// at the high watermark would skip them).
+func TestKafkaReadCommittedLatestStartsAtLSO(t *testing.T) {
+	addr := kafkatest.Broker(t)
+	topic := kafkatest.Topic(t, addr, 1)
+	tr := &kafka.Transport{}
+	defer tr.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(addr), Timeout: 10 * time.Second, Transport: tr}
+	a := newTxnProducer(t, client, topic+"-a")
+	a.begin(topic)
+	a.write(topic, "open-1", "open-2") // high watermark 2, last stable offset 0
+
+	var mu sync.Mutex
+	var got []string
+	group := "g-" + topic
+	cfg := Config{Workers: 2, Logger: quietLogger(),
+		Inbound: []InboundConfig{{ID: "in", Name: KafkaConsumer, Kafka: &KafkaConsumerConfig{
+			Brokers: []string{addr}, GroupID: group, Topics: []string{topic}, AutoOffsetReset: "latest",
+			IsolationLevel: "read_committed", CommitInterval: 100 * time.Millisecond, MaxWait: 100 * time.Millisecond}}},
+		Outbound: []OutboundConfig{{ID: "out", Name: FileWriter, File: &FileWriterConfig{Path: t.TempDir() + "/out", Framing: "lines"}}},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		errc <- Run(ctx, cfg, func(_ context.Context, r *Record) ([]Output, error) {
+			mu.Lock()
+			got = append(got, string(r.Value))
+			mu.Unlock()
+			return nil, nil
+		})
+	}()
+	defer func() {
+		cancel()
+		<-errc
+	}()
+	waitOffset := func(want int64) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			off, ok := kafkatest.CommittedOffsets(t, addr, group, topic)[0]
+			if ok && off == want {
+				return
+			}
+			if ok && off > want {
+				t.Fatalf("committed %d, want %d", off, want)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("committed %v within 60s, want %d", kafkatest.CommittedOffsets(t, addr, group, topic), want)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitOffset(0) // the start position: the last stable offset, not the high watermark 2
+	a.end(true)
+	waitOffset(3) // both records and the commit marker
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"open-1", "open-2"}; !slices.Equal(got, want) {
+		t.Fatalf("delivered %v, want %v", got, want)
+	}
 }
