@@ -608,7 +608,9 @@ func (s *KafkaSource) fetch(ctx context.Context, pl partLane, offset int64) {
 		}
 		problem.failures++
 		problem.reason, problem.err, problem.offset = fetchReason(err), err.Error(), offset
-		problem.stuck = errors.As(err, &de)
+		if problem.stuck = errors.As(err, &de); problem.stuck {
+			problem.offset, problem.err = de.Offset, de.Err.Error() // the reason already says undecodable
+		}
 		if rep != nil {
 			rep.FetchFailed(problem)
 		}
