@@ -116,9 +116,21 @@ type KafkaConsumerConfig struct {
 	// CommitInterval is how often finished offsets are committed;
 	// default 5s (auto_commit_interval_ms).
 	CommitInterval time.Duration
-	// MaxRecords caps the records handed to the engine per fetch (the
-	// seed's max_records); 0 means no cap.
-	MaxRecords int
+	// PartitionWatchInterval is how often the consumer group looks for
+	// partitions added to its topics (and for input topics that appear);
+	// a change starts a rebalance that assigns them. Default 5s; the
+	// settings' metadata_max_age_ms sets it.
+	PartitionWatchInterval time.Duration
+	// RetryBackoff is the first delay before a failed fetch is tried
+	// again, doubled per failure up to 5s (retry_backoff_ms); default 100ms.
+	RetryBackoff time.Duration
+	// SkipCRCCheck turns off the check of each record batch's CRC32C
+	// (check_crcs=false).
+	SkipCRCCheck bool
+	// MaxBatchBytes bounds one record batch after decompression; a batch
+	// that would exceed it is undecodable. Default: the engine's
+	// Flow.MaxInFlightBytes (a larger batch could never be in flight).
+	MaxBatchBytes int64
 	// PollTimeout bounds one fetch round trip (the seed's poll_timeout).
 	PollTimeout time.Duration
 	// CloseTimeout bounds the drain and final commit on shutdown.

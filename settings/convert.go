@@ -332,10 +332,7 @@ func (cx *converter) kafkaConsumer(base string, d kafkaConsumerDoc) *runtime.Kaf
 	cx.checkSecurity(cc, d.ClientConfig, k.Security)
 
 	if d.MaxRecords != nil {
-		if _, ok := d.ClientConfig["max_poll_records"]; ok {
-			cx.warnf(base+"/max_records", "max_records and client_config.max_poll_records are both set; max_records wins")
-		}
-		k.MaxRecords = int(*d.MaxRecords)
+		cx.warnf(base+"/max_records", "max_records has no effect: %s", whyMaxRecords)
 	}
 	if d.CommitIntervalMS != nil {
 		if _, ok := d.ClientConfig["auto_commit_interval_ms"]; ok {

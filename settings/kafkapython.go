@@ -50,6 +50,8 @@ const (
 	whyAPIVersion    = "kafka-go negotiates API versions with each broker"
 	whyMetrics       = "kgen exports Prometheus metrics instead (see /metrics/address)"
 	whyKerberos      = "GSSAPI (Kerberos) is not supported by kafka-go"
+	// whyMaxRecords explains max_records and max_poll_records.
+	whyMaxRecords = "kgen has no poll loop: each fetch response goes to the workers whole, records run one at a time per key, and processing.max_in_flight_records bounds what is fetched ahead"
 )
 
 // commonOptions are the options of both KafkaConsumer and KafkaProducer.
@@ -124,12 +126,17 @@ var consumerOptions = map[string]option[runtime.KafkaConsumerConfig]{
 		c.MaxBytes, err = integer(v)
 		return err
 	}},
-	// kafka-go has separate group, read-batch and dial timeouts.
-	"request_timeout_ms": {ignored: "kafka-go has no single request timeout for consumers"},
-	// ReadBackoffMin/Max are not exposed by the runtime.
-	"retry_backoff_ms": {ignored: "kafka-go's fetch retry backoff is fixed (100ms to 1s)"},
+	// Fetches are bounded by fetch_max_wait_ms plus the seed's
+	// poll_timeout; group requests and dials have their own timeouts.
+	"request_timeout_ms": {ignored: "a fetch may take fetch_max_wait_ms plus config.poll_timeout; group requests and connections have fixed timeouts (10 s)"},
+	// RetryBackoff: the first wait before a failed fetch is tried again,
+	// doubled per failure up to 5 s.
+	"retry_backoff_ms": {apply: func(c *runtime.KafkaConsumerConfig, v any) (err error) {
+		c.RetryBackoff, err = millis(v)
+		return err
+	}},
 	// One fetch per partition connection at a time.
-	"max_in_flight_requests_per_connection": {ignored: "kafka-go keeps one fetch in flight per partition connection"},
+	"max_in_flight_requests_per_connection": {ignored: "the fetcher keeps one fetch in flight per partition, on a connection of its own"},
 	// StartOffset when the group has no committed offset; "none" is
 	// refused by the schema (kafka-go cannot fail on a missing offset).
 	"auto_offset_reset": {apply: func(c *runtime.KafkaConsumerConfig, v any) error { c.AutoOffsetReset = v.(string); return nil }},
@@ -144,9 +151,15 @@ var consumerOptions = map[string]option[runtime.KafkaConsumerConfig]{
 		c.CommitInterval, err = millis(v)
 		return err
 	}},
-	"check_crcs": {ignored: "kafka-go has no switch for CRC checks"},
-	// The consumer learns of new partitions through rebalances.
-	"metadata_max_age_ms": {ignored: "partition changes reach the consumer through rebalances"},
+	// Each record batch's CRC32C is checked unless check_crcs is false
+	// (SkipCRCCheck); a mismatch is an undecodable batch.
+	"check_crcs": {apply: func(c *runtime.KafkaConsumerConfig, v any) error { c.SkipCRCCheck = !v.(bool); return nil }},
+	// PartitionWatchInterval: how often the group looks for partitions
+	// added to its topics (and for missing topics that appear).
+	"metadata_max_age_ms": {apply: func(c *runtime.KafkaConsumerConfig, v any) (err error) {
+		c.PartitionWatchInterval, err = millis(v)
+		return err
+	}},
 	// GroupBalancers, by protocol name; sticky is not available.
 	"partition_assignment_strategy": {apply: func(c *runtime.KafkaConsumerConfig, v any) error {
 		c.Balancers = nil
@@ -158,11 +171,12 @@ var consumerOptions = map[string]option[runtime.KafkaConsumerConfig]{
 		}
 		return nil
 	}},
-	// MaxRecords, unless the seed's config.max_records is set.
-	"max_poll_records": {apply: func(c *runtime.KafkaConsumerConfig, v any) (err error) {
-		c.MaxRecords, err = integer(v)
-		return err
-	}},
+	// kafka-python's poll() returns at most this many records; kgen has no
+	// poll loop: whole fetch responses go to the workers, which run one
+	// record at a time per key, and processing.max_in_flight_records bounds
+	// what is fetched ahead. A cap per fetch would only slow consuming
+	// (the seed's max_records is 1: one record per round trip).
+	"max_poll_records": {ignored: whyMaxRecords},
 	// kafka-python sends it as the JoinGroup rebalance timeout.
 	"max_poll_interval_ms": {apply: func(c *runtime.KafkaConsumerConfig, v any) (err error) {
 		c.RebalanceTimeout, err = millis(v)
@@ -179,18 +193,16 @@ var consumerOptions = map[string]option[runtime.KafkaConsumerConfig]{
 	// A processor runs until stopped; kafka-python's iterator timeout
 	// has no meaning here.
 	"consumer_timeout_ms": {ignored: "the processor consumes until it is stopped"},
-	// kafka-go's partition readers hold their connections while reading.
-	"connections_max_idle_ms": {ignored: "kafka-go keeps partition connections open while reading"},
+	// The fetchers hold their connections while reading.
+	"connections_max_idle_ms": {ignored: "each partition's fetcher keeps its connection open while it reads"},
 	"metric_group_prefix":     {ignored: whyMetrics},
 	// Topics are named, never matched by pattern.
 	"exclude_internal_topics": {ignored: "topics are named explicitly, never matched by a pattern"},
-	// read_committed is accepted, but kafka-go delivers aborted records
-	// and transaction markers anyway (kafka-go-notes §1.8).
+	// read_committed: fetches stop at the last stable offset, records of
+	// aborted transactions and transaction markers are dropped, and
+	// "latest" starts at the last stable offset.
 	"isolation_level": {apply: func(c *runtime.KafkaConsumerConfig, v any) error {
 		c.IsolationLevel = v.(string)
-		if c.IsolationLevel == "read_committed" {
-			return errWarning("read_committed only bounds fetches at the last stable offset: kafka-go still delivers records of aborted transactions")
-		}
 		return nil
 	}},
 	"legacy_iterator": {ignored: "a kafka-python implementation detail"},
