@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -33,10 +34,11 @@ const (
 	defaultAcks              = 1
 	defaultLinger            = 5 * time.Millisecond
 	defaultMaxRequestSize    = 1 << 20
+	defaultBatchSize         = 16384 // kafka-python's batch_size, bytes
+	defaultMaxInFlight       = 5     // kafka-python's max_in_flight_requests_per_connection
 	defaultRequestTimeout    = 30 * time.Second
 	defaultAutoOffsetReset   = "latest"
 	defaultPartitioner       = "murmur2"
-	manyWorkers              = 10000
 	inlineSecretExplanation  = "a secret written inline ends up in the settings file and in every copy of it; write it as \"${ENV_VAR}\""
 	singularInboundID        = "inbound"
 	singularOutboundID       = "outbound"
@@ -112,6 +114,8 @@ type (
 		Encoding        *string  `json:"encoding"`
 		Framing         string   `json:"framing"`
 		FlushIntervalMS *jsonInt `json:"flush_interval_ms"`
+		FileMode        string   `json:"file_mode"`
+		FollowSymlinks  bool     `json:"follow_symlinks"`
 	}
 	fileReaderDoc struct {
 		File    string `json:"file"`
@@ -127,6 +131,11 @@ type (
 type converter struct {
 	diags   []pending
 	fromEnv map[string]bool // pointers of strings that came from ${ENV}
+	// file is the settings file's name, as given to Parse.
+	file string
+	// deferred are the pointers of strings whose ${ENV} is read when the
+	// processor starts: what they name cannot be checked now.
+	deferred map[string]bool
 	// payloadSchemas are the payload schemas as written (compact JSON).
 	payloadSchemas map[string]json.RawMessage
 	// pointers of each client, and of its topics, for cross checks.
@@ -162,10 +171,7 @@ func (cx *converter) convert(tree any) *Settings {
 	cfg := &s.Runtime
 	cfg.Workers = 1
 	if doc.Workers != nil {
-		cfg.Workers = int(*doc.Workers)
-		if cfg.Workers > manyWorkers {
-			cx.warnf("/num_of_workers", "%d workers is a lot (more than %d); each is a goroutine with its own in-flight records", cfg.Workers, manyWorkers)
-		}
+		cfg.Workers = int(*doc.Workers) // at most 10000 (the schema's maximum)
 	}
 
 	cx.inboundTopic = map[string]topicUse{}
@@ -200,6 +206,7 @@ func (cx *converter) convert(tree any) *Settings {
 	}
 	cx.checkIDs(cfg)
 	cx.checkLoops(cfg)
+	cx.checkFiles(cfg)
 
 	p := doc.Processing
 	cfg.Failure = runtime.FailurePolicy{
@@ -231,6 +238,11 @@ func (cx *converter) convert(tree any) *Settings {
 	s.InPayload = cx.payload("inbound", doc.Payload.Inbound)
 	s.OutPayload = cx.payload("outbound", doc.Payload.Outbound)
 	cfg.MetricsAddr = doc.Metrics.Address
+	if host, _, err := net.SplitHostPort(cfg.MetricsAddr); err == nil && !cx.deferred["/metrics/address"] {
+		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+			cx.warnf("/metrics/address", "%s listens on every network interface: /metrics and /readyz (which names topics, clients and errors) are open to the network; bind to 127.0.0.1 or an internal address unless that is intended", quoteShort(cfg.MetricsAddr))
+		}
+	}
 	if doc.Logging.Level != "" {
 		s.LogLevel = doc.Logging.Level
 	}
@@ -259,7 +271,7 @@ func (cx *converter) inbound(ptr string, d clientDoc) runtime.InboundConfig {
 			return in
 		}
 		in.File = &runtime.FileReaderConfig{Path: c.File, Framing: orDefault(c.Framing, "lines")}
-		if c.File != "-" {
+		if c.File != "-" && !cx.deferred[base+"/file"] {
 			if _, err := os.Stat(c.File); errors.Is(err, fs.ErrNotExist) {
 				cx.warnf(base+"/file", "file %s does not exist (yet)", quoteShort(c.File))
 			}
@@ -320,10 +332,7 @@ func (cx *converter) kafkaConsumer(base string, d kafkaConsumerDoc) *runtime.Kaf
 	cx.checkSecurity(cc, d.ClientConfig, k.Security)
 
 	if d.MaxRecords != nil {
-		if _, ok := d.ClientConfig["max_poll_records"]; ok {
-			cx.warnf(base+"/max_records", "max_records and client_config.max_poll_records are both set; max_records wins")
-		}
-		k.MaxRecords = int(*d.MaxRecords)
+		cx.warnf(base+"/max_records", "max_records has no effect: %s", whyMaxRecords)
 	}
 	if d.CommitIntervalMS != nil {
 		if _, ok := d.ClientConfig["auto_commit_interval_ms"]; ok {
@@ -385,8 +394,10 @@ func (cx *converter) kafkaProducer(base string, d kafkaProducerDoc) *runtime.Kaf
 		Brokers:        []string{defaultBroker},
 		Topic:          d.Topic,
 		Acks:           defaultAcks,
-		MaxAttempts:    1, // kafka-python retries=0
-		BatchBytes:     defaultMaxRequestSize,
+		MaxAttempts:    0, // no retries count: retried until future_timeout
+		BatchBytes:     defaultBatchSize,
+		MaxRequestSize: defaultMaxRequestSize,
+		MaxInFlight:    defaultMaxInFlight,
 		Linger:         defaultLinger,
 		Compression:    "none",
 		RequestTimeout: defaultRequestTimeout,
@@ -396,8 +407,14 @@ func (cx *converter) kafkaProducer(base string, d kafkaProducerDoc) *runtime.Kaf
 	cc := base + "/client_config"
 	applyOptions(cx, cc, d.ClientConfig, producerOptions, k, kafkaCommon{&k.Brokers, &k.ClientID, &k.Security})
 	cx.checkSecurity(cc, d.ClientConfig, k.Security)
+	cx.producerIdempotence(cc, d.ClientConfig, k)
 	if d.FutureTimeout != nil {
 		k.AckTimeout = time.Duration(*d.FutureTimeout)
+		if floor := k.RequestTimeout + k.Linger; k.AckTimeout < floor {
+			cx.warnf(base+"/future_timeout",
+				"future_timeout %s is shorter than request_timeout_ms + linger_ms (%s): a record's last request is cut at its deadline, and a record whose request was cut may be written anyway and then again when it is retried; give future_timeout at least %s (default 120s)",
+				k.AckTimeout, floor, floor)
+		}
 	}
 	if d.CloseTimeout != nil {
 		k.CloseTimeout = time.Duration(*d.CloseTimeout)
@@ -405,14 +422,50 @@ func (cx *converter) kafkaProducer(base string, d kafkaProducerDoc) *runtime.Kaf
 	return k
 }
 
+// producerIdempotence checks enable_idempotence against acks and says
+// what the producer options that depend on it do (cc is client_config's
+// pointer, opts its options).
+func (cx *converter) producerIdempotence(cc string, opts map[string]any, k *runtime.KafkaProducerConfig) {
+	enable, set := opts["enable_idempotence"].(bool)
+	idempotent := k.Acks == -1 && !k.DisableIdempotence
+	switch {
+	case set && enable && k.Acks != -1:
+		cx.errorf(cc+"/enable_idempotence", "got true with acks %d; the idempotent producer needs acks \"all\" (-1): set acks to \"all\" or leave enable_idempotence out", k.Acks)
+		return
+	case k.Acks != -1 && !set && opts["acks"] != nil:
+		cx.warnf(cc+"/acks", "acks %d leaves the idempotent producer off: a batch retried after a lost response is written twice, and each partition has one request in flight (slower); acks \"all\" turns it on and waits for every in-sync replica", k.Acks)
+	}
+	if _, ok := opts["max_in_flight_requests_per_connection"]; ok {
+		switch {
+		case !idempotent && k.MaxInFlight > 1:
+			cx.warnf(cc+"/max_in_flight_requests_per_connection",
+				"max_in_flight_requests_per_connection has no effect: without the idempotent producer (acks \"all\", enable_idempotence not false) one produce request per partition is in flight at a time, which keeps records in order")
+		case idempotent && k.MaxInFlight > 5:
+			cx.warnf(cc+"/max_in_flight_requests_per_connection",
+				"max_in_flight_requests_per_connection %d is above 5, the most the broker's duplicate detection covers: 5 requests per partition are in flight", k.MaxInFlight)
+		}
+	}
+}
+
 func (cx *converter) fileWriter(base string, d fileWriterDoc) *runtime.FileWriterConfig {
 	mode := orDefault(d.Mode, "a")
 	f := &runtime.FileWriterConfig{
-		Path:          d.File,
-		Append:        strings.HasPrefix(mode, "a"),
-		Binary:        strings.HasSuffix(mode, "b"),
-		Framing:       orDefault(d.Framing, "lines"),
-		FlushInterval: msPtr(d.FlushIntervalMS),
+		Path:           d.File,
+		Append:         strings.HasPrefix(mode, "a"),
+		Binary:         strings.HasSuffix(mode, "b"),
+		Framing:        orDefault(d.Framing, "lines"),
+		FlushInterval:  msPtr(d.FlushIntervalMS),
+		FollowSymlinks: d.FollowSymlinks,
+	}
+	if d.FileMode != "" { // the schema's pattern: three octal digits
+		perm, err := strconv.ParseUint(d.FileMode, 8, 32)
+		if err != nil {
+			cx.errorf(base+"/file_mode", "got %s; expected octal permissions such as \"0600\"", quoteShort(d.FileMode))
+		}
+		f.FileMode = os.FileMode(perm)
+		if perm&0o002 != 0 {
+			cx.warnf(base+"/file_mode", "file_mode %s lets every user of the machine change the records", d.FileMode)
+		}
 	}
 	switch {
 	case f.Binary && d.Encoding != nil:
@@ -423,7 +476,7 @@ func (cx *converter) fileWriter(base string, d fileWriterDoc) *runtime.FileWrite
 		f.Encoding = "utf-8"
 	}
 	dir := filepath.Dir(strings.ReplaceAll(d.File, "{}", "0"))
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) && !cx.deferred[base+"/file"] {
 		cx.warnf(base+"/file", "directory %s does not exist: the file writer cannot create %s", quoteShort(dir), quoteShort(filepath.Base(d.File)))
 	}
 	return f
@@ -457,6 +510,17 @@ func (cx *converter) checkSecurity(base string, opts map[string]any, sec runtime
 			if s, _ := v.(string); s != "" && !cx.fromEnv[ptr] {
 				cx.warnf(ptr, "%s", inlineSecretExplanation)
 			}
+		}
+	}
+	if tls && sec.InsecureSkipVerify {
+		cx.warnf(base+"/ssl_check_hostname", "ssl_check_hostname is false: the broker certificate's chain is still verified, but not that it was issued for the broker's host name; anyone holding a certificate from a trusted authority can pose as the broker")
+	}
+	if sasl && !tls && !cx.deferred[base+"/security_protocol"] {
+		switch strings.ToUpper(sec.SASLMechanism) {
+		case "PLAIN":
+			cx.warnf(base+"/security_protocol", "SASL PLAIN over SASL_PLAINTEXT sends the user name and password in clear text: use SASL_SSL")
+		case "SCRAM-SHA-256", "SCRAM-SHA-512":
+			cx.warnf(base+"/security_protocol", "SASL_PLAINTEXT: the %s exchange hides the password, but every record and the session travel in clear text and can be read or changed: use SASL_SSL", sec.SASLMechanism)
 		}
 	}
 	if (sec.CertFile == "") != (sec.KeyFile == "") {
@@ -498,6 +562,63 @@ func (cx *converter) checkLoops(cfg *runtime.Config) {
 			continue
 		}
 		cx.warnf(cx.outboundPtr[i]+"/config/topic", "topic %q is also consumed (%s): every record written comes back as input and the processor loops forever", out.Kafka.Topic, use.ptr)
+	}
+}
+
+// checkFiles refuses a file that two clients would share: two writers (a
+// per-worker path counts as each of its files), a writer and the file
+// reader, or a writer and the settings file itself. Paths whose ${VAR} is
+// read at start are left out.
+func (cx *converter) checkFiles(cfg *runtime.Config) {
+	type use struct{ ptr, what string }
+	seen := map[string]use{}
+	canon := func(p string) string {
+		if abs, err := filepath.Abs(p); err == nil {
+			return abs
+		}
+		return filepath.Clean(p)
+	}
+	if cx.file != "" {
+		seen[canon(cx.file)] = use{"", "the settings file itself"}
+	}
+	claim := func(path, ptr, what string, write bool) {
+		key := canon(path)
+		prev, dup := seen[key]
+		if !dup {
+			seen[key] = use{ptr, what}
+			return
+		}
+		if !write && prev.what != "written by the file writer" {
+			return // reading a file twice, or the settings, harms nothing
+		}
+		by := prev.what
+		if prev.ptr != "" {
+			by += " (" + prev.ptr + ")"
+		}
+		cx.errorf(ptr, "file %s is also %s: two clients (or a client and the settings) must not share a file", quoteShort(path), by)
+	}
+	for i, in := range cfg.Inbound {
+		ptr := cx.inboundPtr[i] + "/config/file"
+		if in.File != nil && in.File.Path != "-" && !cx.deferred[ptr] {
+			claim(in.File.Path, ptr, "read by the file reader", false)
+		}
+	}
+	for i, out := range cfg.Outbound {
+		ptr := cx.outboundPtr[i] + "/config/file"
+		if out.File == nil || cx.deferred[ptr] {
+			continue
+		}
+		if !strings.Contains(out.File.Path, "{}") {
+			claim(out.File.Path, ptr, "written by the file writer", true)
+			continue
+		}
+		for w := range max(cfg.Workers, 1) {
+			before := len(cx.diags)
+			claim(strings.ReplaceAll(out.File.Path, "{}", strconv.Itoa(w)), ptr, "written by the file writer", true)
+			if len(cx.diags) > before {
+				break // one error per client
+			}
+		}
 	}
 }
 
@@ -547,6 +668,7 @@ func (cx *converter) payload(dir string, d *payloadDoc) Payload {
 	if at, err := compilePayloadSchema(dir, raw); err != nil {
 		cx.errorf("/payload/"+dir+"/schema"+at, "not a valid JSON Schema: %v", err)
 	}
+	cx.diags = append(cx.diags, checkPayloadNames("/payload/"+dir+"/schema", raw)...)
 	return p
 }
 
