@@ -502,6 +502,8 @@ type keyQueue struct {
 	// waits, so a key's records run, and their outputs are sent, one
 	// after another even when an output has to be sent again.
 	held int
+	// late: a hold ended after the worker's round (see unhold).
+	late bool
 }
 
 func (q *keyQueue) len() int { return len(q.tasks) - q.head }
@@ -553,7 +555,7 @@ func (e *Engine) newKQ(l *lane, h uint64, own bool) *keyQueue {
 	} else {
 		q = &keyQueue{}
 	}
-	q.lane, q.hash, q.own, q.held = l, h, own, 0
+	q.lane, q.hash, q.own, q.held, q.late = l, h, own, 0, false
 	return q
 }
 
@@ -572,10 +574,14 @@ func (e *Engine) freeKQ(q *keyQueue) {
 }
 
 // unhold ends one record's hold on q: once none holds it, q is ready if a
-// record waits, else freed. It returns whether q became ready. e.mu is
-// held.
-func (e *Engine) unhold(q *keyQueue) bool {
+// record waits, else freed. It returns whether q became ready. late says
+// that the hold ended on the sinks' own time (an acknowledgement from a
+// sink's goroutine, a retry's backoff), not right after the worker's
+// round: the key's next records are then taken together (see worker).
+// e.mu is held.
+func (e *Engine) unhold(q *keyQueue, late bool) bool {
 	q.held--
+	q.late = q.late || late
 	if q.held > 0 {
 		return false
 	}
@@ -596,7 +602,7 @@ func (e *Engine) releaseKeys(qs []*keyQueue) {
 	e.mu.Lock()
 	woke := 0
 	for _, q := range qs {
-		if e.unhold(q) {
+		if e.unhold(q, true) {
 			woke++
 		}
 	}
@@ -607,7 +613,7 @@ func (e *Engine) releaseKeys(qs []*keyQueue) {
 // releaseKey is releaseKeys of one queue.
 func (e *Engine) releaseKey(q *keyQueue) {
 	e.mu.Lock()
-	woke := e.unhold(q)
+	woke := e.unhold(q, true)
 	e.mu.Unlock()
 	if woke {
 		e.cond.Signal()
@@ -691,7 +697,7 @@ func (e *Engine) worker(id int) {
 		// Release the keys of the records the last round finished.
 		woke := 0
 		for _, q := range w.fin.keys {
-			if e.unhold(q) {
+			if e.unhold(q, false) {
 				woke++
 			}
 		}
@@ -721,13 +727,19 @@ func (e *Engine) worker(id int) {
 		// Take a fair share of the ready keys (at least one, at most
 		// maxRound records), so locks and sink writes are paid per round
 		// rather than per record while every worker still gets work. The
-		// waiting records of a key (or of a partition's unkeyed queue)
-		// are taken together, up to the round's size: the queue stays
-		// held until the outputs of what was taken are acknowledged, so
-		// records taken one at a time would go one per acknowledgement
-		// round trip, while together they run one after another and
-		// their outputs go in one write, in order (a sink fails every
-		// message of a partition behind a failed one).
+		// waiting records of a partition's unkeyed queue are taken
+		// together (up to the round's size): they could only run one
+		// after another anyway, and are next to each other. So are a
+		// key's once it waited for a sink (late): it stays held until the
+		// outputs of what was taken are acknowledged, so records taken
+		// one at a time would go one per acknowledgement round trip,
+		// while together they run one after another and their outputs go
+		// in one write, in order (a sink fails every message of a
+		// partition behind a failed one). Otherwise (acknowledged within
+		// the round) a key's records are taken one at a time: they lie
+		// far apart in the partition, and taking them together costs
+		// more in cache misses than it saves, and moves the work (and
+		// the watermark) out of offset order.
 		limit := maxRound
 		if avg := e.handlerNanos.Load(); avg > 0 {
 			limit = min(limit, max(1, int(int64(roundBudget)/avg)))
@@ -739,10 +751,11 @@ func (e *Engine) worker(id int) {
 			q := e.popReady()
 			w.items = append(w.items, workItem{q: q, t: q.pop()})
 			q.held++
-			for q.len() > 0 && len(w.items) < limit {
+			for q.len() > 0 && len(w.items) < limit && (q.late || q == q.lane.unkeyed) {
 				w.items = append(w.items, workItem{q: q, t: q.pop()})
 				q.held++
 			}
+			q.late = false
 			w.items[len(w.items)-1].last = true
 		}
 		e.mu.Unlock()
@@ -1117,7 +1130,7 @@ func (e *Engine) requeue(t *task) {
 		return
 	}
 	t.q.insert(t)
-	woke := e.unhold(t.q)
+	woke := e.unhold(t.q, true)
 	e.mu.Unlock()
 	if woke {
 		e.cond.Signal()

@@ -283,10 +283,11 @@ func TestPermanentOutboundErrorSkipsRetries(t *testing.T) {
 }
 
 // TestOutboundFailureHoldsKeyAndWatermark steps through the
-// acknowledgements of one key's records A B C: A and B are written, then
-// C arrives; B's output fails. The next write is B's output again, not C
-// (C waits for B; it may go in the same write, behind it), and the
-// watermark stays after A until B's resend is acknowledged.
+// acknowledgements of one key's records A B C: A is written and
+// acknowledged, then B; C arrives while B is unacknowledged, and B's
+// output fails. The next write is B's output again, not C (C follows B,
+// in the same write), and the watermark stays after A until B's resend
+// is acknowledged.
 func TestOutboundFailureHoldsKeyAndWatermark(t *testing.T) {
 	sink := &heldSink{}
 	var h countingHandler
@@ -318,12 +319,12 @@ func TestOutboundFailureHoldsKeyAndWatermark(t *testing.T) {
 		}
 	}
 	written(0, "v0")
+	sink.ack(0, nil)
+	committable(1)
 	written(1, "v1")
 	if err := l.Submit(context.Background(), recs[2:]); err != nil {
 		t.Fatal(err)
 	}
-	sink.ack(0, nil)
-	committable(1)
 	sink.ack(1, &OutboundError{Client: KafkaProducer, Err: errors.New("request timed out")})
 	written(2, "v1")
 	committable(1)
