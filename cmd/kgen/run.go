@@ -149,7 +149,7 @@ Exit codes: 0 ok, 1 failure, 2 usage error; "generate --check" also uses
 func (e *env) settingsError(err error) error {
 	var se *generator.SettingsError
 	if errors.As(err, &se) {
-		printDiagnostics(e.stderr, se.Diagnostics)
+		printSummary(e.stderr, se.Diagnostics)
 		return fail("%s: invalid settings", se.File)
 	}
 	return err

@@ -101,7 +101,7 @@ func (e *env) printUpgrade(res *generator.UpgradeResult) {
 		from = "unknown"
 	}
 	fmt.Fprintf(w, "kgen upgrade %s: kgen %s -> %s\n", res.Root, from, res.To)
-	printDiagnostics(e.stderr, res.Generate.Warnings)
+	printSummary(e.stderr, res.Generate.Warnings)
 	if res.Migrated {
 		d := unifiedDiff("settings.json", "settings.json (migrated)", string(res.SettingsBefore), string(res.SettingsAfter))
 		if n := strings.Count(d, "\n"); n > maxSettingsDiff {
