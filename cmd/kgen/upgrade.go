@@ -105,7 +105,7 @@ func (e *env) printUpgrade(res *generator.UpgradeResult) {
 	if res.Migrated {
 		d := unifiedDiff("settings.json", "settings.json (migrated)", string(res.SettingsBefore), string(res.SettingsAfter))
 		if n := strings.Count(d, "\n"); n > maxSettingsDiff {
-			fmt.Fprintf(w, "  settings.json    migrated to settings version %d (and re-indented: a diff of %d lines, not shown)\n", settings.CurrentVersion, n)
+			fmt.Fprintf(w, "  settings.json    migrated to settings version %d (a diff of %d lines, not shown)\n", settings.CurrentVersion, n)
 		} else {
 			fmt.Fprintf(w, "  settings.json    migrated to settings version %d:\n", settings.CurrentVersion)
 			fmt.Fprint(w, indent(d))
