@@ -341,7 +341,7 @@ func (cx *converter) kafkaConsumer(base string, d kafkaConsumerDoc) *runtime.Kaf
 	cx.checkSecurity(cc, d.ClientConfig, k.Security)
 
 	if d.MaxRecords != nil {
-		cx.warnf(base+"/max_records", "max_records has no effect: %s", whyMaxRecords)
+		cx.noEffect(base+"/max_records", "max_records", whyMaxRecords)
 	}
 	if d.CommitIntervalMS != nil {
 		if _, ok := d.ClientConfig["auto_commit_interval_ms"]; ok {
@@ -447,8 +447,8 @@ func (cx *converter) producerIdempotence(cc string, opts map[string]any, k *runt
 	if _, ok := opts["max_in_flight_requests_per_connection"]; ok {
 		switch {
 		case !idempotent && k.MaxInFlight > 1:
-			cx.warnf(cc+"/max_in_flight_requests_per_connection",
-				"max_in_flight_requests_per_connection has no effect: without the idempotent producer (acks \"all\", enable_idempotence not false) one produce request per partition is in flight at a time, which keeps records in order")
+			cx.noEffect(cc+"/max_in_flight_requests_per_connection", "max_in_flight_requests_per_connection",
+				"without the idempotent producer (acks \"all\", enable_idempotence not false) one produce request per partition is in flight at a time, which keeps records in order")
 		case idempotent && k.MaxInFlight > 5:
 			cx.warnf(cc+"/max_in_flight_requests_per_connection",
 				"max_in_flight_requests_per_connection %d is above 5, the most the broker's duplicate detection covers: 5 requests per partition are in flight", k.MaxInFlight)

@@ -104,7 +104,8 @@ func TestNoEffectFromOptionMaps(t *testing.T) {
 func sampleValue(name string) any {
 	switch {
 	case strings.HasSuffix(name, "_ms"), strings.HasSuffix(name, "_bytes"), strings.HasSuffix(name, "_size"),
-		strings.HasSuffix(name, "_samples"), strings.HasSuffix(name, "_memory"), strings.HasSuffix(name, "_connection"):
+		strings.HasSuffix(name, "_samples"), strings.HasSuffix(name, "_memory"), strings.HasSuffix(name, "_connection"),
+		strings.HasSuffix(name, "_records"):
 		return 1000
 	case name == "check_crcs", name == "exclude_internal_topics", name == "legacy_iterator":
 		return true
