@@ -46,6 +46,7 @@ type Report struct {
 	Lost            int // input sequence numbers missing from the output
 	Duplicates      int // output records beyond the first of their sequence number
 	InputDuplicates int // input records beyond the first of their sequence number (not the processor's doing)
+	InputDisorder   int // input records whose new sequence number is not the key's next (the test's own input is broken)
 	OrderViolations int // outputs breaking the order rule (2), plus keys whose replay stopped short
 	StaleLast       int // keys whose last output is not their newest input
 	Unexpected      int // outputs that are no input: unknown key or sequence, aborted records, bad values
@@ -61,13 +62,13 @@ const maxExamples = 12
 // key's last output its newest input, nothing unexpected. Duplicates are
 // allowed here; callers bound them where a property says so.
 func (r Report) OK() bool {
-	return r.Lost == 0 && r.OrderViolations == 0 && r.StaleLast == 0 && r.Unexpected == 0
+	return r.InputDisorder == 0 && r.Lost == 0 && r.OrderViolations == 0 && r.StaleLast == 0 && r.Unexpected == 0
 }
 
 // Line is the report as one table line for the test log.
 func (r Report) Line() string {
-	return fmt.Sprintf("inputs=%d outputs=%d keys=%d lost=%d duplicates=%d (input duplicates %d) order_violations=%d stale_last=%d unexpected=%d",
-		r.Inputs, r.Records, r.Keys, r.Lost, r.Duplicates, r.InputDuplicates, r.OrderViolations, r.StaleLast, r.Unexpected)
+	return fmt.Sprintf("inputs=%d outputs=%d keys=%d lost=%d duplicates=%d (input duplicates %d, input disorder %d) order_violations=%d stale_last=%d unexpected=%d",
+		r.Inputs, r.Records, r.Keys, r.Lost, r.Duplicates, r.InputDuplicates, r.InputDisorder, r.OrderViolations, r.StaleLast, r.Unexpected)
 }
 
 func (r *Report) example(format string, args ...any) {
@@ -133,6 +134,10 @@ func Verify(inputs, outputs []Record) Report {
 		if k.seqs[seq] {
 			r.InputDuplicates++
 			continue
+		}
+		if seq != k.newest+1 {
+			r.InputDisorder++
+			r.example("input of key %s: %d follows %d", key, seq, k.newest)
 		}
 		k.seqs[seq] = true
 		k.newest = seq

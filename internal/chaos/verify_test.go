@@ -64,6 +64,8 @@ func TestVerify(t *testing.T) {
 			Report{Inputs: 3, Records: 1, Keys: 2, Lost: 2, StaleLast: 1}},
 		{"duplicated input is not the processor's duplicate", recs(0, "a:0", "a:1", "a:0", "a:1", "a:2"), recs(3, "a:0", "a:1", "a:2"),
 			Report{Inputs: 5, Records: 3, Keys: 1, InputDuplicates: 2}},
+		{"input out of order is the test's fault", recs(0, "a:0", "a:2", "a:1"), recs(3, "a:0", "a:2", "a:1"),
+			Report{Inputs: 3, Records: 3, Keys: 1, InputDisorder: 2, OrderViolations: 2}},
 		{"keys interleaved across partitions", append(recs(0, seqs("a", 3)...), recs(1, seqs("b", 2)...)...),
 			append(recs(3, "a:0", "a:1", "a:2"), recs(4, "b:0", "b:1", "b:0", "b:1")...),
 			Report{Inputs: 5, Records: 7, Keys: 2, Duplicates: 2}},
@@ -76,7 +78,7 @@ func TestVerify(t *testing.T) {
 			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
 				t.Errorf("got  %s\nwant %s\nexamples: %q", got.Line(), tt.want.Line(), ex)
 			}
-			bad := tt.want.Lost+tt.want.OrderViolations+tt.want.StaleLast+tt.want.Unexpected > 0
+			bad := tt.want.InputDisorder+tt.want.Lost+tt.want.OrderViolations+tt.want.StaleLast+tt.want.Unexpected > 0
 			if got.OK() == bad {
 				t.Errorf("OK() = %v for %s", got.OK(), got.Line())
 			}
