@@ -20,16 +20,16 @@ import (
 // run must pick up with no duplicate of the first's graceful part
 // (property 4). The verifier then reads both topics (properties 1 and 2).
 type scenario struct {
-	records    int // input records of the first run (paced, a third up front)
-	rate       int // records per second after the first third
-	keys       int
-	inSpec     topicSpec
-	outSpec    topicSpec
-	pad        int    // bytes of padding per value
-	isolation  string // the processor's isolation_level
-	pin        map[string]int // fixed input partitions of keys (default murmur2)
-	faultAt    float64
-	deadline   time.Duration
+	records   int // input records of the first run (paced, a third up front)
+	rate      int // records per second after the first third
+	keys      int
+	inSpec    topicSpec
+	outSpec   topicSpec
+	pad       int            // bytes of padding per value
+	isolation string         // the processor's isolation_level
+	pin       map[string]int // fixed input partitions of keys (default murmur2)
+	faultAt   float64
+	deadline  time.Duration
 	// setup runs after the topics exist, before any input or processor.
 	setup func(ctx context.Context, t *testing.T, r *run)
 	// feed, when set, writes the first run's input instead of the feeder.
