@@ -32,8 +32,10 @@ type scenario struct {
 	deadline  time.Duration
 	// setup runs after the topics exist, before any input or processor.
 	setup func(ctx context.Context, t *testing.T, r *run)
-	// feed, when set, writes the first run's input instead of the feeder.
-	feed func(ctx context.Context, t *testing.T, r *run) error
+	// feed, when set, writes the first run's input instead of the feeder;
+	// with feedFirst, before the processor starts.
+	feed      func(ctx context.Context, t *testing.T, r *run) error
+	feedFirst bool
 	// fault runs once the processors have processed faultAt of the
 	// records; it puts back what it broke (the cluster is restored after
 	// the test anyway).
@@ -45,8 +47,9 @@ type run struct {
 	sc      *scenario
 	cfg     procConfig
 	feed    *feeder
-	procs   []*proc
-	started int // processors started so far, for names
+	procs   []*proc // the processors of the current run
+	all     []*proc // every processor started
+	started int     // processors started so far, for names
 
 	// Set by a fault that crashes the processor (property 5): the group's
 	// commits and the output's end right after the crash.
@@ -57,6 +60,7 @@ func (r *run) start(t *testing.T) *proc {
 	r.started++
 	p := startProc(t, fmt.Sprintf("processor-%d", r.started), r.cfg)
 	r.procs = append(r.procs, p)
+	r.all = append(r.all, p)
 	return p
 }
 
@@ -157,9 +161,12 @@ func runScenario(t *testing.T, sc scenario) (*run, Report) {
 	var boundary map[int]int64
 	func() {
 		feedDone := make(chan error, 1)
-		if sc.feed != nil {
+		switch {
+		case sc.feed != nil && sc.feedFirst:
+			feedDone <- sc.feed(ctx, t, r)
+		case sc.feed != nil:
 			go func() { feedDone <- sc.feed(ctx, t, r) }()
-		} else {
+		default:
 			upfront := sc.records / 3
 			if err := r.feed.produce(ctx, upfront, 0); err != nil {
 				fail("%v", err)
@@ -273,7 +280,7 @@ func runScenario(t *testing.T, sc scenario) (*run, Report) {
 	for _, e := range rep.Examples {
 		t.Logf("verifier: %s", e)
 	}
-	for _, p := range r.procs {
+	for _, p := range r.all {
 		if rs := p.reasons(); len(rs) > 0 {
 			t.Logf("%s /readyz while not ready: %s", p.name, strings.Join(rs, "; "))
 		}
@@ -285,7 +292,7 @@ func runScenario(t *testing.T, sc scenario) (*run, Report) {
 		t.Errorf("property 4: the second run repeated %d records of the first run's graceful part", graceful)
 	}
 	if len(dead) > 0 {
-		t.Errorf("%d records were dead-lettered (a broker fault must not exhaust the retries); first: %q", len(dead), dead[0].Value)
+		t.Errorf("%d records were dead-lettered (a broker fault must not exhaust the retries); first: %.80q", len(dead), dead[0].Value)
 	}
 	return r, rep
 }
@@ -351,13 +358,31 @@ func TestLeaderControlledShutdown(t *testing.T) {
 // TestBrokerFreeze: SIGSTOP of the broker leading input partition 0 for
 // 10 s, past the producer's request timeout (6 s) and the broker session
 // timeout (9 s), then SIGCONT.
+//
+// Property 3: while partitions cannot be fetched or written, /readyz says
+// why (more than "no partitions assigned").
 func TestBrokerFreeze(t *testing.T) {
+	var during []string
 	runScenario(t, scenario{fault: func(ctx context.Context, t *testing.T, r *run) {
 		n := leaderOf(ctx, t, r.cfg.In, 0)
+		p := r.procs[0]
+		p.mu.Lock()
+		p.notReady = map[string]int{}
+		p.mu.Unlock()
 		node(t, "freeze", n)
 		time.Sleep(10 * time.Second)
 		node(t, "thaw", n)
+		during = p.reasons()
 	}})
+	if t.Failed() {
+		return
+	}
+	for _, r := range during {
+		if !strings.Contains(r, "no partitions assigned") {
+			return
+		}
+	}
+	t.Errorf("property 3: /readyz gave no reason while a partition leader was frozen for 10 s (answers: %q)", during)
 }
 
 // rotate returns replicas with its first element moved to the end.
@@ -511,7 +536,7 @@ func TestReassignment(t *testing.T) {
 func TestPartitionsAdded(t *testing.T) {
 	runScenario(t, scenario{
 		inSpec:   topicSpec{partitions: 3},
-		deadline: 120 * time.Second,
+		deadline: 90 * time.Second,
 		pin:      pinMod(keyNames("k", 120), 0, 3), // murmur2 over 6 partitions would move them
 		fault: func(ctx context.Context, t *testing.T, r *run) {
 			err := retry(ctx, "adding partitions", func(ctx context.Context) error {
@@ -574,9 +599,12 @@ func TestOutputMaxMessageBytes(t *testing.T) {
 // pass the transaction markers).
 func TestTransactionalInput(t *testing.T) {
 	runScenario(t, scenario{
-		records:   0,
 		isolation: "read_committed",
 		inSpec:    topicSpec{partitions: 3},
+		deadline:  90 * time.Second,
+		// Written before the processor starts, so its fetches span many
+		// transactions, aborted ones overlapping committed ones.
+		feedFirst: true,
 		feed: func(ctx context.Context, t *testing.T, r *run) error {
 			libs := os.Getenv("KGEN_KAFKA_CACHE")
 			if libs == "" {

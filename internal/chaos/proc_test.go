@@ -291,7 +291,7 @@ func startProc(t *testing.T, name string, cfg procConfig) *proc {
 		p.stopPoll()
 		<-p.polled
 		if t.Failed() {
-			t.Logf("%s: last lines of its log:\n%s", p.name, p.tail(40))
+			t.Logf("%s: last lines of its log:\n%s", p.name, p.tail(15))
 		}
 	})
 	t.Logf("%s: started pid %d (metrics %s, log %s)", name, p.cmd.Process.Pid, p.addr, p.logPath)

@@ -1,6 +1,7 @@
 // Txn writes the input of TestTransactionalInput: two transactional
-// producers (threads) write concurrently to one topic, every third
-// transaction aborted. Committed values are "KEY:SEQ" (SEQ counting from 0
+// producers (threads) write concurrently to one topic, about one
+// transaction in three aborted (at random, so aborted and committed
+// transactions of the two overlap in every order). Committed values are "KEY:SEQ" (SEQ counting from 0
 // per key); aborted ones are "KEY:aborted:TXN:I", which the verifier treats
 // as records that must never come out.
 //
@@ -50,11 +51,11 @@ public class Txn {
     props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
     props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
     int[] seq = new int[keys];
-    Random rnd = new Random(p);
+    Random rnd = new Random(p * 7919L + System.nanoTime());
     try (KafkaProducer<String, String> producer = new KafkaProducer<>(props)) {
       producer.initTransactions();
       for (int t = 0; t < txns; t++) {
-        boolean abort = t % 3 == 1;
+        boolean abort = rnd.nextInt(3) == 0;
         producer.beginTransaction();
         for (int i = 0; i < perTxn; i++) {
           int k = rnd.nextInt(keys);
@@ -63,13 +64,14 @@ public class Txn {
           producer.send(new ProducerRecord<>(topic, key, value));
         }
         if (abort) {
+          producer.flush(); // the aborted records must reach the log
           producer.abortTransaction();
           aborted[p] += perTxn;
         } else {
           producer.commitTransaction();
           committed[p] += perTxn;
         }
-        Thread.sleep(20);
+        Thread.sleep(rnd.nextInt(10));
       }
     }
   }
