@@ -19,9 +19,6 @@ const APIVersion = 1
 // RequireAPI1 exists while the runtime speaks API version 1.
 const RequireAPI1 = true
 
-// Version is the kgen version this runtime belongs to; set at link time.
-var Version = "dev"
-
 // MemoryResult is what an in-memory run produced.
 type MemoryResult struct {
 	// Outputs per outbound client id, in the order they were written.

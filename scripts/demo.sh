@@ -22,10 +22,10 @@ step "2/6 kgen init: scaffold a processor from examples/quickstart.json"
 "$KGEN" init --settings examples/quickstart.json --out "$PROJ" --module example.com/quickstart
 
 step "3/6 go build (process.go as scaffolded: forwards each record unchanged)"
-(cd "$PROJ" && go build -o quickstart . && go test ./... && ls -l quickstart)
+(cd "$PROJ" && go build -o quickstart . && go test ./... && ./quickstart --version)
 
-step "4/6 topics and 10 sample records"
-for t in "$DEMO_IN" "$DEMO_OUT" "$DEMO_DLQ"; do client topic -topic "$t"; done
+step "4/6 kgen topics create (inbound, outbound, dead-letter) and 10 sample records"
+"$KGEN" topics create examples/quickstart.json --partitions 3
 for i in $(seq 1 10); do printf 'article-%d\t{"id":%d,"title":"hello %d"}\n' $((i % 3)) "$i" "$i"; done |
   client produce -topic "$DEMO_IN"
 
@@ -35,6 +35,8 @@ PID=$!
 trap 'kill -9 $PID 2>/dev/null || true' EXIT
 echo "processor pid $PID; output topic $DEMO_OUT:"
 client read -topic "$DEMO_OUT" -n 10 -timeout 90s
+echo "the first 3 output records with kgen topics read (partition, offset, time, key, headers, value):"
+"$KGEN" topics read examples/quickstart.json --topic "$DEMO_OUT" -n 3
 echo "stdout outbound client (json):"
 for _ in $(seq 1 50); do [[ $(wc -l <"$WORK/stdout.log") -ge 10 ]] && break; sleep 0.2; done
 head -n 10 "$WORK/stdout.log"

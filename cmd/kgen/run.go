@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kgen-dev/kgen"
 	"github.com/kgen-dev/kgen/generator"
 )
 
@@ -133,11 +134,13 @@ Exit codes: 0 ok, 1 failure, 2 usage error; "generate --check" also uses
   cd article-copier && make test && make run`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		Version:       kgen.Version(),
 	}
+	root.SetVersionTemplate("kgen {{.Version}}\n")
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(e.validateCmd(), e.vetCmd(), e.initCmd(), e.generateCmd(), e.schemaCmd(), e.versionCmd(), e.migrateCmd(), e.upgradeCmd())
+	root.AddCommand(e.validateCmd(), e.vetCmd(), e.initCmd(), e.generateCmd(), e.schemaCmd(), e.versionCmd(), e.migrateCmd(), e.upgradeCmd(), e.topicsCmd())
 	return root
 }
 

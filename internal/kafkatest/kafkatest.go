@@ -13,6 +13,9 @@
 // there is still no broker, the test is skipped, unless CI=true or
 // KGEN_REQUIRE_KAFKA=1, where it fails: CI must never pass by skipping.
 //
+// With -short (make test-unit) Broker skips the test without looking for a
+// broker: unit tests never need one.
+//
 // The broker is left running after the tests (the next run reuses it); stop
 // it with `scripts/kafka.sh down` (make kafka-down).
 package kafkatest
@@ -56,6 +59,11 @@ var (
 // needed (see the package doc). It fails or skips the test when it cannot.
 func Broker(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		// make test-unit: unit tests only, never a broker (not even one
+		// started for the test); make test runs these without -short.
+		t.Skip("needs a Kafka broker: not run with -short (make test-unit); make test runs it")
+	}
 	addr := os.Getenv("KGEN_KAFKA_ADDR")
 	if addr == "" {
 		addr = DefaultAddr

@@ -67,7 +67,7 @@ func run(ctx context.Context, argv []string) error {
 	fs.IntVar(&o.reps, "reps", 3, "repetitions (the median is reported)")
 	fs.IntVar(&o.n, "n", 1_000_000, "records in W1, W2, W3 and W6's input")
 	fs.StringVar(&wl, "workloads", strings.Join(allWorkloads, ","), "workloads to run")
-	fs.StringVar(&cs, "contenders", "rawkafkago,rawfranz,kgen,watermill,python", "contenders to run")
+	fs.StringVar(&cs, "contenders", "rawkafkago,rawfranz,kgen,kgenpass,watermill,python", "contenders to run")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "longest one run may take before it is an error")
 	fs.IntVar(&o.w4N, "w4-n", 300_000, "records in W4 (slow handler)")
 	fs.DurationVar(&o.w4Cap, "w4-cap", 20*time.Second, "W4 stops partition-ordered contenders after this (their rate is what came out)")
@@ -97,8 +97,15 @@ func run(ctx context.Context, argv []string) error {
 	if err != nil {
 		return err
 	}
+	var gen *generatedProjects
+	genFn := func() (*generatedProjects, error) {
+		if gen == nil {
+			return nil, errors.New("the generated projects were not built")
+		}
+		return gen, nil
+	}
 	var cons []contender
-	for _, c := range contenders(binDir, o.python) {
+	for _, c := range contenders(binDir, o.python, genFn) {
 		if slices.Contains(o.contenders, c.name) {
 			cons = append(cons, c)
 		}
@@ -117,6 +124,12 @@ func run(ctx context.Context, argv []string) error {
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("building contenders: %w", err)
+	}
+	if slices.Contains(o.contenders, "kgen") {
+		fmt.Fprintln(os.Stderr, "kbench: kgen init + go build of the seed-settings projects into bin/")
+		if gen, err = buildGenerated(ctx, binDir); err != nil {
+			return err
+		}
 	}
 	if o.profileDir != "" {
 		if err := os.MkdirAll(o.profileDir, 0o755); err != nil {

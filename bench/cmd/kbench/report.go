@@ -189,14 +189,19 @@ func (s *suite) writeReport(argv []string) error {
 - Completion is watched by the harness, not reported by the contender: the output topic's summed
   end offsets (or the output files' sizes) reach n. records/s = n / (process start → all n out),
   start-up (group join) included; "steady" leaves out the time to the first output record.
-- Producers use acks=all everywhere. kgen and raw kafka-go: BatchSize 1000, BatchTimeout 5 ms,
-  murmur2 by key; franz-go: linger 5 ms, its defaults otherwise; Watermill: Sarama sync publisher;
+- "kgen (generated, seed settings)" is what a user runs: a project from `+"`kgen init`"+` on the seed README's
+  sample settings (%s, %s), built with `+"`go build`"+`, run with `+"`--settings`"+`; its Process is the
+  generated stub. Changes to the sample: %s.
+- "kgen runtime.Run, hand-tuned" (cmd/kgenpass) calls the runtime directly: 4 workers, acks all,
+  BatchSize 1000 records, linger 5 ms, MaxWait 200 ms.
+- Other producers use acks=all. Raw kafka-go: BatchSize 1000, BatchTimeout 5 ms, murmur2 by key;
+  franz-go: linger 5 ms, its defaults otherwise; Watermill: Sarama sync publisher;
   Python: kafka-python producer with the seed's settings (batch_size 16384, linger_ms 5).
 - The Python contender polls kafka-python's default 500 records per call (the seed's sample says
   max_records 1, which would be far slower), sends each value, flushes, commits; 3 threads.
 - Records carry keys from a space of 10,000; values are random printable bytes (no compression).
 
-`, joinNames(s.cons), s.o.reps)
+`, joinNames(s.cons), s.o.reps, seedKafkaSample, seedFileSample, generatedSettingsNote())
 	if s.o.svgPath != "" {
 		fmt.Fprintf(&b, "![records per second by workload and contender](%s)\n\n", s.o.svgPath)
 	}
@@ -251,7 +256,7 @@ func (s *suite) lastQuota() float64 {
 }
 
 var colors = map[string]string{
-	"rawkafkago": "#4e79a7", "rawfranz": "#59a14f", "kgen": "#e15759", "watermill": "#f28e2b", "python": "#b07aa1",
+	"rawkafkago": "#4e79a7", "rawfranz": "#59a14f", "kgen": "#e15759", "kgenpass": "#ff9d9a", "watermill": "#f28e2b", "python": "#b07aa1",
 }
 
 // svg draws one panel of horizontal bars (records/s) per throughput

@@ -18,7 +18,7 @@ import (
 type contender struct {
 	name  string // short id used in flags and file names
 	label string // table label
-	cmd   func(a args) []string
+	cmd   func(a args) ([]string, error)
 	// file is whether it has a file output (W3).
 	file bool
 	// goProfile is whether it understands -cpuprofile.
@@ -50,22 +50,33 @@ func goArgs(a args) []string {
 	return append(s, a.extra...)
 }
 
-func contenders(binDir, python string) []contender {
-	bin := func(name string) func(a args) []string {
-		return func(a args) []string { return append([]string{filepath.Join(binDir, name)}, goArgs(a)...) }
+// contenders lists every contender; gen builds the generated projects of
+// the "kgen" contender when it runs first.
+func contenders(binDir, python string, gen func() (*generatedProjects, error)) []contender {
+	bin := func(name string) func(a args) ([]string, error) {
+		return func(a args) ([]string, error) {
+			return append([]string{filepath.Join(binDir, name)}, goArgs(a)...), nil
+		}
 	}
 	return []contender{
 		{name: "rawkafkago", label: "raw kafka-go", cmd: bin("rawkafkago"), file: true, goProfile: true},
 		{name: "rawfranz", label: "raw franz-go", cmd: bin("rawfranz"), file: true, goProfile: true},
-		{name: "kgen", label: "kgen passthrough", cmd: bin("kgenpass"), file: true, goProfile: true},
+		{name: "kgen", label: "kgen (generated, seed settings)", file: true, cmd: func(a args) ([]string, error) {
+			g, err := gen()
+			if err != nil {
+				return nil, err
+			}
+			return g.argv(a)
+		}},
+		{name: "kgenpass", label: "kgen runtime.Run, hand-tuned", cmd: bin("kgenpass"), file: true, goProfile: true},
 		{name: "watermill", label: "Watermill", cmd: bin("watermill"), goProfile: true},
-		{name: "python", label: "seed Python", file: true, cmd: func(a args) []string {
+		{name: "python", label: "seed Python", file: true, cmd: func(a args) ([]string, error) {
 			s := []string{python, "python/seed_processor.py", "--brokers", a.brokers, "--in", a.in,
 				"--group", a.group, "--n", strconv.Itoa(a.n)}
 			if a.file != "" {
-				return append(s, "--file", a.file)
+				return append(s, "--file", a.file), nil
 			}
-			return append(s, "--out", a.out)
+			return append(s, "--out", a.out), nil
 		}},
 	}
 }

@@ -157,7 +157,12 @@ func (s *suite) one(ctx context.Context, w workload, c contender, rep int, a arg
 	a.group = uniqueName("kbench-" + w.id + "-" + c.name)
 	a.n = w.n
 	defer s.b.deleteGroup(a.group)
-	p, err := startProcess(c.cmd(a), ".")
+	argv, err := c.cmd(a)
+	if err != nil {
+		r.err = err
+		return r
+	}
+	p, err := startProcess(argv, ".")
 	if err != nil {
 		r.err = err
 		return r
@@ -241,14 +246,14 @@ func (s *suite) slowHandler(ctx context.Context) error {
 			a := args{in: in, sleep: 5 * time.Millisecond}
 			limit := s.o.timeout
 			switch c.name {
-			case "kgen":
+			case "kgen", "kgenpass":
 				a.workers = 256
 			case "rawkafkago":
 				limit = s.o.w4Cap
 			default:
 				continue
 			}
-			s.record(s.one(ctx, w, c, rep, a, limit, c.name != "kgen"))
+			s.record(s.one(ctx, w, c, rep, a, limit, c.name == "rawkafkago"))
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -282,7 +287,11 @@ func (s *suite) latency(ctx context.Context) error {
 				return err
 			}
 			group := uniqueName("kbench-w5-" + c.name)
-			p, err := startProcess(c.cmd(args{brokers: s.o.brokers, in: in, out: out, group: group}), ".")
+			argv, err := c.cmd(args{brokers: s.o.brokers, in: in, out: out, group: group})
+			if err != nil {
+				return err
+			}
+			p, err := startProcess(argv, ".")
 			if err != nil {
 				return err
 			}
@@ -336,7 +345,7 @@ func (s *suite) slowSink(ctx context.Context) error {
 	for rep := 1; rep <= s.o.reps; rep++ {
 		for _, c := range s.cons {
 			a := args{in: in}
-			if c.name == "kgen" {
+			if c.name == "kgenpass" {
 				a.extra = []string{"-max-inflight-bytes", fmt.Sprint(s.o.w6Budget)}
 			}
 			s.record(s.one(ctx, w, c, rep, a, s.o.w6Duration, true))
