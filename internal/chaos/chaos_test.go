@@ -642,16 +642,21 @@ func TestCoordinatorKilledDuringRebalance(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := r.start(t)
-		for {
-			if _, err := p.metric("kgen_build_info"); err == nil {
-				break
-			}
+		// Kill the coordinator once the group is seen rebalancing (the
+		// second member's JoinGroup started it; the first rejoins on its
+		// next heartbeat).
+		state := ""
+		for state != "PreparingRebalance" && state != "CompletingRebalance" {
 			if err := p.died(); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(50 * time.Millisecond)
+			if ctx.Err() != nil {
+				t.Fatalf("the group never rebalanced after the second processor started (last state %q)", state)
+			}
+			state = groupState(ctx, r.cfg.Group)
+			time.Sleep(20 * time.Millisecond)
 		}
-		time.Sleep(300 * time.Millisecond) // its JoinGroup is under way
+		t.Logf("fault: group state %s; killing its coordinator, node %d", state, n)
 		node(t, "kill", n)
 		time.Sleep(3 * time.Second)
 		node(t, "start", n)

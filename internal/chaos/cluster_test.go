@@ -429,3 +429,17 @@ func readPartition(ctx context.Context, topic string, partition int, end int64) 
 	}
 	return out, nil
 }
+
+// groupState returns group's state as its coordinator describes it ("" when
+// it cannot be read).
+func groupState(ctx context.Context, group string) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	c, done := admin()
+	defer done()
+	res, err := c.DescribeGroups(ctx, &kafka.DescribeGroupsRequest{GroupIDs: []string{group}})
+	if err != nil || len(res.Groups) != 1 || res.Groups[0].Error != nil {
+		return ""
+	}
+	return res.Groups[0].GroupState
+}
