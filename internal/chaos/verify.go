@@ -273,3 +273,38 @@ func WrittenSinceCommit(inputs, outputs []Record, committed map[int]int64, bound
 	}
 	return n
 }
+
+// DuplicateBreakdown sorts the duplicates of a run with one crash by where
+// their copies are: both before the crash boundary (the first run repeated
+// itself), both after it (the restart repeated itself), or across it (the
+// restart repeated the first run: what property 5 bounds).
+type DuplicateBreakdown struct{ Before, After, Across int }
+
+// BreakDownDuplicates counts the duplicates of outputs by DuplicateBreakdown.
+func BreakDownDuplicates(outputs []Record, boundary map[int]int64) DuplicateBreakdown {
+	var d DuplicateBreakdown
+	before, after := map[string]int{}, map[string]int{}
+	for _, rec := range outputs {
+		key, seq, ok := parseValue(rec.Value)
+		if !ok {
+			continue
+		}
+		id := key + ":" + strconv.Itoa(seq)
+		if rec.Offset < boundary[rec.Partition] {
+			before[id]++
+		} else {
+			after[id]++
+		}
+	}
+	for _, n := range before {
+		d.Before += n - 1
+	}
+	for id, n := range after {
+		if before[id] > 0 {
+			d.Across += n
+		} else {
+			d.After += n - 1
+		}
+	}
+	return d
+}

@@ -137,3 +137,13 @@ func FuzzParseValue(f *testing.F) {
 		}
 	})
 }
+
+func TestBreakDownDuplicates(t *testing.T) {
+	// Before the crash (offset 4): a:0 twice; across: a:1 again after;
+	// after: a:2 twice after the crash.
+	out := recs(3, "a:0", "a:0", "a:1", "a:2", "a:1", "a:2", "a:2", "a:3")
+	got := BreakDownDuplicates(out, map[int]int64{3: 4})
+	if want := (DuplicateBreakdown{Before: 1, Across: 3, After: 0}); got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
