@@ -130,6 +130,8 @@ func runScenario(t *testing.T, sc scenario) (*run, Report) {
 	sc.defaults()
 	ctx, cancel := context.WithTimeout(context.Background(), sc.deadline)
 	defer cancel()
+	began := time.Now()
+	since := func() string { return time.Since(began).Round(100 * time.Millisecond).String() }
 	if err := waitHealthy(ctx); err != nil {
 		t.Fatalf("before the test: %v", err)
 	}
@@ -190,8 +192,9 @@ func runScenario(t *testing.T, sc scenario) (*run, Report) {
 				case <-time.After(100 * time.Millisecond):
 				}
 			}
-			t.Logf("fault lands after %.0f of %d records processed", r.processed(), sc.records)
+			t.Logf("%s: fault lands after %.0f of %d records processed", since(), r.processed(), sc.records)
 			sc.fault(ctx, t, r)
+			t.Logf("%s: fault over", since())
 			if err := r.died(); err != nil {
 				fail("property 3 (the processor never dies from a broker fault): %v", err)
 				return
@@ -215,6 +218,7 @@ func runScenario(t *testing.T, sc scenario) (*run, Report) {
 			fail("first run: %v", err)
 			return
 		}
+		t.Logf("%s: first run caught up (lag 0)", since())
 		for _, p := range r.procs {
 			if err := p.waitReady(ctx); err != nil {
 				fail("property 3 (recovers by itself): %v", err)
@@ -246,6 +250,7 @@ func runScenario(t *testing.T, sc scenario) (*run, Report) {
 			fail("second run: %v", err)
 			return
 		}
+		t.Logf("%s: second run caught up (lag 0)", since())
 		if code, err := p.term(ctx); err != nil || code != 0 {
 			fail("property 4 (SIGTERM exits 0): second run exit status %d %v\n%s", code, err, p.tail(20))
 		}
