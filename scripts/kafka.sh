@@ -432,6 +432,9 @@ share.coordinator.state.topic.replication.factor=3
 share.coordinator.state.topic.min.isr=2
 auto.create.topics.enable=false
 unclean.leader.election.enable=false
+# Leaders move only when a test moves them (the periodic preferred-leader
+# election would land at random moments in the tests).
+auto.leader.rebalance.enable=false
 
 # Fast and light.
 group.initial.rebalance.delay.ms=0
@@ -472,8 +475,14 @@ start_node() {
 
 # wait_node N: waits until node N answers a metadata request.
 wait_node() {
-  local n=$1 pid
-  pid=$(node_pid "$n") || die "node $n is not running (log: $(node_dir "$n")/kafka.log)"
+  local n=$1 pid i
+  # Right after start_node the pid may still be the forked shell that is
+  # about to exec java: give it a moment to become the broker.
+  for ((i = 0; i < 50; i++)); do
+    pid=$(node_pid "$n") && break
+    sleep 0.1
+  done
+  [[ -n $pid ]] || die "node $n is not running (log: $(node_dir "$n")/kafka.log)"
   if ! (cd "$REPO_ROOT" && go run ./scripts/kafkaready \
     -addr "127.0.0.1:$(node_port "$n")" -timeout "$READY_TIMEOUT" -pid "$pid" 9>&- >/dev/null); then
     log "last 30 lines of $(node_dir "$n")/kafka.log:"
@@ -571,7 +580,7 @@ cmd_cluster_down() {
     fi
   done
   for n in "${NODES[@]}"; do
-    if pid=$(node_pid "$n"); then stop_pid "$pid" 30; fi
+    if pid=$(node_pid "$n"); then stop_pid "$pid" 10; fi
   done
   remove_cluster_data
   echo "cluster down"

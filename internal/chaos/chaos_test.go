@@ -394,13 +394,32 @@ func TestBrokerFreeze(t *testing.T) {
 	t.Errorf("property 3: /readyz gave no reason while a partition leader was frozen for 10 s (answers: %q)", during)
 }
 
-// rotate returns replicas with its first element moved to the end.
-func rotate(rs []kafka.Broker) []int {
-	out := make([]int, 0, len(rs))
-	for _, b := range rs[1:] {
-		out = append(out, b.ID)
+// leaderLast returns p's replicas with its leader moved to the end, so that
+// its preferred leader (the first) is another broker.
+func leaderLast(p kafka.Partition) []int {
+	var out []int
+	for _, b := range p.Replicas {
+		if b.ID != p.Leader.ID {
+			out = append(out, b.ID)
+		}
 	}
-	return append(out, rs[0].ID)
+	return append(out, p.Leader.ID)
+}
+
+// notPreferred counts topic's partitions whose leader is not their first
+// replica.
+func notPreferred(ctx context.Context, t *testing.T, topic string) int {
+	ps, err := partitionsOf(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, p := range ps {
+		if len(p.Replicas) > 0 && p.Leader.ID != p.Replicas[0].ID {
+			n++
+		}
+	}
+	return n
 }
 
 // reassign submits assignments (partition → replicas) for topic and waits
@@ -457,7 +476,7 @@ func keysOf(m map[int][]int) []int {
 	return out
 }
 
-// TestPreferredLeaderElection: the replica lists are rotated before the
+// TestPreferredLeaderElection: the replica lists are reordered before the
 // run, so every partition's preferred leader is another broker than its
 // leader; mid-stream a preferred-leader election moves every leader.
 func TestPreferredLeaderElection(t *testing.T) {
@@ -472,13 +491,16 @@ func TestPreferredLeaderElection(t *testing.T) {
 				}
 				assign := map[int][]int{}
 				for _, p := range ps {
-					assign[p.ID] = rotate(p.Replicas)
+					assign[p.ID] = leaderLast(p)
 				}
 				reassign(ctx, t, topic, assign)
 			}
 		},
 		fault: func(ctx context.Context, t *testing.T, r *run) {
 			for _, topic := range topics {
+				if n := notPreferred(ctx, t, topic); n == 0 {
+					t.Fatalf("before the election every partition of %s is led by its preferred replica: the setup did not take", topic)
+				}
 				before := leaders(ctx, topic)
 				ps, err := partitionsOf(ctx, topic)
 				if err != nil {
