@@ -290,6 +290,15 @@ func startProc(t *testing.T, name string, cfg procConfig) *proc {
 		}
 		p.stopPoll()
 		<-p.polled
+		if lines := p.grep(0, "level=WARN", "level=ERROR"); len(lines) > 0 {
+			shown := lines[:min(len(lines), 20)]
+			for i, l := range shown {
+				if len(l) > 400 {
+					shown[i] = l[:400] + "…"
+				}
+			}
+			t.Logf("%s: %d WARN/ERROR lines in its log, the first %d:\n%s", p.name, len(lines), len(shown), strings.Join(shown, "\n"))
+		}
 		if t.Failed() {
 			t.Logf("%s: last lines of its log:\n%s", p.name, p.tail(15))
 		}
@@ -453,7 +462,8 @@ func (p *proc) tail(n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// grep returns the processor's log lines containing any of subs (at most n).
+// grep returns the processor's log lines containing any of subs (at most
+// n; 0: all).
 func (p *proc) grep(n int, subs ...string) []string {
 	b, _ := os.ReadFile(p.logPath)
 	var out []string
