@@ -474,7 +474,7 @@ func (p *proc) grep(n int, subs ...string) []string {
 				break
 			}
 		}
-		if len(out) == n {
+		if n > 0 && len(out) == n {
 			break
 		}
 	}
