@@ -35,6 +35,12 @@ type Options struct {
 	LogLevel, LogFormat string
 	// Handler runs the user's Process.
 	Handler runtime.Handler
+	// Settings, when not empty, is the compiled-in settings as
+	// settings.StartCheck returns them: running without --settings, they
+	// are parsed with the environment first, so that an unset ${VAR}, or a
+	// value that makes the settings invalid, is refused by name as
+	// --settings FILE refuses it (Defaults would read "" instead).
+	Settings string
 }
 
 // Main runs the processor and exits. Flags:
@@ -206,6 +212,20 @@ func handleSignals(sigs <-chan os.Signal, done <-chan struct{}, cancel context.C
 // code was generated from. It prints file's diagnostics on stderr.
 func loadConfig(file string, stderr io.Writer, o Options) (runtime.Config, string, string, error) {
 	if file == "" {
+		if o.Settings != "" {
+			const name = "compiled-in settings"
+			s, diags := settings.Parse(name, []byte(o.Settings), os.LookupEnv)
+			invalid := s == nil
+			for _, d := range diags {
+				if d.Severity == settings.Error { // warnings were shown at generation
+					fmt.Fprintln(stderr, settings.Format(d))
+					invalid = true
+				}
+			}
+			if invalid {
+				return runtime.Config{}, "", "", fmt.Errorf("%s: invalid with this environment (set the variables, or run with --settings FILE)", name)
+			}
+		}
 		return o.Defaults(), o.LogLevel, o.LogFormat, nil
 	}
 	s, diags := settings.Load(file)

@@ -4,13 +4,16 @@ import (
 	"strings"
 
 	"github.com/dave/jennifer/jen"
+
+	"github.com/kgen-dev/kgen/settings"
 )
 
-// Markers around a variable name in settings parsed with GenerationEnv.
-// They are private-use code points, which no settings file needs.
+// Markers around a variable name in settings parsed with GenerationEnv:
+// private-use code points that settings.Parse refuses in its input, so only
+// a ${NAME} reference can produce them.
 const (
-	envOpen  = "\uE000"
-	envClose = "\uE001"
+	envOpen  = string(settings.DeferredMark)
+	envClose = string(settings.DeferredEnd)
 )
 
 // GenerationEnv is the environment to parse settings with for generation.
@@ -20,7 +23,7 @@ const (
 // generated DefaultConfig turns back into os.Getenv("NAME"), read when the
 // processor starts.
 func GenerationEnv(name string) (string, bool) {
-	return envOpen + name + envClose, true
+	return settings.Deferred(name), true
 }
 
 // envParts splits s into literal text and variable references.

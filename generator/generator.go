@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"fmt"
 	"go/format"
+	"io/fs"
 	"path"
 	"sort"
 	"strings"
@@ -64,6 +65,9 @@ func (c Class) String() string {
 type File struct {
 	Class Class
 	Data  []byte
+	// Mode is the file's permissions; 0 means 0644. A copy of settings
+	// holding a secret written inline is 0600.
+	Mode fs.FileMode
 }
 
 // Files maps a slash-separated path relative to the project root to the
@@ -107,13 +111,17 @@ type Options struct {
 // settingsJSON. It is deterministic: the same inputs give the same bytes.
 // Go files are gofmt-clean.
 func Render(s *settings.Settings, settingsJSON []byte, opts Options) (Files, error) {
-	if opts.Module == "" {
-		return nil, fmt.Errorf("module path is empty")
+	if err := CheckModulePath(opts.Module); err != nil {
+		return nil, err
 	}
 	m, err := newModel(s, opts)
 	if err != nil {
 		return nil, err
 	}
+	if m.startCheck, err = settings.StartCheck(settingsJSON); err != nil {
+		return nil, fmt.Errorf("settings: %w", err)
+	}
+	m.inlineSecrets = settings.InlineSecrets(settingsJSON)
 	fs := Files{}
 	gen := func(name string, render func(*model) ([]byte, error)) error {
 		b, err := render(m)
@@ -146,7 +154,12 @@ func Render(s *settings.Settings, settingsJSON []byte, opts Options) (Files, err
 		once(".gitignore", renderGitignore),
 		once("go.mod", renderGoMod),
 		once("go.sum", func(m *model) ([]byte, error) { return m.goSum, nil }),
-		once("settings.json", func(*model) ([]byte, error) { return bytes.Clone(settingsJSON), nil }),
+		once(SettingsFile, func(*model) ([]byte, error) { return bytes.Clone(settingsJSON), nil }),
+	}
+	if len(m.inlineSecrets) > 0 {
+		f := fs[SettingsFile]
+		f.Mode = 0o600
+		fs[SettingsFile] = f
 	}
 	for _, err := range steps {
 		if err != nil {

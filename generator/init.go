@@ -62,7 +62,11 @@ func WriteNew(dir string, files Files, force bool) (*InitResult, error) {
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return nil, err
 		}
-		if err := os.WriteFile(dst, files[p].Data, 0o644); err != nil {
+		mode := files[p].Mode
+		if mode == 0 {
+			mode = 0o644
+		}
+		if err := os.WriteFile(dst, files[p].Data, mode); err != nil {
 			return nil, err
 		}
 	}

@@ -2,6 +2,7 @@ package generator
 
 import (
 	"fmt"
+	"io/fs"
 	"reflect"
 	"sort"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 var (
 	durationType  = reflect.TypeFor[time.Duration]()
+	fileModeType  = reflect.TypeFor[fs.FileMode]()
 	onFailureType = reflect.TypeFor[runtime.OnFailure]()
 	runtimePkg    = reflect.TypeFor[runtime.Config]().PkgPath()
 )
@@ -112,6 +114,8 @@ func (w *literalWriter) value(v reflect.Value, field string) (jen.Code, error) {
 	switch {
 	case t == durationType:
 		return durationCode(time.Duration(v.Int())), nil
+	case t == fileModeType:
+		return jen.Op(fmt.Sprintf("0o%o", v.Uint())), nil
 	case t == onFailureType:
 		if n, ok := onFailureNames[runtime.OnFailure(v.String())]; ok {
 			return jen.Qual(runtimePkg, n), nil

@@ -44,6 +44,11 @@ type model struct {
 	in, out  *payloadType
 	goMod    goModInfo
 	goSum    []byte
+	// startCheck is settings.StartCheck of the settings: "" when they
+	// refer to no environment variable.
+	startCheck string
+	// inlineSecrets are the pointers of secrets written inline.
+	inlineSecrets []string
 }
 
 // clientKinds maps a settings client name to its runtime types.

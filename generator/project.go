@@ -87,7 +87,7 @@ func loadProject(root, version string, lo loadOptions) (*project, error) {
 	sfile := filepath.Join(root, SettingsFile)
 	data := lo.settings
 	if data == nil {
-		if data, err = os.ReadFile(sfile); err != nil {
+		if data, err = settings.ReadFile(sfile); err != nil {
 			return nil, fmt.Errorf("reading settings: %w", err)
 		}
 	}
@@ -165,6 +165,11 @@ func (m *Manifest) ours(rel string, data []byte) bool {
 // writeAtomic writes data to path through a temporary file in the same
 // directory, so a reader never sees half a file.
 func writeAtomic(path string, data []byte) error {
+	return writeAtomicMode(path, data, 0o644)
+}
+
+// writeAtomicMode is writeAtomic giving the file mode from the start.
+func writeAtomicMode(path string, data []byte, mode os.FileMode) error {
 	f, err := os.CreateTemp(filepath.Dir(path), ".kgen-*.tmp")
 	if err != nil {
 		return err
@@ -176,7 +181,7 @@ func writeAtomic(path string, data []byte) error {
 		werr = cerr
 	}
 	if werr == nil {
-		werr = os.Chmod(tmp, 0o644)
+		werr = os.Chmod(tmp, mode)
 	}
 	if werr == nil {
 		werr = os.Rename(tmp, path)

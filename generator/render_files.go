@@ -25,19 +25,23 @@ type templateData struct {
 	Outbound    []client
 	InKind      settings.PayloadKind
 	OutKind     settings.PayloadKind
+	// SecretSettings is set when settings.json holds a secret written
+	// inline: .gitignore then lists it.
+	SecretSettings bool
 }
 
 func (m *model) templateData() templateData {
 	d := templateData{
-		Module:      m.module,
-		Name:        projectName(m.module),
-		GoVersion:   m.goMod.Go,
-		KgenVersion: m.opts.Version,
-		SourceDir:   m.opts.SourceDir,
-		Inbound:     m.inbound,
-		Outbound:    m.outbound,
-		InKind:      m.in.Kind,
-		OutKind:     m.out.Kind,
+		Module:         m.module,
+		Name:           projectName(m.module),
+		GoVersion:      m.goMod.Go,
+		KgenVersion:    m.opts.Version,
+		SourceDir:      m.opts.SourceDir,
+		Inbound:        m.inbound,
+		Outbound:       m.outbound,
+		InKind:         m.in.Kind,
+		OutKind:        m.out.Kind,
+		SecretSettings: len(m.inlineSecrets) > 0,
 	}
 	for _, r := range m.goMod.Requires {
 		if r.Path != kgenModule {

@@ -2,6 +2,8 @@ package generator
 
 import (
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/dave/jennifer/jen"
 
@@ -125,12 +127,24 @@ func (m *model) sampleValue(text string) jen.Code {
 	return jen.Index().Byte().Call(rawString(text))
 }
 
-// rawString renders s as a raw string literal when it holds quotes.
+// rawString renders s as a raw string literal when it holds quotes and
+// nothing but printable characters (a raw string cannot escape: a BOM is a
+// compile error there, a NUL or bidi control a trap for the reader);
+// otherwise as an interpreted one, with escapes.
 func rawString(s string) jen.Code {
-	if strings.Contains(s, `"`) && !strings.ContainsAny(s, "`\n") {
+	if strings.Contains(s, `"`) && printableRaw(s) {
 		return jen.Op("`" + s + "`")
 	}
 	return jen.Lit(s)
+}
+
+func printableRaw(s string) bool {
+	for _, r := range s {
+		if r == '`' || r == utf8.RuneError || !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // renderProcessTest renders process_test.go: table-driven tests of Process

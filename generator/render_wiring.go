@@ -19,6 +19,14 @@ func renderWiring(m *model) ([]byte, error) {
 	f.Comment("--settings file of another shape is refused.")
 	f.Const().Id("settingsShape").Op("=").Add(rawString(m.shape))
 	f.Line()
+	if m.startCheck != "" {
+		f.Comment("startSettings is settings.json without its payload schemas and inline")
+		f.Comment("secrets: run with the compiled-in settings, the processor checks it with")
+		f.Comment("the environment first, so that an unset ${VAR} or a value it makes")
+		f.Comment("invalid is refused as --settings FILE would refuse it.")
+		f.Const().Id("startSettings").Op("=").Add(rawString(m.startCheck))
+		f.Line()
+	}
 
 	ctx := jen.Id("ctx")
 	errNil := jen.Err().Op("!=").Nil()
@@ -81,17 +89,21 @@ func renderWiring(m *model) ([]byte, error) {
 	f.Comment("Main runs the processor with p and exits; see kgen's app.Main for the")
 	f.Comment("flags (--settings, --log-level, --log-format, --check-settings), signals")
 	f.Comment("and exit statuses.")
+	opts := jen.Dict{
+		jen.Id("Shape"):            jen.Id("settingsShape"),
+		jen.Id("GeneratorVersion"): jen.Id("GeneratorVersion"),
+		jen.Id("Defaults"): jen.Func().Params().Qual(runtimePath, "Config").Block(
+			jen.Return(jen.Id("DefaultConfig").Call().Dot("Runtime").Call()),
+		),
+		jen.Id("LogLevel"):  jen.Id("DefaultLogLevel"),
+		jen.Id("LogFormat"): jen.Id("DefaultLogFormat"),
+		jen.Id("Handler"):   jen.Id("Handler").Call(jen.Id("p")),
+	}
+	if m.startCheck != "" {
+		opts[jen.Id("Settings")] = jen.Id("startSettings")
+	}
 	f.Func().Id("Main").Params(jen.Id("p").Id("ProcessFunc")).Block(
-		jen.Qual(appPath, "Main").Call(jen.Qual(appPath, "Options").Values(jen.Dict{
-			jen.Id("Shape"):            jen.Id("settingsShape"),
-			jen.Id("GeneratorVersion"): jen.Id("GeneratorVersion"),
-			jen.Id("Defaults"): jen.Func().Params().Qual(runtimePath, "Config").Block(
-				jen.Return(jen.Id("DefaultConfig").Call().Dot("Runtime").Call()),
-			),
-			jen.Id("LogLevel"):  jen.Id("DefaultLogLevel"),
-			jen.Id("LogFormat"): jen.Id("DefaultLogFormat"),
-			jen.Id("Handler"):   jen.Id("Handler").Call(jen.Id("p")),
-		})),
+		jen.Qual(appPath, "Main").Call(jen.Qual(appPath, "Options").Values(opts)),
 	)
 	return render(f)
 }

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/dave/jennifer/jen"
 
@@ -221,15 +224,19 @@ func (c *schemaConv) declareStruct(n schemaNode, name, what, path string) (strin
 	}
 	slot := len(c.decls) // the struct comes before the types of its fields
 	c.decls = append(c.decls, nil)
-	fieldNames := namer{}
+	// A field may not share a name with a method of its struct.
+	fieldNames := namer{"UnmarshalJSON": true, "MarshalJSON": true}
 	var fields []jen.Code
 	var reqKeys []string
 	for _, k := range keys {
-		fname := fieldNames.take(goName(k, "X"))
+		if err := settings.CheckPropertyName(k); err != nil {
+			return "", fmt.Errorf("%s/properties/%s: %w", path, escapePointer(k), err)
+		}
+		fname := fieldNames.take(shortName(goName(k, "X")))
 		var pn schemaNode
 		_ = json.Unmarshal(props[k], &pn)
 		_, nullable, _ := pn.types()
-		t, kind, err := c.typeOf(props[k], name+fname, fmt.Sprintf("the %q property of %s", k, name), path+"/properties/"+k)
+		t, kind, err := c.typeOf(props[k], name+fname, fmt.Sprintf("the %q property of %s", k, name), path+"/properties/"+escapePointer(k))
 		if err != nil {
 			return "", err
 		}
@@ -241,6 +248,9 @@ func (c *schemaConv) declareStruct(n schemaNode, name, what, path string) (strin
 			t = jen.Op("*").Add(t)
 		}
 		tag := k
+		if k == "-" { // alone, "-" would mean "never encode this field"
+			tag += ","
+		}
 		if !req {
 			tag += ",omitempty"
 		}
@@ -285,17 +295,72 @@ func (c *schemaConv) declareStruct(n schemaNode, name, what, path string) (strin
 	return name, nil
 }
 
-// commentLines renders text as // comment lines.
+// commentLines renders settings text (a schema's description or title) as
+// // comment lines that stay comments: see commentSafe.
 func commentLines(text string) *jen.Statement {
 	s := jen.Null()
-	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
-		if strings.TrimSpace(l) == "" {
-			s.Comment("").Line()
+	for _, l := range commentSafe(text) {
+		if l == "" {
+			s.Comment("//").Line()
 			continue
 		}
-		s.Comment(strings.TrimSpace(l)).Line()
+		// Rendered as given (a Comment starting with "//" is not
+		// reformatted): "// " then the line, which so can never start a
+		// directive (//go:generate, //go:build, //line need no space).
+		s.Comment("// " + l).Line()
 	}
 	return s
+}
+
+// commentSafe splits settings text into lines that are inert in a // comment:
+// every line break Go or an editor knows (LF, CR, CRLF, VT, FF, NEL, U+2028,
+// U+2029) ends a line; other control and format characters (NUL, BOM, bidi
+// overrides, ...), private-use and invalid UTF-8 are written as \uXXXX
+// escapes; a line that go vet would read as a build constraint or directive
+// once the comment marker is stripped ("go:build ...", "+build ...") is
+// quoted. A line starting with "//" or "/*" stays text after the "// " the
+// renderer puts first. Blank lines at both ends are dropped.
+func commentSafe(text string) []string {
+	var lines []string
+	var b strings.Builder
+	end := func() {
+		lines = append(lines, strings.TrimSpace(b.String()))
+		b.Reset()
+	}
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		i += size
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b.WriteString(`\uFFFD`)
+		case r == '\r':
+			if i < len(text) && text[i] == '\n' {
+				i++
+			}
+			end()
+		case r == '\n' || r == '\v' || r == '\f' || r == '\u0085' || r == '\u2028' || r == '\u2029':
+			end()
+		case r == '\t' || r == ' ' || unicode.IsPrint(r):
+			b.WriteRune(r)
+		case r > 0xFFFF:
+			fmt.Fprintf(&b, `\U%08X`, r)
+		default:
+			fmt.Fprintf(&b, `\u%04X`, r)
+		}
+	}
+	end()
+	for len(lines) > 0 && lines[0] == "" {
+		lines = lines[1:]
+	}
+	for len(lines) > 0 && lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	for i, l := range lines {
+		if strings.HasPrefix(l, "go:") || strings.HasPrefix(l, "+build") {
+			lines[i] = strconv.Quote(l)
+		}
+	}
+	return lines
 }
 
 // objectKeys returns the keys of the JSON object raw in document order.
@@ -326,4 +391,22 @@ func objectKeys(raw json.RawMessage) ([]string, error) {
 		}
 	}
 	return keys, nil
+}
+
+// escapePointer escapes one JSON pointer reference token (RFC 6901).
+func escapePointer(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// maxFieldName bounds a field name taken from a property name: nested
+// struct types are named after the path of fields leading to them, so long
+// names would grow generated code with the square of the nesting depth.
+const maxFieldName = 40
+
+// shortName cuts an identifier to maxFieldName runes.
+func shortName(id string) string {
+	if r := []rune(id); len(r) > maxFieldName {
+		return string(r[:maxFieldName])
+	}
+	return id
 }

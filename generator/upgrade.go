@@ -92,7 +92,7 @@ func Upgrade(ctx context.Context, root string, opts UpgradeOptions) (*UpgradeRes
 	}
 	res := &UpgradeResult{Root: root, To: opts.Version}
 	sfile := filepath.Join(root, SettingsFile)
-	before, err := os.ReadFile(sfile)
+	before, err := settings.ReadFile(sfile)
 	if err != nil {
 		return nil, fmt.Errorf("reading settings: %w", err)
 	}
@@ -377,10 +377,7 @@ func writeKeepMode(path string, data []byte) error {
 	if fi, err := os.Stat(path); err == nil {
 		mode = fi.Mode().Perm()
 	}
-	if err := writeAtomic(path, data); err != nil {
-		return err
-	}
-	return os.Chmod(path, mode)
+	return writeAtomicMode(path, data, mode)
 }
 
 // goTool runs the go command in dir and returns its combined output.

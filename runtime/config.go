@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 )
 
@@ -172,6 +173,13 @@ type FileWriterConfig struct {
 	Framing string
 	// FlushInterval bounds how long a written record waits for fsync.
 	FlushInterval time.Duration
+	// FileMode is the permissions of a file the writer creates; 0 means
+	// 0600 (the processor's user only). Existing files keep theirs.
+	FileMode os.FileMode
+	// FollowSymlinks lets the path be a symbolic link. By default the
+	// writer refuses one (O_NOFOLLOW): a link would make it append to, or
+	// truncate, a file other than the one named.
+	FollowSymlinks bool
 }
 
 // FileReaderConfig configures the file (or stdin) inbound client used to

@@ -125,12 +125,10 @@ func securitySettings(sec Security) (*tls.Config, sasl.Mechanism, error) {
 // only trusted roots when set, the system roots otherwise; a client
 // certificate (ssl_certfile + ssl_keyfile) when both are set. The server
 // name is left empty: kafka-go fills it from each broker's host name, so
-// host names are verified unless InsecureSkipVerify is set.
+// host names are verified unless InsecureSkipVerify (ssl_check_hostname
+// false) is set, which skips that check only: see verifyChain.
 func tlsConfig(sec Security) (*tls.Config, error) {
-	cfg := &tls.Config{
-		MinVersion:         tls.VersionTLS12,
-		InsecureSkipVerify: sec.InsecureSkipVerify, //nolint:gosec // the user's explicit choice (ssl_check_hostname=false)
-	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if sec.CAFile != "" {
 		pem, err := os.ReadFile(sec.CAFile)
 		if err != nil {
@@ -141,6 +139,13 @@ func tlsConfig(sec Security) (*tls.Config, error) {
 			return nil, fmt.Errorf("tls ca file %s: no PEM certificate found", sec.CAFile)
 		}
 		cfg.RootCAs = pool
+	}
+	if sec.InsecureSkipVerify {
+		// crypto/tls can only skip all of its verification: skip it, and
+		// verify the chain here against the same roots, without a host
+		// name, as kafka-python does with ssl_check_hostname=false.
+		cfg.InsecureSkipVerify = true //nolint:gosec // the chain is verified by VerifyConnection
+		cfg.VerifyConnection = verifyChain(cfg.RootCAs)
 	}
 	switch {
 	case sec.CertFile != "" && sec.KeyFile != "":
@@ -155,6 +160,29 @@ func tlsConfig(sec Security) (*tls.Config, error) {
 		return nil, fmt.Errorf("tls key file %s: no cert file", sec.KeyFile)
 	}
 	return cfg, nil
+}
+
+// verifyChain returns a tls.Config.VerifyConnection that verifies the
+// server's certificate chain against roots (nil: the system's) for server
+// authentication, at the current time, and ignores the host name.
+func verifyChain(roots *x509.CertPool) func(tls.ConnectionState) error {
+	return func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return errors.New("tls: the server sent no certificate")
+		}
+		opts := x509.VerifyOptions{
+			Roots:         roots,
+			Intermediates: x509.NewCertPool(),
+			KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		}
+		for _, c := range cs.PeerCertificates[1:] {
+			opts.Intermediates.AddCert(c)
+		}
+		if _, err := cs.PeerCertificates[0].Verify(opts); err != nil {
+			return &tls.CertificateVerificationError{UnverifiedCertificates: cs.PeerCertificates, Err: err}
+		}
+		return nil
+	}
 }
 
 // errNoSASLUser is returned when a SASL protocol is configured without a

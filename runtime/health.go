@@ -106,7 +106,7 @@ func serveOps(ctx context.Context, addr string, h *health, log *slog.Logger) (st
 	if err != nil {
 		return nil, fmt.Errorf("metrics address %q: %w", addr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := opsServer(mux)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

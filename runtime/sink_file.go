@@ -118,16 +118,40 @@ type fileFailure struct {
 // NewFileSink opens the file (or one per worker, for workers ≥ 1) of cfg
 // and starts their flushers. Close releases them.
 func NewFileSink(cfg FileWriterConfig, workers int, log *slog.Logger) (*FileSink, error) {
-	return newFileSink(cfg, workers, log, openFile)
+	mode := cfg.FileMode.Perm()
+	if cfg.FileMode == 0 {
+		mode = defaultFileMode
+	}
+	return newFileSink(cfg, workers, log, func(path string, truncate bool) (fileHandle, int64, error) {
+		return openFile(path, truncate, mode, cfg.FollowSymlinks)
+	})
 }
 
-func openFile(path string, truncate bool) (fileHandle, int64, error) {
+// defaultFileMode is the permissions of a created file when the settings
+// give none: records may hold anything, so only the processor's user reads
+// them unless file_mode says otherwise.
+const defaultFileMode os.FileMode = 0o600
+
+// openFile opens path for appending (truncating it first when truncate is
+// set), creating it with mode. Unless follow is set, a symbolic link at
+// path is refused (O_NOFOLLOW where the system has it, an Lstat check
+// besides), so that mode "w" never truncates a file the link points at.
+func openFile(path string, truncate bool, mode os.FileMode, follow bool) (fileHandle, int64, error) {
 	flag := os.O_WRONLY | os.O_CREATE | os.O_APPEND
 	if truncate {
 		flag |= os.O_TRUNC
 	}
-	f, err := os.OpenFile(path, flag, 0o644)
+	if !follow {
+		if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			return nil, 0, fmt.Errorf("%s is a symbolic link: refused (set follow_symlinks to write through it)", path)
+		}
+		flag |= oNoFollow
+	}
+	f, err := os.OpenFile(path, flag, mode)
 	if err != nil {
+		if !follow && errors.Is(err, syscall.ELOOP) {
+			return nil, 0, fmt.Errorf("%s is a symbolic link: refused (set follow_symlinks to write through it)", path)
+		}
 		return nil, 0, err
 	}
 	st, err := f.Stat()

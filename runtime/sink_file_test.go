@@ -668,7 +668,7 @@ func BenchmarkFileSinkWrite(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			const workers = 8
-			open := openFile
+			open := func(p string, tr bool) (fileHandle, int64, error) { return openFile(p, tr, 0o600, false) }
 			if bc.memory {
 				open = func(string, bool) (fileHandle, int64, error) { return discardFile{}, 0, nil }
 			}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -36,7 +37,6 @@ const (
 	defaultRequestTimeout    = 30 * time.Second
 	defaultAutoOffsetReset   = "latest"
 	defaultPartitioner       = "murmur2"
-	manyWorkers              = 10000
 	inlineSecretExplanation  = "a secret written inline ends up in the settings file and in every copy of it; write it as \"${ENV_VAR}\""
 	singularInboundID        = "inbound"
 	singularOutboundID       = "outbound"
@@ -112,6 +112,8 @@ type (
 		Encoding        *string  `json:"encoding"`
 		Framing         string   `json:"framing"`
 		FlushIntervalMS *jsonInt `json:"flush_interval_ms"`
+		FileMode        string   `json:"file_mode"`
+		FollowSymlinks  bool     `json:"follow_symlinks"`
 	}
 	fileReaderDoc struct {
 		File    string `json:"file"`
@@ -127,6 +129,11 @@ type (
 type converter struct {
 	diags   []pending
 	fromEnv map[string]bool // pointers of strings that came from ${ENV}
+	// file is the settings file's name, as given to Parse.
+	file string
+	// deferred are the pointers of strings whose ${ENV} is read when the
+	// processor starts: what they name cannot be checked now.
+	deferred map[string]bool
 	// payloadSchemas are the payload schemas as written (compact JSON).
 	payloadSchemas map[string]json.RawMessage
 	// pointers of each client, and of its topics, for cross checks.
@@ -162,10 +169,7 @@ func (cx *converter) convert(tree any) *Settings {
 	cfg := &s.Runtime
 	cfg.Workers = 1
 	if doc.Workers != nil {
-		cfg.Workers = int(*doc.Workers)
-		if cfg.Workers > manyWorkers {
-			cx.warnf("/num_of_workers", "%d workers is a lot (more than %d); each is a goroutine with its own in-flight records", cfg.Workers, manyWorkers)
-		}
+		cfg.Workers = int(*doc.Workers) // at most 10000 (the schema's maximum)
 	}
 
 	cx.inboundTopic = map[string]topicUse{}
@@ -200,6 +204,7 @@ func (cx *converter) convert(tree any) *Settings {
 	}
 	cx.checkIDs(cfg)
 	cx.checkLoops(cfg)
+	cx.checkFiles(cfg)
 
 	p := doc.Processing
 	cfg.Failure = runtime.FailurePolicy{
@@ -231,6 +236,11 @@ func (cx *converter) convert(tree any) *Settings {
 	s.InPayload = cx.payload("inbound", doc.Payload.Inbound)
 	s.OutPayload = cx.payload("outbound", doc.Payload.Outbound)
 	cfg.MetricsAddr = doc.Metrics.Address
+	if host, _, err := net.SplitHostPort(cfg.MetricsAddr); err == nil && !cx.deferred["/metrics/address"] {
+		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+			cx.warnf("/metrics/address", "%s listens on every network interface: /metrics and /readyz (which names topics, clients and errors) are open to the network; bind to 127.0.0.1 or an internal address unless that is intended", quoteShort(cfg.MetricsAddr))
+		}
+	}
 	if doc.Logging.Level != "" {
 		s.LogLevel = doc.Logging.Level
 	}
@@ -259,7 +269,7 @@ func (cx *converter) inbound(ptr string, d clientDoc) runtime.InboundConfig {
 			return in
 		}
 		in.File = &runtime.FileReaderConfig{Path: c.File, Framing: orDefault(c.Framing, "lines")}
-		if c.File != "-" {
+		if c.File != "-" && !cx.deferred[base+"/file"] {
 			if _, err := os.Stat(c.File); errors.Is(err, fs.ErrNotExist) {
 				cx.warnf(base+"/file", "file %s does not exist (yet)", quoteShort(c.File))
 			}
@@ -408,11 +418,22 @@ func (cx *converter) kafkaProducer(base string, d kafkaProducerDoc) *runtime.Kaf
 func (cx *converter) fileWriter(base string, d fileWriterDoc) *runtime.FileWriterConfig {
 	mode := orDefault(d.Mode, "a")
 	f := &runtime.FileWriterConfig{
-		Path:          d.File,
-		Append:        strings.HasPrefix(mode, "a"),
-		Binary:        strings.HasSuffix(mode, "b"),
-		Framing:       orDefault(d.Framing, "lines"),
-		FlushInterval: msPtr(d.FlushIntervalMS),
+		Path:           d.File,
+		Append:         strings.HasPrefix(mode, "a"),
+		Binary:         strings.HasSuffix(mode, "b"),
+		Framing:        orDefault(d.Framing, "lines"),
+		FlushInterval:  msPtr(d.FlushIntervalMS),
+		FollowSymlinks: d.FollowSymlinks,
+	}
+	if d.FileMode != "" { // the schema's pattern: three octal digits
+		perm, err := strconv.ParseUint(d.FileMode, 8, 32)
+		if err != nil {
+			cx.errorf(base+"/file_mode", "got %s; expected octal permissions such as \"0600\"", quoteShort(d.FileMode))
+		}
+		f.FileMode = os.FileMode(perm)
+		if perm&0o002 != 0 {
+			cx.warnf(base+"/file_mode", "file_mode %s lets every user of the machine change the records", d.FileMode)
+		}
 	}
 	switch {
 	case f.Binary && d.Encoding != nil:
@@ -423,7 +444,7 @@ func (cx *converter) fileWriter(base string, d fileWriterDoc) *runtime.FileWrite
 		f.Encoding = "utf-8"
 	}
 	dir := filepath.Dir(strings.ReplaceAll(d.File, "{}", "0"))
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) && !cx.deferred[base+"/file"] {
 		cx.warnf(base+"/file", "directory %s does not exist: the file writer cannot create %s", quoteShort(dir), quoteShort(filepath.Base(d.File)))
 	}
 	return f
@@ -457,6 +478,17 @@ func (cx *converter) checkSecurity(base string, opts map[string]any, sec runtime
 			if s, _ := v.(string); s != "" && !cx.fromEnv[ptr] {
 				cx.warnf(ptr, "%s", inlineSecretExplanation)
 			}
+		}
+	}
+	if tls && sec.InsecureSkipVerify {
+		cx.warnf(base+"/ssl_check_hostname", "ssl_check_hostname is false: the broker certificate's chain is still verified, but not that it was issued for the broker's host name; anyone holding a certificate from a trusted authority can pose as the broker")
+	}
+	if sasl && !tls && !cx.deferred[base+"/security_protocol"] {
+		switch strings.ToUpper(sec.SASLMechanism) {
+		case "PLAIN":
+			cx.warnf(base+"/security_protocol", "SASL PLAIN over SASL_PLAINTEXT sends the user name and password in clear text: use SASL_SSL")
+		case "SCRAM-SHA-256", "SCRAM-SHA-512":
+			cx.warnf(base+"/security_protocol", "SASL_PLAINTEXT: the %s exchange hides the password, but every record and the session travel in clear text and can be read or changed: use SASL_SSL", sec.SASLMechanism)
 		}
 	}
 	if (sec.CertFile == "") != (sec.KeyFile == "") {
@@ -498,6 +530,63 @@ func (cx *converter) checkLoops(cfg *runtime.Config) {
 			continue
 		}
 		cx.warnf(cx.outboundPtr[i]+"/config/topic", "topic %q is also consumed (%s): every record written comes back as input and the processor loops forever", out.Kafka.Topic, use.ptr)
+	}
+}
+
+// checkFiles refuses a file that two clients would share: two writers (a
+// per-worker path counts as each of its files), a writer and the file
+// reader, or a writer and the settings file itself. Paths whose ${VAR} is
+// read at start are left out.
+func (cx *converter) checkFiles(cfg *runtime.Config) {
+	type use struct{ ptr, what string }
+	seen := map[string]use{}
+	canon := func(p string) string {
+		if abs, err := filepath.Abs(p); err == nil {
+			return abs
+		}
+		return filepath.Clean(p)
+	}
+	if cx.file != "" {
+		seen[canon(cx.file)] = use{"", "the settings file itself"}
+	}
+	claim := func(path, ptr, what string, write bool) {
+		key := canon(path)
+		prev, dup := seen[key]
+		if !dup {
+			seen[key] = use{ptr, what}
+			return
+		}
+		if !write && prev.what != "written by the file writer" {
+			return // reading a file twice, or the settings, harms nothing
+		}
+		by := prev.what
+		if prev.ptr != "" {
+			by += " (" + prev.ptr + ")"
+		}
+		cx.errorf(ptr, "file %s is also %s: two clients (or a client and the settings) must not share a file", quoteShort(path), by)
+	}
+	for i, in := range cfg.Inbound {
+		ptr := cx.inboundPtr[i] + "/config/file"
+		if in.File != nil && in.File.Path != "-" && !cx.deferred[ptr] {
+			claim(in.File.Path, ptr, "read by the file reader", false)
+		}
+	}
+	for i, out := range cfg.Outbound {
+		ptr := cx.outboundPtr[i] + "/config/file"
+		if out.File == nil || cx.deferred[ptr] {
+			continue
+		}
+		if !strings.Contains(out.File.Path, "{}") {
+			claim(out.File.Path, ptr, "written by the file writer", true)
+			continue
+		}
+		for w := range max(cfg.Workers, 1) {
+			before := len(cx.diags)
+			claim(strings.ReplaceAll(out.File.Path, "{}", strconv.Itoa(w)), ptr, "written by the file writer", true)
+			if len(cx.diags) > before {
+				break // one error per client
+			}
+		}
 	}
 }
 
@@ -547,6 +636,7 @@ func (cx *converter) payload(dir string, d *payloadDoc) Payload {
 	if at, err := compilePayloadSchema(dir, raw); err != nil {
 		cx.errorf("/payload/"+dir+"/schema"+at, "not a valid JSON Schema: %v", err)
 	}
+	cx.diags = append(cx.diags, checkPayloadNames("/payload/"+dir+"/schema", raw)...)
 	return p
 }
 

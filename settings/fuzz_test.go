@@ -17,6 +17,14 @@ func addFixtures(f *testing.F) {
 		}
 		f.Add(data)
 	}
+	hostile, _ := filepath.Glob(filepath.Join(fixtures, "..", "hostile", "*.json"))
+	for _, file := range hostile {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
 }
 
 // FuzzParse states Parse's invariants: it never panics; it returns either

@@ -11,24 +11,70 @@ import (
 // payload schemas are code-generation input, not run-time configuration.
 var noInterpolation = []string{"/payload/inbound/schema", "/payload/outbound/schema"}
 
+// envMembers are the members whose string values (or array items) may hold
+// ${ENV_VAR}: values the runtime configuration takes as they are, which
+// generated code reads from the environment when the processor starts.
+// Elsewhere (client ids and names, on_failure, logging, payload types, file
+// modes, framings, timeouts written as strings, acks, ...) the value shapes
+// the generated code or is converted when it is generated, so a reference
+// cannot work and is refused.
+var envMembers = map[string]bool{
+	"topics": true, "topic": true, "file": true, "dead_letter_topic": true,
+	"bootstrap_servers": true, "client_id": true, "group_id": true, "auto_offset_reset": true,
+	"isolation_level": true, "compression_type": true, "partitioner": true,
+	"security_protocol": true, "sasl_mechanism": true, "sasl_plain_username": true, "sasl_plain_password": true,
+	"ssl_cafile": true, "ssl_certfile": true, "ssl_keyfile": true, "ssl_password": true,
+	"ssl_crlfile": true, "ssl_ciphers": true, "api_version": true, "metric_group_prefix": true,
+	"sasl_kerberos_service_name": true, "sasl_kerberos_domain_name": true,
+}
+
+// envAllowed reports whether the string at ptr may hold ${ENV_VAR}.
+func envAllowed(ptr string) bool {
+	toks := splitPointer(ptr)
+	if len(toks) == 2 && toks[0] == "metrics" && toks[1] == "address" {
+		return true
+	}
+	for i := len(toks) - 1; i >= 0; i-- {
+		if _, err := strconv.Atoi(toks[i]); err == nil && i == len(toks)-1 {
+			continue // an array item: its array's name decides
+		}
+		return i >= 1 && envMembers[toks[i]]
+	}
+	return false
+}
+
 // interpolation is the result of expanding ${ENV_VAR} references.
 type interpolation struct {
 	// fromEnv holds the pointers of strings that held a reference.
 	fromEnv map[string]bool
+	// deferred holds the pointers of strings with a reference the env
+	// function left unresolved (see DeferredMark).
+	deferred map[string]bool
+	// written holds each string with a reference as the file wrote it.
+	written map[string]string
 	diags   []Diagnostic
+}
+
+// DeferredMark starts a ${VAR} reference that an env function chose not to
+// resolve: it returned Deferred(name), as kgen's generation-time environment
+// does. Shape checks such as patterns and enums skip such values, which are
+// checked when resolved at run time. Input holding DeferredMark or
+// DeferredEnd is refused, so no settings text can pass for a reference.
+const (
+	DeferredMark = '\uE000'
+	DeferredEnd  = '\uE001'
+)
+
+// Deferred is what an env function returns to leave ${name} unresolved.
+func Deferred(name string) string {
+	return string(DeferredMark) + name + string(DeferredEnd)
 }
 
 // interpolate replaces ${NAME} in every string value of v (in place) with
 // the variable's value from env; "$${" stands for a literal "${". Member
 // names are never expanded.
-// DeferredMark starts a ${VAR} reference that an env function chose not to
-// resolve (it returned the name between DeferredMark and U+E001, as kgen's
-// generation-time environment does): shape checks such as patterns and
-// enums skip such values, which are checked when resolved at run time.
-const DeferredMark = '\uE000'
-
 func interpolate(v any, env func(string) (string, bool)) (any, interpolation) {
-	in := interpolation{fromEnv: map[string]bool{}}
+	in := interpolation{fromEnv: map[string]bool{}, deferred: map[string]bool{}, written: map[string]string{}}
 	if env == nil {
 		env = func(string) (string, bool) { return "", false }
 	}
@@ -54,13 +100,25 @@ func interpolate(v any, env func(string) (string, bool)) (any, interpolation) {
 				n[i] = walk(ptr+"/"+strconv.Itoa(i), n[i])
 			}
 		case string:
-			s, refs, err := expand(n, env)
+			if strings.ContainsAny(n, string(DeferredMark)+string(DeferredEnd)) {
+				in.diags = append(in.diags, Diagnostic{Severity: Error, Pointer: ptr,
+					Message: "holds U+E000 or U+E001, private-use characters kgen reserves for ${...} references; remove them"})
+				return n
+			}
+			s, refs, deferred, err := expand(n, env, isSecretPointer(ptr))
+			if err == nil && refs > 0 && !envAllowed(ptr) {
+				err = fmt.Errorf("\"${...}\" cannot be used in %s: its value shapes the generated code or is converted when the code is generated; write the value itself (\"$${\" for a literal \"${\")", lastToken(ptr))
+			}
 			if err != nil {
 				in.diags = append(in.diags, Diagnostic{Severity: Error, Pointer: ptr, Message: err.Error()})
 				return n
 			}
 			if refs > 0 {
 				in.fromEnv[ptr] = true
+				in.written[ptr] = n
+			}
+			if deferred {
+				in.deferred[ptr] = true
 			}
 			return s
 		}
@@ -69,13 +127,16 @@ func interpolate(v any, env func(string) (string, bool)) (any, interpolation) {
 	return walk("", v), in
 }
 
-// expand expands one string, returning how many references it held.
-func expand(s string, env func(string) (string, bool)) (string, int, error) {
+// expand expands one string, returning how many references it held and
+// whether env deferred any of them.
+// A secret's text is kept out of the error messages.
+func expand(s string, env func(string) (string, bool), secret bool) (string, int, bool, error) {
 	if !strings.Contains(s, "${") {
-		return s, 0, nil
+		return s, 0, false, nil
 	}
 	var b strings.Builder
 	refs := 0
+	deferred := false
 	var missing []string
 	for {
 		i := strings.Index(s, "${")
@@ -92,15 +153,25 @@ func expand(s string, env func(string) (string, bool)) (string, int, error) {
 		b.WriteString(s[:i])
 		end := strings.IndexByte(s[i:], '}')
 		if end < 0 {
-			return "", 0, fmt.Errorf("unterminated \"${\" in %s (write \"$${\" for a literal \"${\")", quoteShort(s))
+			text := quoteShort(s[i:])
+			if secret {
+				text = secretShown
+			}
+			return "", 0, false, fmt.Errorf("unterminated \"${\" in %s (write \"$${\" for a literal \"${\")", text)
 		}
 		name := s[i+2 : i+end]
 		if !validEnvName(name) {
-			return "", 0, fmt.Errorf("invalid environment variable name %s in \"${...}\" (expected letters, digits and _, not starting with a digit; write \"$${\" for a literal \"${\")", quoteShort(name))
+			if secret {
+				return "", 0, false, fmt.Errorf("invalid environment variable name in \"${...}\" (expected letters, digits and _, not starting with a digit; write \"$${\" for a literal \"${\")")
+			}
+			return "", 0, false, fmt.Errorf("invalid environment variable name %s in \"${...}\" (expected letters, digits and _, not starting with a digit; write \"$${\" for a literal \"${\")", quoteShort(name))
 		}
 		val, ok := env(name)
 		if !ok {
 			missing = append(missing, name)
+		}
+		if val == Deferred(name) {
+			deferred = true
 		}
 		b.WriteString(val)
 		refs++
@@ -109,13 +180,12 @@ func expand(s string, env func(string) (string, bool)) (string, int, error) {
 	switch len(missing) {
 	case 0:
 	case 1:
-		return "", 0, fmt.Errorf("environment variable %s is not set", missing[0])
+		return "", 0, false, fmt.Errorf("environment variable %s is not set", missing[0])
 	default:
-		return "", 0, fmt.Errorf("environment variables %s are not set", strings.Join(missing, ", "))
+		return "", 0, false, fmt.Errorf("environment variables %s are not set", strings.Join(missing, ", "))
 	}
-	return b.String(), refs, nil
+	return b.String(), refs, deferred, nil
 }
-
 func validEnvName(s string) bool {
 	if s == "" {
 		return false
@@ -129,4 +199,69 @@ func validEnvName(s string) bool {
 		}
 	}
 	return true
+}
+
+// secretShown stands for a secret value in messages.
+const secretShown = "a secret value (not shown)"
+
+// IsSecretMember reports whether a settings member holds a secret
+// (sasl_plain_password, ssl_password, or any name with password, secret or
+// token in it): its value is never shown in a diagnostic, never compiled
+// into generated code, and makes a copy of the file private.
+func IsSecretMember(name string) bool {
+	n := strings.ToLower(name)
+	return strings.Contains(n, "password") || strings.Contains(n, "secret") || strings.Contains(n, "token")
+}
+
+func isSecretPointer(ptr string) bool {
+	return IsSecretMember(lastToken(ptr))
+}
+
+// secretScrubber returns a function that replaces, in a message, every
+// secret value of the settings (as written and as resolved), and the
+// shortened form quoteShort would give, by a placeholder: a last guard for
+// messages that quote a value they did not know was secret.
+func secretScrubber(tree any, in interpolation) func(string) string {
+	var secrets []string
+	add := func(s string) {
+		if len(s) < 3 {
+			return
+		}
+		secrets = append(secrets, s, quoteShort(s))
+		if q := quoteShort(s); strings.HasSuffix(q, "...") {
+			secrets = append(secrets, strings.TrimSuffix(strings.TrimSuffix(q, "..."), `"`))
+		}
+	}
+	var walk func(ptr string, v any)
+	walk = func(ptr string, v any) {
+		switch n := v.(type) {
+		case map[string]any:
+			for k, c := range n {
+				walk(ptr+"/"+escapePointer(k), c)
+			}
+		case []any:
+			for i, c := range n {
+				walk(ptr+"/"+strconv.Itoa(i), c)
+			}
+		case string:
+			if isSecretPointer(ptr) {
+				add(n)
+				if w, ok := in.written[ptr]; ok {
+					add(w)
+				}
+			}
+		}
+	}
+	walk("", tree)
+	if len(secrets) == 0 {
+		return func(s string) string { return s }
+	}
+	// Longest first, so that a secret's prefix does not hide the rest.
+	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
+	return func(msg string) string {
+		for _, s := range secrets {
+			msg = strings.ReplaceAll(msg, s, "<secret>")
+		}
+		return msg
+	}
 }

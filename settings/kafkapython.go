@@ -64,8 +64,9 @@ var commonOptions = map[string]option[kafkaCommon]{
 	"client_id": {apply: func(c *kafkaCommon, v any) error { *c.ClientID = v.(string); return nil }},
 	// PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL: which of TLS and SASL apply.
 	"security_protocol": {apply: func(c *kafkaCommon, v any) error { c.Security.Protocol = v.(string); return nil }},
-	// ssl_check_hostname=false skips certificate verification entirely in
-	// Go (InsecureSkipVerify), which is more than kafka-python skips.
+	// ssl_check_hostname=false skips the host name check only; the
+	// certificate chain is still verified (runtime's verifyChain), as in
+	// kafka-python. kgen vet warns.
 	"ssl_check_hostname": {apply: func(c *kafkaCommon, v any) error { c.Security.InsecureSkipVerify = !v.(bool); return nil }},
 	// Trusted certificate authorities (tls.Config.RootCAs).
 	"ssl_cafile": {apply: func(c *kafkaCommon, v any) error { c.Security.CAFile = v.(string); return nil }},

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // pending is a diagnostic not yet given a position.
@@ -35,6 +37,14 @@ func Parse(file string, data []byte, env func(string) (string, bool)) (*Settings
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, []Diagnostic{{Severity: Error, File: file, Message: "the file is empty; expected a JSON object with the settings"}}
+	}
+	if len(data) > MaxFileBytes {
+		return nil, []Diagnostic{{Severity: Error, File: file, Message: tooLargeMessage}}
+	}
+	if le := checkLimits(data); le != nil {
+		d := Diagnostic{Severity: Error, File: file, Pointer: le.ptr, Message: le.msg}
+		d.Line, d.Col = lineColOf(data, le.off)
+		return nil, []Diagnostic{d}
 	}
 	loc := newLocator(data)
 	if err := checkSyntax(data); err != nil {
@@ -68,17 +78,19 @@ func Parse(file string, data []byte, env func(string) (string, bool)) (*Settings
 	for _, d := range in.diags {
 		diags = append(diags, pending{Diagnostic: d})
 	}
-	diags = append(diags, validate(tree)...)
+	diags = append(diags, validate(tree, in)...)
 
 	var s *Settings
 	if !hasError(diags) {
-		cx := converter{fromEnv: in.fromEnv, payloadSchemas: payloadSchemas(data)}
+		cx := converter{file: file, fromEnv: in.fromEnv, deferred: in.deferred, payloadSchemas: payloadSchemas(data)}
 		s = cx.convert(tree)
 		diags = append(diags, cx.diags...)
 	}
 
+	scrub := secretScrubber(tree, in)
 	out := make([]Diagnostic, len(diags))
 	for i, d := range diags {
+		d.Message = scrub(d.Message)
 		if d.Line == 0 {
 			d.Line, d.Col = loc.position(d.Pointer, d.atKey)
 		}
@@ -161,7 +173,7 @@ func kindOf(v any) string {
 // Load reads and parses the settings file at path, with ${ENV_VAR}
 // references taken from the process environment.
 func Load(path string) (*Settings, []Diagnostic) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
@@ -198,8 +210,27 @@ func Format(d Diagnostic) string {
 	}
 	b.WriteString(string(sev) + ": ")
 	if d.Pointer != "" {
-		b.WriteString(d.Pointer + ": ")
+		b.WriteString(printable(d.Pointer) + ": ")
 	}
-	b.WriteString(d.Message)
+	b.WriteString(printable(d.Message))
 	return b.String()
+}
+
+// printable escapes what would break a diagnostic's line or fool a
+// terminal (control, format and line-separator characters, invalid
+// UTF-8), as Go escapes them in a quoted string: member names are written
+// into pointers as given.
+func printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) && r != ' ' {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
 }

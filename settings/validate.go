@@ -26,7 +26,7 @@ var schemaDoc = sync.OnceValues(func() (any, error) {
 
 // validate checks the decoded document v against the settings schema and
 // returns one diagnostic (without position) per leaf error.
-func validate(v any) []pending {
+func validate(v any, in interpolation) []pending {
 	sch, err := schema.Compiled()
 	if err != nil {
 		return []pending{errorAt("", err.Error())}
@@ -43,7 +43,7 @@ func validate(v any) []pending {
 	if !errors.As(err, &ve) {
 		return []pending{errorAt("", err.Error())}
 	}
-	t := translator{doc: doc, instance: v, seen: map[string]bool{}}
+	t := translator{doc: doc, instance: v, seen: map[string]bool{}, deferred: in.deferred, written: in.written}
 	t.walk(ve)
 	return t.diags
 }
@@ -53,6 +53,25 @@ type translator struct {
 	instance any
 	diags    []pending
 	seen     map[string]bool
+	// deferred are the pointers of values with an unresolved ${VAR}.
+	deferred map[string]bool
+	// written are strings with a ${VAR} as the file wrote them.
+	written map[string]string
+}
+
+// show renders the value at ptr in a message: a secret is never shown,
+// a string from ${VAR} is shown as written and as resolved.
+func (t *translator) show(ptr string, v any) string {
+	if isSecretPointer(ptr) {
+		return secretShown
+	}
+	if w, ok := t.written[ptr]; ok {
+		if t.deferred[ptr] {
+			return quoteShort(w)
+		}
+		return quoteShort(w) + " (= " + short(v) + ")"
+	}
+	return short(v)
 }
 
 func (t *translator) add(ptr, msg string, key bool) {
@@ -86,7 +105,7 @@ func isCombinator(kw string) bool {
 func (t *translator) leaf(e *jsonschema.ValidationError, frag, kw string, parent map[string]any) {
 	ptr := e.InstanceLocation
 	value, _ := lookup(t.instance, ptr)
-	if s, ok := value.(string); ok && strings.ContainsRune(s, DeferredMark) {
+	if _, ok := value.(string); ok && t.deferred[ptr] {
 		switch kw {
 		case "pattern", "format", "minLength", "maxLength", "enum":
 			// A ${VAR} left unresolved on purpose (kgen generates code
@@ -124,13 +143,13 @@ func (t *translator) leaf(e *jsonschema.ValidationError, frag, kw string, parent
 	case "uniqueItems":
 		var i, j int
 		if _, err := fmt.Sscanf(e.Message, "items at index %d and %d are equal", &i, &j); err == nil {
-			t.add(ptr+"/"+strconv.Itoa(j), fmt.Sprintf("got %s again (also at index %d); items must be unique", short(value.([]any)[j]), i), false)
+			t.add(ptr+"/"+strconv.Itoa(j), fmt.Sprintf("got %s again (also at index %d); items must be unique", t.show(ptr+"/"+strconv.Itoa(j), value.([]any)[j]), i), false)
 			return
 		}
 		t.add(ptr, "items must be unique", false)
 	case "type", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
 		"minLength", "maxLength", "pattern", "minItems", "maxItems", "format":
-		t.add(ptr, fmt.Sprintf("got %s; expected %s", short(value), t.describe(parent)), false)
+		t.add(ptr, fmt.Sprintf("got %s; expected %s", t.show(ptr, value), t.describe(parent)), false)
 	default:
 		t.add(ptr, e.Message, false)
 	}
@@ -146,13 +165,16 @@ func (t *translator) enumMessage(ptr string, value any, frag string, parent map[
 	}
 	s, isString := value.(string)
 	if strings.HasSuffix(parentPointer(frag), "_client/properties/name") {
-		return fmt.Sprintf("unknown client name %s; valid names: %s%s", short(value), strings.Join(names, ", "), didYouMean(s, names))
+		return fmt.Sprintf("unknown client name %s; valid names: %s%s", t.show(ptr, value), strings.Join(names, ", "), didYouMean(s, names))
 	}
 	hint := ""
 	if c := suggest(s, names); isString && c != "" {
 		hint = fmt.Sprintf(" (did you mean %q?)", c)
 	}
-	return fmt.Sprintf("got %s%s; expected %s", short(value), hint, t.describe(parent))
+	if isSecretPointer(ptr) {
+		hint = ""
+	}
+	return fmt.Sprintf("got %s%s; expected %s", t.show(ptr, value), hint, t.describe(parent))
 }
 
 // unknownProperties reports each member of the object at ptr that its

@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -37,7 +37,7 @@ choose) or, for a released kgen, the published module at kgen's version.`,
   kgen init --settings settings.json --out . --force`,
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
-			data, err := os.ReadFile(file)
+			data, err := settings.ReadFile(file)
 			if err != nil {
 				return fail("reading settings: %v", err)
 			}
@@ -52,6 +52,9 @@ choose) or, for a released kgen, the published module at kgen's version.`,
 			}
 			if module == "" {
 				module = "example.com/" + sanitizeModuleElem(filepath.Base(abs))
+			}
+			if err := generator.CheckModulePath(module); err != nil {
+				return usage("--module: %v", err)
 			}
 			src, err := generator.FindSource(source, e.getenv)
 			if err != nil {
@@ -70,6 +73,10 @@ choose) or, for a released kgen, the published module at kgen's version.`,
 				return err
 			}
 			e.printInit(out, module, src, files, res)
+			if secrets := settings.InlineSecrets(data); len(secrets) > 0 {
+				sort.Strings(secrets)
+				fmt.Fprintf(e.stdout, "\nNote: settings.json holds a secret written inline (%s): kgen wrote it readable by you only (0600) and listed it in .gitignore. Write secrets as \"${ENV_VAR}\" instead to keep them out of every copy.\n", strings.Join(secrets, ", "))
+			}
 			return nil
 		}),
 	}
@@ -121,8 +128,9 @@ func sanitizeModuleElem(s string) string {
 			b.WriteRune('-')
 		}
 	}
-	if b.Len() == 0 || s == "." || s == ".." {
+	elem := strings.Trim(b.String(), ".-")
+	if elem == "" || generator.CheckModulePath("example.com/"+elem) != nil {
 		return "processor"
 	}
-	return strings.Trim(b.String(), ".-")
+	return elem
 }

@@ -65,7 +65,7 @@ FILE. A file that is already current is left alone.`,
 			if diff && write {
 				return usage("--diff and --write cannot be used together")
 			}
-			data, err := os.ReadFile(file)
+			data, err := settings.ReadFile(file)
 			if err != nil {
 				return fail("reading settings: %v", err)
 			}

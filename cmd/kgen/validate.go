@@ -94,7 +94,9 @@ func (e *env) vetCmd() *cobra.Command {
 		Short: "Run the semantic checks of a settings file",
 		Long: `vet runs the checks a schema cannot express: duplicate client ids, routes
 to unknown clients, an outbound topic that is also an inbound topic (a loop),
-secrets written inline instead of from the environment, and more. init and
+secrets written inline instead of from the environment, ssl_check_hostname
+off, SASL credentials in clear text, metrics served on every interface, files
+shared by two clients, and more. init and
 generate run them too. Warnings exit 0 unless --strict.`,
 		Example: `  kgen vet --settings settings.json
   kgen vet --settings settings.json --strict   # warnings fail too (for CI)`,

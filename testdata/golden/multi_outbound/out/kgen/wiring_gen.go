@@ -20,6 +20,12 @@ const GeneratorVersion = "dev"
 // --settings file of another shape is refused.
 const settingsShape = `{"inbound":[{"id":"inbound","name":"kafka_consumer"}],"outbound":[{"id":"articles_out","name":"kafka_producer"},{"id":"archive","name":"file_writer"},{"id":"console","name":"stdout"}],"payload":{"inbound":{"type":"bytes"},"outbound":{"type":"bytes"}},"on_failure":"dead_letter"}`
 
+// startSettings is settings.json without its payload schemas and inline
+// secrets: run with the compiled-in settings, the processor checks it with
+// the environment first, so that an unset ${VAR} or a value it makes
+// invalid is refused as --settings FILE would refuse it.
+const startSettings = `{"inbound_client_settings":{"config":{"client_config":{"auto_offset_reset":"earliest","bootstrap_servers":"${KAFKA_BROKER}","group_id":"article-fanout","sasl_mechanism":"SCRAM-SHA-512","sasl_plain_password":"${KAFKA_PASSWORD}","sasl_plain_username":"fanout","security_protocol":"SASL_SSL"},"max_retries":2,"topics":["ARTICLE"]},"name":"kafka_consumer"},"num_of_workers":4,"outbound_clients":[{"config":{"client_config":{"acks":"all","bootstrap_servers":"localhost:9092","compression_type":"gzip","linger_ms":10},"future_timeout":"5","topic":"ARTICLE.copy"},"id":"articles_out","name":"kafka_producer"},{"config":{"encoding":null,"file":"/tmp/archive-{}.log","mode":"ab"},"id":"archive","name":"file_writer"},{"config":{"format":"json"},"id":"console","name":"stdout"}],"processing":{"dead_letter_topic":"ARTICLE.dead","on_failure":"dead_letter","retry_backoff_max_ms":60000,"retry_backoff_ms":200},"settings_version":1}`
+
 // ProcessFunc is the signature of Process.
 type ProcessFunc func(ctx context.Context, in Input) ([]Output, error)
 
@@ -88,6 +94,7 @@ func Main(p ProcessFunc) {
 		Handler:          Handler(p),
 		LogFormat:        DefaultLogFormat,
 		LogLevel:         DefaultLogLevel,
+		Settings:         startSettings,
 		Shape:            settingsShape,
 	})
 }
