@@ -481,52 +481,66 @@ func keysOf(m map[int][]int) []int {
 // leader; mid-stream a preferred-leader election moves every leader.
 func TestPreferredLeaderElection(t *testing.T) {
 	var topics []string
+	offPreferred := func(ctx context.Context, t *testing.T) {
+		for _, topic := range topics {
+			ps, err := partitionsOf(ctx, topic)
+			if err != nil {
+				t.Fatal(err)
+			}
+			assign := map[int][]int{}
+			for _, p := range ps {
+				assign[p.ID] = leaderLast(p)
+			}
+			reassign(ctx, t, topic, assign)
+		}
+	}
+	elect := func(ctx context.Context, t *testing.T) {
+		for _, topic := range topics {
+			if n := notPreferred(ctx, t, topic); n == 0 {
+				t.Fatalf("before the election every partition of %s is led by its preferred replica: the reordering did not take", topic)
+			}
+			before := leaders(ctx, topic)
+			ps, err := partitionsOf(ctx, topic)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []int
+			for _, p := range ps {
+				ids = append(ids, p.ID)
+			}
+			err = retry(ctx, "electing preferred leaders of "+topic, func(ctx context.Context) error {
+				c, done := admin()
+				defer done()
+				res, err := c.ElectLeaders(ctx, &kafka.ElectLeadersRequest{Topic: topic, Partitions: ids, Timeout: 10 * time.Second})
+				if err == nil {
+					err = res.Error
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			after := leaders(ctx, topic)
+			t.Logf("fault: preferred-leader election of %s: leaders %s -> %s", topic, before, after)
+			if before == after {
+				t.Fatalf("the election moved no leader of %s (%s)", topic, after)
+			}
+		}
+	}
 	runScenario(t, scenario{
 		setup: func(ctx context.Context, t *testing.T, r *run) {
 			topics = []string{r.cfg.In, r.cfg.Out}
-			for _, topic := range topics {
-				ps, err := partitionsOf(ctx, topic)
-				if err != nil {
-					t.Fatal(err)
-				}
-				assign := map[int][]int{}
-				for _, p := range ps {
-					assign[p.ID] = leaderLast(p)
-				}
-				reassign(ctx, t, topic, assign)
-			}
+			offPreferred(ctx, t)
 		},
+		// Three elections, one second apart: every leader moves three
+		// times while records flow.
 		fault: func(ctx context.Context, t *testing.T, r *run) {
-			for _, topic := range topics {
-				if n := notPreferred(ctx, t, topic); n == 0 {
-					t.Fatalf("before the election every partition of %s is led by its preferred replica: the setup did not take", topic)
+			for round := 0; round < 3; round++ {
+				if round > 0 {
+					time.Sleep(time.Second)
+					offPreferred(ctx, t) // reorders only: the leaders stay
 				}
-				before := leaders(ctx, topic)
-				ps, err := partitionsOf(ctx, topic)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var ids []int
-				for _, p := range ps {
-					ids = append(ids, p.ID)
-				}
-				err = retry(ctx, "electing preferred leaders of "+topic, func(ctx context.Context) error {
-					c, done := admin()
-					defer done()
-					res, err := c.ElectLeaders(ctx, &kafka.ElectLeadersRequest{Topic: topic, Partitions: ids, Timeout: 10 * time.Second})
-					if err == nil {
-						err = res.Error
-					}
-					return err
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				after := leaders(ctx, topic)
-				t.Logf("fault: preferred-leader election of %s: leaders %s -> %s", topic, before, after)
-				if before == after {
-					t.Fatalf("the election moved no leader of %s (%s)", topic, after)
-				}
+				elect(ctx, t)
 			}
 		},
 	})
@@ -546,16 +560,23 @@ func TestReassignment(t *testing.T) {
 	runScenario(t, scenario{
 		inSpec:  topicSpec{assign: twoReplicas(6)},
 		outSpec: topicSpec{assign: twoReplicas(6)},
+		// There and back: each partition moves to the third broker (its
+		// leader dropped), then back to its first replicas.
 		fault: func(ctx context.Context, t *testing.T, r *run) {
-			for _, topic := range []string{r.cfg.In, r.cfg.Out} {
-				before := leaders(ctx, topic)
-				assign := map[int][]int{}
-				for p, rs := range twoReplicas(6) {
-					third := 6 - rs[0] - rs[1]
-					assign[p] = []int{third, rs[1]}
+			moved := map[int][]int{}
+			for p, rs := range twoReplicas(6) {
+				moved[p] = []int{6 - rs[0] - rs[1], rs[1]}
+			}
+			back := map[int][]int{}
+			for p, rs := range twoReplicas(6) {
+				back[p] = rs
+			}
+			for _, assign := range []map[int][]int{moved, back} {
+				for _, topic := range []string{r.cfg.In, r.cfg.Out} {
+					before := leaders(ctx, topic)
+					reassign(ctx, t, topic, assign)
+					t.Logf("fault: reassigned %s: leaders %s -> %s", topic, before, leaders(ctx, topic))
 				}
-				reassign(ctx, t, topic, assign)
-				t.Logf("fault: reassigned %s: leaders %s -> %s", topic, before, leaders(ctx, topic))
 			}
 		},
 	})
