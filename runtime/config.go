@@ -116,9 +116,21 @@ type KafkaConsumerConfig struct {
 	// CommitInterval is how often finished offsets are committed;
 	// default 5s (auto_commit_interval_ms).
 	CommitInterval time.Duration
-	// MaxRecords caps the records handed to the engine per fetch (the
-	// seed's max_records); 0 means no cap.
-	MaxRecords int
+	// PartitionWatchInterval is how often the consumer group looks for
+	// partitions added to its topics (and for input topics that appear);
+	// a change starts a rebalance that assigns them. Default 5s; the
+	// settings' metadata_max_age_ms sets it.
+	PartitionWatchInterval time.Duration
+	// RetryBackoff is the first delay before a failed fetch is tried
+	// again, doubled per failure up to 5s (retry_backoff_ms); default 100ms.
+	RetryBackoff time.Duration
+	// SkipCRCCheck turns off the check of each record batch's CRC32C
+	// (check_crcs=false).
+	SkipCRCCheck bool
+	// MaxBatchBytes bounds one record batch after decompression; a batch
+	// that would exceed it is undecodable. Default: the engine's
+	// Flow.MaxInFlightBytes (a larger batch could never be in flight).
+	MaxBatchBytes int64
 	// PollTimeout bounds one fetch round trip (the seed's poll_timeout).
 	PollTimeout time.Duration
 	// CloseTimeout bounds the drain and final commit on shutdown.
@@ -136,11 +148,32 @@ type KafkaProducerConfig struct {
 	// Acks is -1 (all), 0 or 1; default 1 like kafka-python (kafka-go's
 	// Writer default is 0, which loses data).
 	Acks int
-	// MaxAttempts of one batch inside the producer; default retries+1.
+	// DisableIdempotence turns the idempotent producer off. It is on when
+	// Acks is -1 (all) unless disabled: the broker then drops a retried
+	// batch it already has and refuses gaps, which allows MaxInFlight
+	// requests per partition with order kept. With Acks 0 or 1 it is off.
+	DisableIdempotence bool
+	// MaxAttempts of one batch inside the producer (retries+1); 0 means
+	// no count: a batch is retried until its records' delivery deadline
+	// (AckTimeout), like the Java client's retries=MAX_INT.
 	MaxAttempts int
-	// BatchSize in records and BatchBytes in bytes close a batch.
-	BatchSize  int
+	// BatchBytes is batch_size: the bytes of one partition's batch. A
+	// batch closes when the next record would pass it; a record larger
+	// than BatchBytes goes alone in its own batch. Default 16384
+	// (kafka-python's and Java's batch_size).
 	BatchBytes int64
+	// MaxRequestSize is max_request_size: the largest request, and so the
+	// largest record (a record over it fails with a permanent error).
+	// Default 1 MiB.
+	MaxRequestSize int64
+	// BatchSize, when positive, also closes a batch at that many records;
+	// 0 (the default) means batches close by bytes and linger only.
+	BatchSize int
+	// MaxInFlight is max_in_flight_requests_per_connection: produce
+	// requests in flight per partition. More than 1 needs the idempotent
+	// producer (the broker then refuses gaps); without it a partition has
+	// one request in flight, which keeps order. Default 5.
+	MaxInFlight int
 	// Linger is how long a batch waits to fill (linger_ms); default 5ms,
 	// never kafka-go's 1s.
 	Linger         time.Duration

@@ -2,12 +2,18 @@ package runtime
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
+	"slices"
+	"sync"
 	"time"
 
+	"github.com/klauspost/compress/s2"
+	"github.com/klauspost/compress/zstd"
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
 )
@@ -112,7 +118,8 @@ func (w *wire) string16() string {
 
 // fetchPartition is the part of a fetch response (v11) for one partition.
 type fetchPartition struct {
-	err          error // the partition's error code, nil for none
+	throttle     time.Duration // the broker asks for a pause before the next request
+	err          error         // the partition's error code, nil for none
 	highWater    int64
 	lastStable   int64
 	aborted      []abortedTxn
@@ -126,15 +133,21 @@ type abortedTxn struct{ producerID, firstOffset int64 }
 // correlation id) for the one partition it asked for.
 func parseFetchResponse(body []byte, topic string, partition int32) (fetchPartition, error) {
 	w := &wire{b: body}
-	w.int32() // throttle time
+	throttle := time.Duration(max(w.int32(), 0)) * time.Millisecond
 	if code := w.int16(); code != 0 {
-		return fetchPartition{}, kafka.Error(code)
+		return fetchPartition{throttle: throttle}, kafka.Error(code)
 	}
 	w.int32() // session id
+	// Counts come from the broker: every loop stops at the first read past
+	// the end, and nothing is allocated for more entries than the bytes
+	// present can hold.
 	for range w.int32() {
 		name := w.string16()
 		for range w.int32() {
-			var p fetchPartition
+			if w.err != nil {
+				return fetchPartition{}, w.err
+			}
+			p := fetchPartition{throttle: throttle}
 			id := w.int32()
 			if code := w.int16(); code != 0 {
 				p.err = kafka.Error(code)
@@ -142,7 +155,10 @@ func parseFetchResponse(body []byte, topic string, partition int32) (fetchPartit
 			p.highWater = w.int64()
 			p.lastStable = w.int64()
 			w.int64() // log start offset
-			if n := w.int32(); n > 0 {
+			if n := int(w.int32()); n > 0 {
+				if n > len(w.b)/16 {
+					return fetchPartition{}, fmt.Errorf("%w: %d aborted transactions in %d bytes", errShort, n, len(w.b))
+				}
 				p.aborted = make([]abortedTxn, n)
 				for i := range p.aborted {
 					p.aborted[i] = abortedTxn{producerID: w.int64(), firstOffset: w.int64()}
@@ -157,12 +173,41 @@ func parseFetchResponse(body []byte, topic string, partition int32) (fetchPartit
 				return p, nil
 			}
 		}
+		if w.err != nil {
+			return fetchPartition{}, w.err
+		}
 	}
 	if w.err != nil {
 		return fetchPartition{}, w.err
 	}
-	return fetchPartition{topicMissing: true}, nil
+	return fetchPartition{throttle: throttle, topicMissing: true}, nil
 }
+
+// DecodeError is a record batch the fetcher cannot decode: an unknown
+// codec, a CRC mismatch, a corrupt or truncated batch, or the old message
+// format (v0/v1). Unlike a network or broker error, fetching the same
+// offset again returns the same bytes, so the partition is stuck at Offset
+// until the failure policy steps over the batch (to Next).
+type DecodeError struct {
+	Topic     string
+	Partition int32
+	// Offset is the first offset of the batch; Next the offset after it
+	// (the next batch's base offset when the response holds one, else the
+	// batch's own last offset + 1).
+	Offset, Next int64
+	// Batch is the raw batch as fetched (for a dead-letter record).
+	Batch []byte
+	Err   error
+}
+
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("%s/%d offset %d: undecodable record batch: %v", e.Topic, e.Partition, e.Offset, e.Err)
+}
+
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// errCRC is a batch whose CRC32C does not match its content.
+var errCRC = errors.New("CRC mismatch")
 
 // Record batch attributes.
 const (
@@ -179,6 +224,10 @@ type batchDecoder struct {
 	// committed: read_committed, so batches of aborted transactions are
 	// skipped (kafka-go's Conn.ReadBatch would hand them on).
 	committed bool
+	// skipCRC turns off the batch CRC check (kafka-python's check_crcs).
+	skipCRC bool
+	// maxBatch bounds a batch after decompression (0: no bound).
+	maxBatch int64
 	// arena is the chunk keys and values are copied into.
 	arena []byte
 }
@@ -213,9 +262,18 @@ func (d *batchDecoder) keep(b []byte) []byte {
 // returns the offset to fetch next: past every complete batch, records
 // skipped or not, so control batches and compacted gaps never stall. A
 // truncated last batch (the broker cuts responses at max bytes) is left
-// for the next fetch.
+// for the next fetch. A batch that cannot be decoded stops the decoding:
+// the records before it are returned with next at the batch and a
+// *DecodeError.
+//
+// Under read_committed, aborted lists the aborted transactions of the
+// response; it is sorted here by first offset (the broker sends it in no
+// promised order; the Java consumer sorts it too).
 func (d *batchDecoder) decode(data []byte, aborted []abortedTxn, recs []Record, next int64) ([]Record, int64, error) {
 	var abortedPIDs map[int64]struct{}
+	if d.committed && len(aborted) > 1 {
+		slices.SortStableFunc(aborted, func(a, b abortedTxn) int { return cmp.Compare(a.firstOffset, b.firstOffset) })
+	}
 	for len(data) >= 12 {
 		base := int64(binary.BigEndian.Uint64(data))
 		length := int(int32(binary.BigEndian.Uint32(data[8:])))
@@ -226,13 +284,25 @@ func (d *batchDecoder) decode(data []byte, aborted []abortedTxn, recs []Record, 
 		data = data[12+length:]
 		// A batch is handed on whole or not at all.
 		mark, markNext := len(recs), next
+		bad := func(lastDelta int32, err error) ([]Record, int64, error) {
+			de := &DecodeError{Topic: d.topic, Partition: d.partition, Offset: base, Err: err, Batch: bytes.Clone(batch)}
+			switch {
+			case len(data) >= 8 && int64(binary.BigEndian.Uint64(data)) > base:
+				de.Next = int64(binary.BigEndian.Uint64(data))
+			case lastDelta > 0:
+				de.Next = base + int64(lastDelta) + 1
+			default:
+				de.Next = base + 1
+			}
+			de.Next = max(de.Next, markNext+1)
+			return recs[:mark], markNext, de
+		}
 		w := &wire{b: batch[12:]}
 		w.int32() // partition leader epoch
 		if magic := w.int8(); magic != 2 {
-			return recs, next, fmt.Errorf("%s/%d offset %d: record batch format v%d (magic %d): only v2 is supported (Kafka 0.11+ producers)",
-				d.topic, d.partition, base, magic, magic)
+			return bad(0, fmt.Errorf("record batch format v%d (magic %d): only v2 is supported (Kafka 0.11+ producers)", magic, magic))
 		}
-		w.int32() // crc, checked by the broker on the way in
+		crc := uint32(w.int32())
 		attrs := w.int16()
 		lastDelta := w.int32()
 		baseTime := w.int64()
@@ -242,7 +312,12 @@ func (d *batchDecoder) decode(data []byte, aborted []abortedTxn, recs []Record, 
 		w.int32() // base sequence
 		count := int(w.int32())
 		if w.err != nil {
-			return recs, next, fmt.Errorf("%s/%d offset %d: %w", d.topic, d.partition, base, w.err)
+			return bad(0, fmt.Errorf("batch of %d bytes: %w", len(batch), w.err))
+		}
+		if !d.skipCRC {
+			if got := crc32.Checksum(batch[21:], castagnoli); got != crc {
+				return bad(lastDelta, fmt.Errorf("%w: computed %08x, batch says %08x", errCRC, got, crc))
+			}
 		}
 		end := base + int64(lastDelta) + 1
 		if end <= next {
@@ -277,8 +352,8 @@ func (d *batchDecoder) decode(data []byte, aborted []abortedTxn, recs []Record, 
 		body := w.b
 		if codec := attrs & attrCompression; codec != 0 {
 			var err error
-			if body, err = decompress(int8(codec), body); err != nil {
-				return recs, next, fmt.Errorf("%s/%d offset %d: %w", d.topic, d.partition, base, err)
+			if body, err = decompress(int8(codec), body, d.maxBatch); err != nil {
+				return bad(lastDelta, err)
 			}
 		}
 		rw := &wire{b: body}
@@ -290,7 +365,7 @@ func (d *batchDecoder) decode(data []byte, aborted []abortedTxn, recs []Record, 
 			key := rw.bytes(int(rw.varint()))
 			value := rw.bytes(int(rw.varint()))
 			nh := int(rw.varint())
-			if rw.err == nil && (nh < 0 || nh > len(rw.b)) {
+			if rw.err == nil && (nh < 0 || nh > len(rw.b)/2) {
 				rw.fail() // every header takes at least two bytes
 			}
 			var hdrs []Header
@@ -302,11 +377,10 @@ func (d *batchDecoder) decode(data []byte, aborted []abortedTxn, recs []Record, 
 				}
 			}
 			if rw.err != nil {
-				return recs[:mark], markNext, fmt.Errorf("%s/%d offset %d: %w", d.topic, d.partition, base, rw.err)
+				return bad(lastDelta, rw.err)
 			}
 			if off >= end {
-				return recs[:mark], markNext, fmt.Errorf("%s/%d offset %d: record offset %d beyond the batch's last %d",
-					d.topic, d.partition, base, off, end-1)
+				return bad(lastDelta, fmt.Errorf("record offset %d beyond the batch's last %d", off, end-1))
 			}
 			if off < next {
 				// A fetch inside a batch returns all of it; offsets going
@@ -346,16 +420,120 @@ func controlIsAbort(records []byte) bool {
 	return binary.BigEndian.Uint16(key[2:]) == 0
 }
 
-func decompress(code int8, b []byte) ([]byte, error) {
-	codec := compress.Compression(code).Codec()
-	if codec == nil {
-		return nil, fmt.Errorf("unknown compression codec %d", code)
+// decompress returns the records of a compressed batch, refusing more
+// than limit bytes (0: no limit). No codec may allocate from a size the
+// data claims: kafka-go's snappy reader allocates a chunk's claimed length
+// (4 GiB from a 20-byte batch) and its zstd reader a frame's claimed
+// window (512 MiB from 10 bytes), so snappy and zstd are decoded here with
+// the sizes checked first; gzip and lz4 keep fixed-size state (lz4 at most
+// 8 MiB of block buffers) and are cut off at limit.
+func decompress(code int8, b []byte, limit int64) ([]byte, error) {
+	if limit <= 0 {
+		limit = 1 << 62 // no limit, with room for the +1 below
 	}
-	r := codec.NewReader(bytes.NewReader(b))
-	defer r.Close()
-	out, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("decompress %s batch: %w", codec.Name(), err)
+	var out []byte
+	var err error
+	switch code {
+	case 2:
+		out, err = snappyDecode(b, limit)
+	case 4:
+		out, err = zstdDecode(b, limit)
+	default:
+		codec := compress.Compression(code).Codec()
+		if codec == nil {
+			return nil, fmt.Errorf("unknown compression codec %d", code)
+		}
+		r := codec.NewReader(bytes.NewReader(b))
+		out, err = io.ReadAll(io.LimitReader(r, limit+1))
+		r.Close()
+		if err == nil && int64(len(out)) > limit {
+			err = errBatchTooLarge
+		}
+	}
+	name := compress.Compression(code).String()
+	switch {
+	case errors.Is(err, errBatchTooLarge):
+		return nil, fmt.Errorf("%s batch of %d bytes decompresses to more than %d bytes (the in-flight byte budget, processing.max_in_flight_bytes)",
+			name, len(b), limit)
+	case err != nil:
+		return nil, fmt.Errorf("decompress %s batch: %w", name, err)
 	}
 	return out, nil
+}
+
+var errBatchTooLarge = errors.New("decompressed batch too large")
+
+// xerialMagic starts the xerial framing of snappy that Kafka's Java
+// client writes: 8 bytes of magic, 8 of versions, then chunks of a 4-byte
+// length and a snappy block.
+var xerialMagic = []byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0}
+
+func snappyDecode(b []byte, limit int64) ([]byte, error) {
+	if !bytes.HasPrefix(b, xerialMagic) || len(b) < 16 {
+		return snappyBlock(nil, b, limit)
+	}
+	b = b[16:]
+	var out []byte
+	for len(b) > 0 {
+		if len(b) < 4 {
+			return nil, errShort
+		}
+		n := int64(binary.BigEndian.Uint32(b))
+		b = b[4:]
+		if n > int64(len(b)) {
+			return nil, fmt.Errorf("%w: xerial chunk of %d bytes in %d", errShort, n, len(b))
+		}
+		var err error
+		if out, err = snappyBlock(out, b[:n], limit); err != nil {
+			return nil, err
+		}
+		b = b[n:]
+	}
+	return out, nil
+}
+
+// snappyBlock appends the decoded block to out, checking its claimed
+// length against what is left of limit before allocating.
+func snappyBlock(out, block []byte, limit int64) ([]byte, error) {
+	n, err := s2.DecodedLen(block)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(out))+int64(n) > limit {
+		return nil, errBatchTooLarge
+	}
+	start := len(out)
+	out = slices.Grow(out, n)[:start+n]
+	if _, err := s2.Decode(out[start:], block); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// zstdDecoders pools zstd decoders per limit: each refuses frames whose
+// window or content exceeds it.
+var zstdDecoders sync.Map // int64 → *sync.Pool of *zstd.Decoder
+
+func zstdDecode(b []byte, limit int64) ([]byte, error) {
+	window := uint64(min(limit, zstd.MaxWindowSize))
+	pool, _ := zstdDecoders.LoadOrStore(limit, &sync.Pool{New: func() any {
+		d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
+			zstd.WithDecoderMaxWindow(max(window, zstd.MinWindowSize)), zstd.WithDecoderMaxMemory(uint64(limit)))
+		if err != nil {
+			return err
+		}
+		return d
+	}})
+	p := pool.(*sync.Pool)
+	v := p.Get()
+	d, ok := v.(*zstd.Decoder)
+	if !ok {
+		return nil, v.(error)
+	}
+	defer p.Put(d)
+	out, err := d.DecodeAll(b, nil)
+	if errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) {
+		return nil, errBatchTooLarge
+	}
+	return out, err
 }

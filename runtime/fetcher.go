@@ -30,7 +30,8 @@ const fetchVersion = 11
 type partitionFetcher struct {
 	cfg       *KafkaConsumerConfig
 	dialer    *kafka.Dialer
-	tlsCfg    *tls.Config // applied by the fetcher: the Dialer's TLS is nil
+	tlsCfg    *tls.Config   // applied by the fetcher: the Dialer's TLS is nil
+	client    *kafka.Client // ListOffsets, routed to the leader
 	topic     string
 	partition int32
 	dec       batchDecoder
@@ -39,11 +40,33 @@ type partitionFetcher struct {
 	br   *bufio.Reader
 	corr int32
 	body []byte // response buffer, reused: the decoder copies records out
+	// throttled is when the broker's last throttle_time_ms ends: the next
+	// request waits until then rather than being held by the broker past
+	// its deadline.
+	throttled time.Time
+	// sleep waits d or until ctx ends (a test hook).
+	sleep func(ctx context.Context, d time.Duration)
 }
 
-func newPartitionFetcher(cfg *KafkaConsumerConfig, d *kafka.Dialer, tlsCfg *tls.Config, topic string, partition int) *partitionFetcher {
-	return &partitionFetcher{cfg: cfg, dialer: d, tlsCfg: tlsCfg, topic: topic, partition: int32(partition),
-		dec: batchDecoder{topic: topic, partition: int32(partition), committed: cfg.IsolationLevel == "read_committed"}}
+func newPartitionFetcher(cfg *KafkaConsumerConfig, d *kafka.Dialer, tlsCfg *tls.Config, client *kafka.Client, topic string, partition int) *partitionFetcher {
+	return &partitionFetcher{cfg: cfg, dialer: d, tlsCfg: tlsCfg, client: client, topic: topic, partition: int32(partition),
+		dec: batchDecoder{topic: topic, partition: int32(partition), committed: cfg.IsolationLevel == "read_committed",
+			skipCRC: cfg.SkipCRCCheck, maxBatch: cfg.MaxBatchBytes},
+		sleep: sleepCtx}
+}
+
+// afterFunc is context.AfterFunc; tests replace it to run the callback
+// when they choose (it runs in a goroutine of its own, at any time after
+// the context ends, possibly after fetch returned).
+var afterFunc = context.AfterFunc
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // connSlot receives the connection the fetch dialer's DialFunc opened.
@@ -91,6 +114,27 @@ func fetchDialer(d *kafka.Dialer, tlsCfg *tls.Config) *kafka.Dialer {
 	return &fd
 }
 
+// rawConn dials addr with d (a fetchDialer) and returns the connection
+// after kafka-go's set-up (TLS, SASL), for raw requests; closing either
+// return value closes the connection.
+func rawConn(ctx context.Context, d *kafka.Dialer, addr string) (net.Conn, *kafka.Conn, error) {
+	slot := &connSlot{}
+	dctx, cancel := context.WithTimeout(context.WithValue(ctx, connSlotKey{}, slot), defaultDialTimeout)
+	defer cancel()
+	kc, err := d.DialContext(dctx, "tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	slot.mu.Lock()
+	conn := slot.conn
+	slot.mu.Unlock()
+	if conn == nil {
+		kc.Close()
+		return nil, nil, errors.New("fetch connection not captured")
+	}
+	return conn, kc, nil
+}
+
 // connect opens a connection to the partition's leader, found through
 // the bootstrap brokers.
 func (f *partitionFetcher) connect(ctx context.Context) error {
@@ -107,20 +151,10 @@ func (f *partitionFetcher) connect(ctx context.Context) error {
 		if p.Leader.Host == "" {
 			return fmt.Errorf("%s/%d: %w", f.topic, f.partition, kafka.LeaderNotAvailable)
 		}
-		slot := &connSlot{}
-		dctx, cancel := context.WithTimeout(context.WithValue(ctx, connSlotKey{}, slot), defaultDialTimeout)
 		leader := net.JoinHostPort(p.Leader.Host, strconv.Itoa(p.Leader.Port))
-		kc, err := f.dialer.DialContext(dctx, "tcp", leader)
-		cancel()
+		conn, _, err := rawConn(ctx, f.dialer, leader)
 		if err != nil {
 			return fmt.Errorf("dial leader %s of %s/%d: %w", leader, f.topic, f.partition, err)
-		}
-		slot.mu.Lock()
-		conn := slot.conn
-		slot.mu.Unlock()
-		if conn == nil {
-			kc.Close()
-			return errors.New("fetch connection not captured")
 		}
 		f.conn, f.br = conn, bufio.NewReaderSize(conn, 64<<10)
 		return nil
@@ -128,29 +162,42 @@ func (f *partitionFetcher) connect(ctx context.Context) error {
 	return last
 }
 
-// resolve turns the FirstOffset/LastOffset sentinels into a real offset,
-// asking the leader over a connection of its own.
-func (f *partitionFetcher) resolve(ctx context.Context, d *kafka.Dialer, which int64) (int64, error) {
-	var last error
-	for _, addr := range f.cfg.Brokers {
-		dctx, cancel := context.WithTimeout(ctx, defaultDialTimeout)
-		conn, err := d.DialLeader(dctx, "tcp", addr, f.topic, int(f.partition))
-		cancel()
-		if err != nil {
-			last = err
+// resolve turns the FirstOffset/LastOffset sentinels into a real offset
+// with ListOffsets at the partition's leader. Under read_committed,
+// "latest" is the last stable offset. Any failure (leader moved, timeout,
+// broker away) is returned with which unchanged: the caller retries, and
+// never starts from a guessed offset.
+func (f *partitionFetcher) resolve(ctx context.Context, which int64) (int64, error) {
+	iso := kafka.ReadUncommitted
+	if f.dec.committed {
+		iso = kafka.ReadCommitted
+	}
+	lctx, cancel := context.WithTimeout(ctx, defaultDialTimeout)
+	defer cancel()
+	resp, err := f.client.ListOffsets(lctx, &kafka.ListOffsetsRequest{
+		Topics:         map[string][]kafka.OffsetRequest{f.topic: {{Partition: int(f.partition), Timestamp: which}}},
+		IsolationLevel: iso,
+	})
+	if err != nil {
+		return which, fmt.Errorf("list offsets of %s/%d: %w", f.topic, f.partition, err)
+	}
+	for _, p := range resp.Topics[f.topic] {
+		if p.Partition != int(f.partition) {
 			continue
 		}
-		_ = conn.SetDeadline(time.Now().Add(defaultDialTimeout))
-		var off int64
-		if which == kafka.FirstOffset {
-			off, err = conn.ReadFirstOffset()
-		} else {
-			off, err = conn.ReadLastOffset()
+		if p.Error != nil {
+			return which, fmt.Errorf("list offsets of %s/%d: %w", f.topic, f.partition, p.Error)
 		}
-		conn.Close()
-		return off, err
+		off := p.LastOffset
+		if which == kafka.FirstOffset {
+			off = p.FirstOffset
+		}
+		if off < 0 {
+			return which, fmt.Errorf("list offsets of %s/%d: no offset in the answer", f.topic, f.partition)
+		}
+		return off, nil
 	}
-	return which, last
+	return which, fmt.Errorf("list offsets: answer without %s/%d", f.topic, f.partition)
 }
 
 func (f *partitionFetcher) close() {
@@ -165,14 +212,24 @@ func (f *partitionFetcher) close() {
 // A broker error for the partition is returned as a kafka.Error; a network
 // or decoding error leaves the fetcher disconnected.
 func (f *partitionFetcher) fetch(ctx context.Context, offset int64, recs []Record) ([]Record, int64, int64, error) {
+	if wait := time.Until(f.throttled); wait > 0 {
+		f.sleep(ctx, wait)
+		if ctx.Err() != nil {
+			return recs, offset, -1, ctx.Err()
+		}
+	}
 	if f.conn == nil {
 		if err := f.connect(ctx); err != nil {
 			return recs, offset, -1, err
 		}
 	}
-	stop := context.AfterFunc(ctx, func() { _ = f.conn.SetDeadline(time.Now()) })
+	// The callback may run after an error path closed the connection and
+	// cleared f.conn (the context ends while fetch returns): it holds its
+	// own reference, and a deadline on a closed connection is harmless.
+	conn := f.conn
+	stop := afterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
 	defer stop()
-	_ = f.conn.SetDeadline(time.Now().Add(f.cfg.MaxWait + f.cfg.PollTimeout))
+	_ = conn.SetDeadline(time.Now().Add(f.cfg.MaxWait + f.cfg.PollTimeout))
 	body, err := f.roundTrip(offset)
 	if err != nil {
 		f.close()
@@ -182,6 +239,9 @@ func (f *partitionFetcher) fetch(ctx context.Context, offset int64, recs []Recor
 		return recs, offset, -1, err
 	}
 	p, err := parseFetchResponse(body, f.topic, f.partition)
+	if p.throttle > 0 {
+		f.throttled = time.Now().Add(p.throttle)
+	}
 	switch {
 	case err != nil:
 		f.close()
@@ -201,6 +261,19 @@ func (f *partitionFetcher) fetch(ctx context.Context, offset int64, recs []Recor
 	}
 	recs, next, err := f.dec.decode(p.records, p.aborted, recs, offset)
 	return recs, next, hwm, err
+}
+
+// fetchOverhead is what a response may hold beyond its records: its
+// header, the topic, the aborted-transaction list.
+const fetchOverhead = 1 << 20
+
+// maxResponse is the largest response the fetcher reads: the records it
+// asked for (MaxBytes; the broker sends a first batch larger than that
+// only when it alone exceeds MaxBytes, which then needs a larger
+// max_partition_fetch_bytes) plus fetchOverhead. A larger size claim is
+// refused before anything is allocated for it.
+func (f *partitionFetcher) maxResponse() int {
+	return f.cfg.MaxBytes + fetchOverhead
 }
 
 func (f *partitionFetcher) roundTrip(offset int64) ([]byte, error) {
@@ -239,8 +312,9 @@ func (f *partitionFetcher) roundTrip(offset int64) ([]byte, error) {
 	if corr := int32(binary.BigEndian.Uint32(hdr[4:])); corr != f.corr {
 		return nil, fmt.Errorf("fetch response: correlation id %d, want %d", corr, f.corr)
 	}
-	if size < 4 || size > 1<<30 {
-		return nil, fmt.Errorf("fetch response: size %d out of range", size)
+	if limit := f.maxResponse(); size < 4 || size > limit {
+		return nil, fmt.Errorf("fetch response: size %d out of range (at most %d: max_partition_fetch_bytes %d plus %d of overhead)",
+			size, limit, f.cfg.MaxBytes, fetchOverhead)
 	}
 	if cap(f.body) < size-4 {
 		f.body = make([]byte, size-4)

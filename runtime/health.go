@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -22,14 +23,31 @@ type readier interface {
 	Ready() error
 }
 
-// health decides readiness: partitions assigned, every outbound client
-// ready, no partition stalled, no client in a crash loop, no fatal stop.
+// health decides readiness: partitions assigned, every inbound and
+// outbound client ready (the Kafka consumer: group joined, input topics
+// present), every partition fetching, no partition stalled, no client in
+// a crash loop, no fatal stop. Each reason names what and why, and clears
+// by itself once the cause is gone.
 type health struct {
 	e     *Engine
 	sinks map[string]Sink
 
 	mu       sync.Mutex
 	failures map[string][]time.Time // recent client failures, for crash loops
+	sources  map[string]Source
+}
+
+// fetchFailuresNotReady is how many consecutive failed fetches make a
+// partition count against readiness: one failure is a leader moving.
+const fetchFailuresNotReady = 3
+
+func (h *health) addSource(id string, s Source) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.sources == nil {
+		h.sources = map[string]Source{}
+	}
+	h.sources[id] = s
 }
 
 func (h *health) clientFailed(id string) {
@@ -51,8 +69,42 @@ func (h *health) problems() []string {
 	if err := h.e.Err(); err != nil {
 		out = append(out, "stopped: "+err.Error())
 	}
-	if len(h.e.snapshotLanes()) == 0 {
+	lanes := h.e.snapshotLanes()
+	if len(lanes) == 0 {
 		out = append(out, "no partitions assigned")
+	}
+	h.mu.Lock()
+	var srcIDs []string
+	for id := range h.sources {
+		srcIDs = append(srcIDs, id)
+	}
+	sort.Strings(srcIDs)
+	for _, id := range srcIDs {
+		if r, ok := h.sources[id].(readier); ok {
+			if err := r.Ready(); err != nil {
+				out = append(out, fmt.Sprintf("inbound %s: %v", id, err))
+			}
+		}
+	}
+	h.mu.Unlock()
+	sort.Slice(lanes, func(i, j int) bool {
+		if lanes[i].topic != lanes[j].topic {
+			return lanes[i].topic < lanes[j].topic
+		}
+		return lanes[i].partition < lanes[j].partition
+	})
+	for _, l := range lanes {
+		p := l.problem.Load()
+		if p == nil || (!p.stuck && p.failures < fetchFailuresNotReady) {
+			continue
+		}
+		if p.stuck {
+			out = append(out, fmt.Sprintf("partition %s/%d stuck at offset %d: %s (%d tries since %s): %s",
+				l.topic, l.partition, p.offset, p.reason, p.failures, p.since.UTC().Format(time.RFC3339), p.err))
+			continue
+		}
+		out = append(out, fmt.Sprintf("partition %s/%d: fetch failing at offset %d: %s (%d tries since %s): %s",
+			l.topic, l.partition, p.offset, p.reason, p.failures, p.since.UTC().Format(time.RFC3339), p.err))
 	}
 	for id, s := range h.sinks {
 		if r, ok := s.(readier); ok {
@@ -61,7 +113,7 @@ func (h *health) problems() []string {
 			}
 		}
 	}
-	for _, l := range h.e.snapshotLanes() {
+	for _, l := range lanes {
 		if l.stalled.Load() {
 			out = append(out, fmt.Sprintf("partition %s/%d stalled", l.topic, l.partition))
 		}

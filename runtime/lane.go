@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,12 +42,146 @@ type lane struct {
 	has      bool  // a record has finished since the lane opened
 	inflight int   // submitted and neither finished nor abandoned
 	idle     chan struct{}
+	// pos is the source's fetch position (see Advance): every record below
+	// it was submitted or deliberately passed over; hasPos once set.
+	pos    int64
+	hasPos bool
 
 	// Observability, written by the source and the stall watchdog.
 	hwm       atomic.Int64 // partition high watermark, -1 unknown
 	committed atomic.Int64 // last committed offset, -1 none
 	stalled   atomic.Bool
+	problem   atomic.Pointer[fetchProblem] // why fetching fails, nil when it works
 }
+
+// fetchProblem is why a partition's fetcher is failing, for /readyz and
+// the metrics.
+type fetchProblem struct {
+	reason   string // broker unreachable, not leader, undecodable batch, ...
+	err      string
+	offset   int64 // the fetch position
+	since    time.Time
+	failures int  // consecutive failed fetches
+	stuck    bool // the same bytes fail every time (undecodable batch)
+}
+
+// fetchReporter is what a Lane of the engine offers sources beyond Lane:
+// fetch positions and fetch problems.
+type fetchReporter interface {
+	Advance(next int64)
+	FetchFailed(p fetchProblem)
+	FetchOK()
+	Undecodable(ctx context.Context, de *DecodeError, attempt int) bool
+}
+
+// FetchFailed records why fetching fails (the source calls it per failure).
+func (l *lane) FetchFailed(p fetchProblem) { l.problem.Store(&p) }
+
+// FetchOK clears the fetch problem after a successful fetch.
+func (l *lane) FetchOK() {
+	if l.problem.Load() != nil {
+		l.problem.Store(nil)
+	}
+}
+
+// Advance tells the lane that every record below next was submitted or
+// passed over on purpose (transaction markers, aborted transactions,
+// compacted gaps, a batch a failure policy stepped over, or nothing at all
+// when a partition starts). Once the submitted ones are finished, the
+// watermark moves to next: an idle partition commits its start position,
+// and a transactional input's commit passes its trailing marker.
+func (l *lane) Advance(next int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.hasPos && next <= l.pos {
+		return
+	}
+	l.pos, l.hasPos = next, true
+	l.catchUp()
+}
+
+// catchUp moves the watermark to the fetch position once nothing before
+// it is unfinished; l.mu is held.
+func (l *lane) catchUp() {
+	if l.hasPos && l.head == len(l.ring) && (!l.has || l.pos > l.next) {
+		l.next, l.has = l.pos, true
+	}
+}
+
+// Dead-letter headers of an undecodable batch, beside HeaderTopic,
+// HeaderPartition, HeaderOffset (its first offset), HeaderError and
+// HeaderSource: the value is the raw batch.
+const (
+	// HeaderNextOffset is the offset after the batch (where consuming went on).
+	HeaderNextOffset = "kgen.next_offset"
+	// HeaderUndecodable marks a dead letter holding a raw record batch.
+	HeaderUndecodable = "kgen.undecodable_batch"
+)
+
+// Undecodable applies the failure policy to a batch the fetcher cannot
+// decode, once attempt (the fetches that failed on it) exceeds the
+// source's max_retries: the same bytes failing again rules out a transient
+// fault. It returns whether the fetcher may step over the batch to de.Next:
+//   - stop: the processor stops; nothing at or after the batch is committed;
+//   - skip: the batch's offsets and the error are logged, and it is passed;
+//   - dead_letter: the raw batch is written as one dead-letter record
+//     (headers name topic, partition, first and next offset, error); it is
+//     passed once that write is acknowledged; a failed write leaves the
+//     partition stuck and is tried again.
+func (l *lane) Undecodable(ctx context.Context, de *DecodeError, attempt int) bool {
+	if attempt <= l.maxRetries {
+		return false
+	}
+	log := l.e.log.With("source", l.source, "topic", l.topic, "partition", l.partition,
+		"first_offset", de.Offset, "next_offset", de.Next, "err", de.Err)
+	switch l.e.cfg.Failure.OnFailure {
+	case Skip:
+		log.Warn("undecodable record batch skipped")
+		return true
+	case DeadLetter:
+		sink := l.e.deadLetters[l.source]
+		if sink == nil {
+			l.e.stop(fmt.Errorf("no dead-letter client for source %q", l.source))
+			return false
+		}
+		hdrs := []Header{
+			{Key: HeaderTopic, Value: []byte(l.topic)},
+			{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(l.partition), 10)},
+			{Key: HeaderOffset, Value: strconv.AppendInt(nil, de.Offset, 10)},
+			{Key: HeaderNextOffset, Value: strconv.AppendInt(nil, de.Next, 10)},
+			{Key: HeaderError, Value: []byte(de.Err.Error())},
+			{Key: HeaderSource, Value: []byte(l.source)},
+			{Key: HeaderUndecodable, Value: []byte("true")},
+		}
+		done := make(chan error, 1)
+		msg := []Message{{Value: de.Batch, Headers: hdrs, Topic: l.e.cfg.Failure.DeadLetterTopic,
+			Ack: ackChan(done)}}
+		if err := sink.Write(ctx, msg); err != nil {
+			log.Warn("dead-letter write of an undecodable batch failed", "write_err", err)
+			return false
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				log.Warn("dead-letter write of an undecodable batch failed", "write_err", err)
+				return false
+			}
+		case <-ctx.Done():
+			return false
+		}
+		log.Warn("undecodable record batch dead-lettered")
+		return true
+	default:
+		log.Error("undecodable record batch; stopping")
+		l.e.stop(de)
+		return false
+	}
+}
+
+// ackChan is an Acker that sends the outcome on a channel of capacity 1.
+type ackChan chan error
+
+func (a ackChan) Done(err error) { a <- err }
 
 // SetHighWaterMark implements Lane.
 func (l *lane) SetHighWaterMark(off int64) { l.hwm.Store(off) }
@@ -152,6 +288,9 @@ func (l *lane) finishAll(ts []*task) {
 	for _, t := range ts {
 		size += t.size // t may be reused once the watermark passes it
 	}
+	// Released first: once Drain sees the lane idle, the budget holds
+	// nothing of it any more.
+	l.e.budget.release(int64(len(ts)), size)
 	l.mu.Lock()
 	for _, t := range ts {
 		t.done = true
@@ -165,6 +304,7 @@ func (l *lane) finishAll(ts []*task) {
 		l.head++
 		p.slab.release()
 	}
+	l.catchUp()
 	if l.head > 1024 && l.head*2 > len(l.ring) {
 		n := copy(l.ring, l.ring[l.head:])
 		clear(l.ring[n:])
@@ -173,7 +313,6 @@ func (l *lane) finishAll(ts []*task) {
 	}
 	l.signalIdle()
 	l.mu.Unlock()
-	l.e.budget.release(int64(len(ts)), size)
 }
 
 // slab holds the tasks of one Submit chunk. Once the watermark has passed
@@ -199,11 +338,11 @@ func (s *slab) release() {
 
 // abandon gives t up without finishing it: the watermark never passes it.
 func (l *lane) abandon(t *task) {
+	l.e.budget.release(1, t.size)
 	l.mu.Lock()
 	l.inflight--
 	l.signalIdle()
 	l.mu.Unlock()
-	l.e.budget.release(1, t.size)
 }
 
 // signalIdle wakes Drain once nothing is in flight; l.mu is held.

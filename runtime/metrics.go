@@ -26,6 +26,8 @@ var (
 	descCommitted    = prometheus.NewDesc("kgen_committed_offset", "Last committed offset (next record to read) per partition.", []string{"source", "topic", "partition"}, nil)
 	descLag          = prometheus.NewDesc("kgen_consumer_lag_records", "High watermark minus committed offset per partition.", []string{"source", "topic", "partition"}, nil)
 	descStalled      = prometheus.NewDesc("kgen_partition_stalled", "1 when the partition's oldest in-flight record is older than the stall timeout.", []string{"source", "topic", "partition"}, nil)
+	descFetchFailing = prometheus.NewDesc("kgen_partition_fetch_failing", "1 while the partition's fetches fail (broker unreachable, not leader, undecodable batch).", []string{"source", "topic", "partition"}, nil)
+	descStuck        = prometheus.NewDesc("kgen_partition_stuck", "1 while the partition cannot move past a record batch it cannot decode.", []string{"source", "topic", "partition"}, nil)
 	descAssigned     = prometheus.NewDesc("kgen_assigned_partitions", "Partitions currently owned.", nil, nil)
 	descRebalances   = prometheus.NewDesc("kgen_rebalances_total", "Partition assignments received (group generations).", []string{"source"}, nil)
 	descRestarts     = prometheus.NewDesc("kgen_restarts_total", "Inbound or outbound clients restarted after a failure.", []string{"client"}, nil)
@@ -80,7 +82,7 @@ type engineCollector struct{ e *Engine }
 func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descConsumed, descProcessed, descFailed, descRetried, descDead,
 		descSkipped, descWritten, descInFlightRecs, descInFlightB, descOldest, descCommitted, descLag,
-		descStalled, descAssigned, descRebalances, descRestarts, descBuild} {
+		descStalled, descFetchFailing, descStuck, descAssigned, descRebalances, descRestarts, descBuild} {
 		ch <- d
 	}
 	ch <- c.e.metrics.latency.desc
@@ -129,6 +131,15 @@ func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 			stalled = 1
 		}
 		gauge(descStalled, stalled, l.source, l.topic, p)
+		failing, stuck := 0.0, 0.0
+		if pr := l.problem.Load(); pr != nil {
+			failing = 1
+			if pr.stuck {
+				stuck = 1
+			}
+		}
+		gauge(descFetchFailing, failing, l.source, l.topic, p)
+		gauge(descStuck, stuck, l.source, l.topic, p)
 	}
 	goVersion := "unknown"
 	if bi, ok := debug.ReadBuildInfo(); ok {

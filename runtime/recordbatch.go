@@ -2,9 +2,11 @@ package runtime
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"sync"
+	"time"
 
 	"github.com/segmentio/kafka-go/compress"
 )
@@ -38,6 +40,18 @@ type recordBatch struct {
 	max   int64 // highest timestamp, ms
 	// toks are the acknowledgement tokens of the records, in order.
 	toks []*ackToken
+
+	// Sending state, kept by the partition's writer.
+	deadline time.Time // the earliest delivery deadline of its records
+	raw      []byte    // the sealed wire bytes: buf, or zbuf when compressed
+	zbuf     []byte
+	seq      int32 // base sequence, with the idempotent producer
+	attempts int   // requests sent
+	lastErr  error // of the last request
+	inFlight bool  // a request is out
+	alone    bool  // no other request of the partition was out when it was sent
+	retry    bool  // to be sent again
+	failed   bool  // finished with an error while a request was out
 }
 
 const (
@@ -72,7 +86,10 @@ func newRecordBatch() *recordBatch {
 func (b *recordBatch) free() {
 	clear(b.toks)
 	b.toks = b.toks[:0]
-	if cap(b.buf) <= 4<<20 {
+	b.raw, b.lastErr = nil, nil
+	b.deadline, b.attempts = time.Time{}, 0
+	b.inFlight, b.retry, b.failed, b.alone = false, false, false, false
+	if cap(b.buf) <= 4<<20 && cap(b.zbuf) <= 4<<20 {
 		batchPool.Put(b)
 	}
 }
@@ -162,9 +179,16 @@ func appendBytesField(buf, v []byte) []byte {
 }
 
 // seal fills in the header and returns the wire bytes (size prefix
-// included). With a codec the records are compressed into scratch (reused
-// by the caller), which then holds the result.
+// included), also kept in raw. With a codec the records are compressed
+// into scratch (the producer passes the batch's own zbuf), which then
+// holds the result.
 func (b *recordBatch) seal(codec compress.Codec, scratch *[]byte) ([]byte, error) {
+	return b.sealAs(codec, scratch, -1, -1, -1)
+}
+
+// sealAs is seal with the idempotent producer's id, epoch and base
+// sequence (-1 each: not idempotent).
+func (b *recordBatch) sealAs(codec compress.Codec, scratch *[]byte, producerID int64, epoch int16, baseSequence int32) ([]byte, error) {
 	out := b.buf
 	var attrs int16
 	if codec != nil {
@@ -191,12 +215,21 @@ func (b *recordBatch) seal(codec compress.Codec, scratch *[]byte) ([]byte, error
 	be.PutUint32(out[offLastDelta:], uint32(b.n-1))
 	be.PutUint64(out[offBaseTime:], uint64(b.first))
 	be.PutUint64(out[offMaxTime:], uint64(b.max))
-	be.PutUint64(out[offProducerID:], 0xffffffffffffffff) // -1: not idempotent
-	be.PutUint16(out[offProducerEpch:], 0xffff)
-	be.PutUint32(out[offBaseSequence:], 0xffffffff)
 	be.PutUint32(out[offCount:], uint32(b.n))
-	be.PutUint32(out[offCRC:], crc32.Checksum(out[offAttributes:], castagnoli))
+	b.raw = out
+	b.stamp(producerID, epoch, baseSequence)
 	return out, nil
+}
+
+// stamp writes the producer id, epoch and base sequence of a sealed batch
+// (-1 each: not idempotent) and its CRC, which covers them.
+func (b *recordBatch) stamp(producerID int64, epoch int16, baseSequence int32) {
+	out := b.raw
+	be := binary.BigEndian
+	be.PutUint64(out[offProducerID:], uint64(producerID))
+	be.PutUint16(out[offProducerEpch:], uint16(epoch))
+	be.PutUint32(out[offBaseSequence:], uint32(baseSequence))
+	be.PutUint32(out[offCRC:], crc32.Checksum(out[offAttributes:], castagnoli))
 }
 
 // appender is an io.Writer appending to a byte slice.
@@ -205,4 +238,76 @@ type appender struct{ b *[]byte }
 func (a appender) Write(p []byte) (int, error) {
 	*a.b = append(*a.b, p...)
 	return len(p), nil
+}
+
+// errBadRecord is a record encoding eachRecord cannot read (never one
+// that add wrote).
+var errBadRecord = errors.New("malformed record in batch")
+
+// eachRecord calls fn with every record of the uncompressed record
+// encoding recs (as add writes it, after the batch header), in order,
+// and the record's timestamp delta. m's slices point into recs.
+func eachRecord(recs []byte, fn func(m *Message, tsDelta int64)) error {
+	var m Message
+	for len(recs) > 0 {
+		n, k := binary.Varint(recs)
+		if k <= 0 || n < 0 || int64(len(recs)-k) < n {
+			return errBadRecord
+		}
+		r := recs[k : k+int(n)]
+		recs = recs[k+int(n):]
+		if len(r) < 1 {
+			return errBadRecord
+		}
+		r = r[1:] // attributes
+		ts, k := binary.Varint(r)
+		if k <= 0 {
+			return errBadRecord
+		}
+		r = r[k:]
+		if _, k = binary.Varint(r); k <= 0 { // offset delta
+			return errBadRecord
+		}
+		r = r[k:]
+		var ok bool
+		if m.Key, r, ok = readBytesField(r); !ok {
+			return errBadRecord
+		}
+		if m.Value, r, ok = readBytesField(r); !ok {
+			return errBadRecord
+		}
+		nh, k := binary.Varint(r)
+		if k <= 0 || nh < 0 || nh > int64(len(r)) {
+			return errBadRecord
+		}
+		r = r[k:]
+		m.Headers = m.Headers[:0]
+		for range nh {
+			var h Header
+			var key []byte
+			if key, r, ok = readBytesField(r); !ok || key == nil {
+				return errBadRecord
+			}
+			h.Key = string(key)
+			if h.Value, r, ok = readBytesField(r); !ok {
+				return errBadRecord
+			}
+			m.Headers = append(m.Headers, h)
+		}
+		fn(&m, ts)
+	}
+	return nil
+}
+
+// readBytesField reads a varint-length-prefixed field (-1: nil).
+func readBytesField(r []byte) (v, rest []byte, ok bool) {
+	n, k := binary.Varint(r)
+	if k <= 0 || n < -1 || n > int64(len(r)-k) {
+		return nil, r, false
+	}
+	r = r[k:]
+	if n < 0 {
+		return nil, r, true
+	}
+	return r[:n:n], r[n:], true
 }

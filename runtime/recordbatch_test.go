@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -169,13 +170,68 @@ func TestVarintLen(t *testing.T) {
 	}
 }
 
-// TestProducerRejectsOversizedMessage: a message larger than BatchBytes
-// fails at once, permanently, naming the limit; it never reaches a batch.
+// TestProducerRejectsOversizedMessage: a message larger than
+// MaxRequestSize fails at once, permanently, naming the limit; it never
+// reaches a batch.
 func TestProducerRejectsOversizedMessage(t *testing.T) {
-	p := &producer{cfg: KafkaProducerConfig{BatchBytes: 1000}, balancer: &kafka.Murmur2Balancer{}}
-	err := p.add("t", &topicInfo{partitions: []int{0}, writers: make([]atomic.Pointer[partWriter], 1)}, &Message{Value: make([]byte, 1000)}, 0, &ackToken{})
+	p := &producer{cfg: KafkaProducerConfig{BatchBytes: 100, MaxRequestSize: 1000}, balancer: &kafka.Murmur2Balancer{}}
+	err := p.add("t", &topicInfo{partitions: []int{0}, writers: make([]atomic.Pointer[partWriter], 1)}, &Message{Value: make([]byte, 1000)}, 0, time.Time{}, &ackToken{})
 	if !errors.Is(err, kafka.MessageSizeTooLarge) || retryable(err) {
 		t.Fatalf("err = %v, want a permanent MessageSizeTooLarge", err)
+	}
+}
+
+// TestPartWriterClosesBatchesByBytes: batch_size is bytes per partition
+// batch, as in kafka-python and Java: a batch closes when the next record
+// would pass it, a record larger than it goes alone, and no record count
+// closes a batch unless BatchSize is set.
+func TestPartWriterClosesBatchesByBytes(t *testing.T) {
+	rec := func(n int) *Message { return &Message{Value: make([]byte, n)} }
+	one := recordSizeV2(rec(100), 0, 0) // 1-byte varints either way
+	tests := []struct {
+		name      string
+		cfg       KafkaProducerConfig
+		blocked   bool
+		values    []int
+		wantSizes []int // records per closed batch, then the open one's
+	}{
+		{"bytes", KafkaProducerConfig{BatchBytes: int64(batchHeaderLen + 3*one)}, false, []int{100, 100, 100, 100, 100, 100, 100}, []int{3, 3, 1}},
+		{"large record alone", KafkaProducerConfig{BatchBytes: int64(batchHeaderLen + 3*one)}, false, []int{100, 1000, 100}, []int{1, 1, 1}},
+		{"no record cap", KafkaProducerConfig{BatchBytes: 1 << 20}, false, make([]int, 1000), []int{1000}},
+		{"record cap", KafkaProducerConfig{BatchBytes: 1 << 20, BatchSize: 400}, false, make([]int, 1000), []int{400, 400, 200}},
+		// While the partition cannot send, the batch grows past
+		// BatchBytes up to MaxRequestSize (see partWriter.add).
+		{"grows while blocked", KafkaProducerConfig{BatchBytes: int64(batchHeaderLen + 3*one), MaxRequestSize: int64(batchHeaderLen + 5*one)}, true,
+			[]int{100, 100, 100, 100, 100, 100, 100}, []int{5, 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &producer{cfg: tt.cfg}
+			w := &partWriter{p: p, wake: make(chan struct{}, 1)}
+			w.blocked.Store(tt.blocked)
+			toks := make([]ackToken, len(tt.values))
+			for i, v := range tt.values {
+				if !w.add(rec(v), 1_700_000_000_000, time.Time{}, &toks[i]) {
+					t.Fatal("add refused")
+				}
+			}
+			var got []int
+			for _, b := range w.full {
+				got = append(got, int(b.n))
+				if limit := tt.cfg.BatchBytes; !tt.blocked && b.n > 1 && int64(b.size()) > limit {
+					t.Errorf("batch of %d records is %d bytes, over BatchBytes %d", b.n, b.size(), limit)
+				}
+				if limit := tt.cfg.MaxRequestSize; tt.blocked && int64(b.size()) > limit {
+					t.Errorf("batch of %d records is %d bytes, over MaxRequestSize %d", b.n, b.size(), limit)
+				}
+			}
+			if w.cur != nil {
+				got = append(got, int(w.cur.n))
+			}
+			if !slices.Equal(got, tt.wantSizes) {
+				t.Errorf("batches = %v, want %v", got, tt.wantSizes)
+			}
+		})
 	}
 }
 

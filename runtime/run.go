@@ -50,7 +50,11 @@ var sinkFactories = map[string]func(o OutboundConfig, cfg Config) (Sink, error){
 // sourceFactories builds inbound clients by name.
 var sourceFactories = map[string]func(in InboundConfig, cfg Config) (Source, error){
 	KafkaConsumer: func(in InboundConfig, cfg Config) (Source, error) {
-		return NewKafkaSource(in.ID, *in.Kafka, cfg.Flow.DrainTimeout, cfg.Logger)
+		kc := *in.Kafka
+		if kc.MaxBatchBytes <= 0 {
+			kc.MaxBatchBytes = cfg.Flow.MaxInFlightBytes
+		}
+		return NewKafkaSource(in.ID, kc, cfg.Flow.DrainTimeout, cfg.Logger)
 	},
 	FileReader: func(in InboundConfig, cfg Config) (Source, error) {
 		return NewFileSource(in.ID, *in.File, cfg.Logger)
@@ -177,6 +181,7 @@ func Run(ctx context.Context, cfg Config, h Handler) error {
 			srcErr <- err
 			break
 		}
+		hl.addSource(in.ID, src)
 		wg.Add(1)
 		srcWG.Add(1)
 		go func() {

@@ -18,22 +18,25 @@ import (
 // Producer defaults, applied by NewKafkaSink to the zero fields of a
 // KafkaProducerConfig (kafka-python's where the seed relied on them).
 const (
-	// defaultProducerMaxAttempts is the producer's attempts per batch.
-	// Beyond these, the engine retries with its backoff.
-	defaultProducerMaxAttempts = 3
-	// defaultProducerBatchSize is the records per partition that close a
-	// batch.
-	defaultProducerBatchSize = 100
-	// defaultProducerBatchBytes is kafka-python's max_request_size; it
-	// also caps a single message.
-	defaultProducerBatchBytes = 1 << 20
+	// defaultProducerBatchBytes is batch_size, the bytes of a partition's
+	// batch: kafka-python's and Java's documented 16384.
+	defaultProducerBatchBytes = 16384
+	// defaultProducerMaxRequestSize is kafka-python's max_request_size; it
+	// also caps a single record.
+	defaultProducerMaxRequestSize = 1 << 20
+	// defaultProducerMaxInFlight is the requests in flight per partition
+	// with the idempotent producer (kafka-python's and Java's 5, the most
+	// the broker's duplicate detection covers).
+	defaultProducerMaxInFlight = 5
 	// defaultProducerLinger is linger_ms as documented in the config.
 	defaultProducerLinger = 5 * time.Millisecond
 	// defaultProducerRequestTimeout is kafka-python's request_timeout_ms.
 	defaultProducerRequestTimeout = 30 * time.Second
-	// defaultProducerAckTimeout bounds each message's wait for its ack
-	// (future_timeout) when the settings give none.
-	defaultProducerAckTimeout = 30 * time.Second
+	// defaultProducerAckTimeout is a record's delivery deadline after it
+	// was handed to the sink (future_timeout), when the settings give
+	// none: the Java client's delivery.timeout.ms, which leaves room for
+	// linger, several request timeouts and backoffs.
+	defaultProducerAckTimeout = 120 * time.Second
 	// defaultProducerCloseTimeout bounds the final flush (close_timeout).
 	defaultProducerCloseTimeout = 5 * time.Second
 	// producerBackoffMin/Max bound the backoff between attempts of one
@@ -46,9 +49,11 @@ const (
 	producerReadyWindow = 30 * time.Second
 )
 
-// ErrAckTimeout is wrapped in the error of a message whose acknowledgement
-// did not arrive within the producer's AckTimeout. The message may still
-// be written later (a duplicate once the engine retries it).
+// ErrAckTimeout is wrapped in the error of a message whose delivery
+// deadline (the time it was handed to the sink plus AckTimeout) passed
+// before the broker acknowledged it. The producer retried it until then;
+// when its last request was cut at the deadline it may still have been
+// written (a duplicate once the engine sends it again).
 var ErrAckTimeout = errors.New("no ack within the ack timeout")
 
 // errNoTopic fails a message that names no topic on a sink without one.
@@ -58,28 +63,20 @@ var errNoTopic = errors.New("message has no topic and the producer has none")
 // as they come and sent with kafka-go's Client.RawProduce (see producer).
 // Each message's Acker is called once: nil when the broker acknowledged the
 // batch holding it (with Acks 0 that is as soon as it was sent), or an
-// *OutboundError (write failed, ack timeout, sink closed).
+// *OutboundError (write failed, delivery deadline passed, sink closed).
 //
-// Acknowledgement deadlines cost no timer per message: the messages of one
-// Write call share one deadline, and since the timeout is the same for
-// all, calls queue in deadline order. One goroutine wakes a few times per
-// AckTimeout, fails the expired head of the queue and drops calls that are
-// fully acknowledged.
+// A message's delivery deadline is the time Write got it plus AckTimeout;
+// the producer alone keeps it (see producer): there is no second timer.
 type KafkaSink struct {
-	cfg        KafkaProducerConfig
-	log        *slog.Logger
-	prod       *producer
-	transport  *kafka.Transport
-	epoch      time.Time // ack deadlines are durations since epoch (monotonic)
-	timeoutErr error     // handed to every expired message
-	closeErr   error     // handed to every message pending at Close
+	cfg       KafkaProducerConfig
+	log       *slog.Logger
+	prod      *producer
+	transport *kafka.Transport
+	epoch     time.Time // health times are durations since epoch (monotonic)
+	closeErr  error     // handed to every message pending at Close
 
-	mu      sync.Mutex
-	closed  bool
-	pending []*ackCall // in deadline order
-
-	stop     chan struct{} // closed by Close: stops expireLoop
-	loopDone chan struct{} // closed when expireLoop returns
+	mu     sync.Mutex
+	closed bool
 
 	closeOnce sync.Once
 	closeRes  error
@@ -89,22 +86,14 @@ type KafkaSink struct {
 	failing  atomic.Bool // for logging transitions only
 }
 
-// ackCall holds the acknowledgement state of one Write call.
-type ackCall struct {
-	deadline time.Duration // since the sink's epoch
-	left     atomic.Int32  // tokens not finished yet
-	toks     []ackToken
-}
-
 // ackToken travels with one message through its partition's batch.
 type ackToken struct {
 	done atomic.Bool
 	ack  Acker
-	call *ackCall
 }
 
-// finish reports err to the token's Acker unless it was finished before,
-// so completion, timeout and Close may race: the first one wins.
+// finish reports err to the token's Acker unless it was finished before:
+// the first outcome wins.
 func (t *ackToken) finish(err error) bool {
 	a, ok := t.claim()
 	if ok && a != nil {
@@ -119,9 +108,8 @@ func (t *ackToken) claim() (a Acker, ok bool) {
 	if !t.done.CompareAndSwap(false, true) {
 		return nil, false
 	}
-	t.call.left.Add(-1)
-	// Only the winner gets here: drop the Acker so that a call waiting
-	// in the queue does not keep finished work (and its record) alive.
+	// Only the winner gets here: drop the Acker so that a batch freed
+	// later does not keep finished work (and its record) alive.
 	a = t.ack
 	t.ack = nil
 	return a, true
@@ -138,6 +126,12 @@ type sinkFailure struct {
 // kafka-python's default of 1 must set it. It does not contact the
 // brokers: connection problems surface as failed acks and through Ready.
 func NewKafkaSink(cfg KafkaProducerConfig, log *slog.Logger) (*KafkaSink, error) {
+	return newKafkaSink(cfg, log, nil)
+}
+
+// newKafkaSink is NewKafkaSink with the producer's requests going through
+// wrap(transport) when wrap is not nil (tests inject faults there).
+func newKafkaSink(cfg KafkaProducerConfig, log *slog.Logger, wrap func(kafka.RoundTripper) kafka.RoundTripper) (*KafkaSink, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -170,16 +164,24 @@ func NewKafkaSink(cfg KafkaProducerConfig, log *slog.Logger) (*KafkaSink, error)
 		log:       log,
 		transport: transport,
 		epoch:     time.Now(),
-		timeoutErr: &OutboundError{
-			Client: KafkaProducer,
-			Err:    fmt.Errorf("%w (%s)", ErrAckTimeout, cfg.AckTimeout),
-		},
-		closeErr: &OutboundError{Client: KafkaProducer, Err: fmt.Errorf("flush cut short: %w", ErrClosed)},
-		stop:     make(chan struct{}),
-		loopDone: make(chan struct{}),
+		closeErr:  &OutboundError{Client: KafkaProducer, Err: fmt.Errorf("flush cut short: %w", ErrClosed)},
 	}
-	s.prod = newProducer(cfg, log, transport, acks, codec, balancer, s.closeErr, s.noteResult)
-	go s.expireLoop(scanInterval(cfg.AckTimeout))
+	var rt kafka.RoundTripper = transport
+	if wrap != nil {
+		rt = wrap(transport)
+	}
+	s.prod = newProducer(cfg, log, rt, acks, codec, balancer, s.closeErr, s.noteResult)
+	if wrap == nil {
+		d, err := kafkaDialer(cfg.Security, cfg.ClientID, 0)
+		if err != nil {
+			return nil, fmt.Errorf("kafka producer: %w", err)
+		}
+		tlsCfg, _, err := securitySettings(cfg.Security)
+		if err != nil {
+			return nil, fmt.Errorf("kafka producer: %w", err)
+		}
+		s.prod.dialer = fetchDialer(d, tlsCfg)
+	}
 	return s, nil
 }
 
@@ -188,15 +190,23 @@ func producerDefaults(cfg KafkaProducerConfig) (KafkaProducerConfig, error) {
 	if len(cfg.Brokers) == 0 {
 		return cfg, errors.New("kafka producer: no brokers")
 	}
-	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = defaultProducerMaxAttempts
+	if cfg.MaxAttempts < 0 {
+		cfg.MaxAttempts = 0 // until the delivery deadline
 	}
-	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = defaultProducerBatchSize
+	if cfg.BatchSize < 0 {
+		cfg.BatchSize = 0
 	}
 	if cfg.BatchBytes <= 0 {
 		cfg.BatchBytes = defaultProducerBatchBytes
 	}
+	if cfg.MaxRequestSize <= 0 {
+		cfg.MaxRequestSize = defaultProducerMaxRequestSize
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = defaultProducerMaxInFlight
+	}
+	// A batch never exceeds a request.
+	cfg.BatchBytes = min(cfg.BatchBytes, cfg.MaxRequestSize)
 	if cfg.Linger <= 0 {
 		cfg.Linger = defaultProducerLinger
 	}
@@ -258,12 +268,6 @@ func balancer(name string) (kafka.Balancer, error) {
 	return nil, fmt.Errorf("kafka producer: partitioner %q: want murmur2, crc32, fnv1a or round_robin", name)
 }
 
-// scanInterval is how often expired acks are looked for: a tenth of the
-// timeout, within [5ms, 100ms]. An ack fails at most that late.
-func scanInterval(timeout time.Duration) time.Duration {
-	return min(max(timeout/10, 5*time.Millisecond), 100*time.Millisecond)
-}
-
 func (s *KafkaSink) since() time.Duration { return time.Since(s.epoch) }
 
 // Write queues msgs and returns without waiting for the broker, except
@@ -279,30 +283,33 @@ func (s *KafkaSink) Write(ctx context.Context, msgs []Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	call := &ackCall{toks: make([]ackToken, len(msgs))}
-	call.left.Store(int32(len(msgs)))
-	for i := range msgs {
-		call.toks[i].ack, call.toks[i].call = msgs[i].Ack, call
-	}
-	if !s.track(call) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
 		return ErrClosed
+	}
+	toks := make([]ackToken, len(msgs))
+	for i := range msgs {
+		toks[i].ack = msgs[i].Ack
 	}
 	// A zero time would be timestamp 0 (1970), which time-based retention
 	// deletes at once: every message gets now.
-	ts := time.Now().UnixMilli()
+	now := time.Now()
+	ts, deadline := now.UnixMilli(), now.Add(s.cfg.AckTimeout)
 	var (
 		topic string
 		ti    *topicInfo
 		perr  error
 	)
 	for i := range msgs {
-		m, t := &msgs[i], &call.toks[i]
+		m, t := &msgs[i], &toks[i]
 		to := m.Topic
 		if to == "" {
 			to = s.cfg.Topic
 		}
 		if to == "" {
-			t.finish(&OutboundError{Client: KafkaProducer, Err: errNoTopic, Permanent: true})
+			t.finish(&OutboundError{Client: KafkaProducer, Err: Permanent(errNoTopic), Permanent: true})
 			continue
 		}
 		if to != topic || (ti == nil && perr == nil) {
@@ -311,7 +318,7 @@ func (s *KafkaSink) Write(ctx context.Context, msgs []Message) error {
 		}
 		err := perr
 		if err == nil {
-			err = s.prod.add(topic, ti, m, ts, t)
+			err = s.prod.add(topic, ti, m, ts, deadline, t)
 		}
 		if err != nil {
 			s.fail(t, topic, err)
@@ -320,25 +327,16 @@ func (s *KafkaSink) Write(ctx context.Context, msgs []Message) error {
 	return nil
 }
 
-// track queues call for its ack deadline; false after Close.
-func (s *KafkaSink) track(call *ackCall) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	// The deadline is taken under the lock, so pending stays sorted.
-	call.deadline = s.since() + s.cfg.AckTimeout
-	s.pending = append(s.pending, call)
-	return true
-}
-
 // fail finishes t with err, met writing to where (a topic).
 func (s *KafkaSink) fail(t *ackToken, where string, err error) {
+	permanent := !retryable(err)
+	if permanent {
+		err = Permanent(err)
+	}
 	oerr := &OutboundError{
 		Client:    KafkaProducer,
 		Err:       fmt.Errorf("produce %s: %w", where, err),
-		Permanent: !retryable(err),
+		Permanent: permanent,
 	}
 	if !errors.Is(err, ErrClosed) {
 		s.noteFailure(oerr)
@@ -356,13 +354,14 @@ func (s *KafkaSink) noteResult(err error) {
 }
 
 // retryable reports whether writing the message again may succeed. The
-// producer retries a batch up to MaxAttempts while this holds; past them
-// it decides whether the engine retries with its backoff or applies the
-// failure policy at once.
+// producer retries a batch while this holds, until the delivery deadline
+// (or MaxAttempts when set); a failure it does not retry is permanent
+// (runtime.Permanent): the engine applies the failure policy at once.
 //
 // Permanent: the message, the topic or our credentials are wrong, and the
 // same write gets the same answer — MessageSizeTooLarge (also the
-// producer's own check against BatchBytes), RecordListTooLarge, InvalidRecord,
+// producer's own check against MaxRequestSize; a batch of several records
+// the broker finds too large is split first), RecordListTooLarge, InvalidRecord,
 // InvalidTimestamp, InvalidTopic, TopicAuthorizationFailed,
 // ClusterAuthorizationFailed, TransactionalIDAuthorizationFailed,
 // SASLAuthenticationFailed, UnsupportedSASLMechanism, PolicyViolation,
@@ -460,95 +459,6 @@ func (s *KafkaSink) Ready() error {
 	return fmt.Errorf("last write failed %s ago: %w", age.Round(time.Millisecond), f.err)
 }
 
-// expireLoop fails the messages whose ack deadline passed, until Close.
-func (s *KafkaSink) expireLoop(every time.Duration) {
-	defer close(s.loopDone)
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	var expired []*ackCall
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-tick.C:
-			expired = s.expire(expired[:0])
-		}
-	}
-}
-
-// expire drops finished calls from the head of pending and fails the
-// expired ones; buf is reused between rounds.
-func (s *KafkaSink) expire(buf []*ackCall) []*ackCall {
-	now := s.since()
-	s.mu.Lock()
-	n := 0
-	for _, c := range s.pending {
-		if c.left.Load() > 0 {
-			if c.deadline > now {
-				break
-			}
-			buf = append(buf, c)
-		}
-		n++
-	}
-	s.dropPending(n)
-	if len(s.pending) >= compactAbove {
-		s.compactPending()
-	}
-	s.mu.Unlock()
-
-	if len(buf) > 0 {
-		// Noted before the acks, so whoever learns of a timeout from its
-		// ack already sees it in Ready.
-		s.noteFailure(s.timeoutErr)
-	}
-	failed := 0
-	for _, c := range buf {
-		for i := range c.toks {
-			if c.toks[i].finish(s.timeoutErr) {
-				failed++
-			}
-		}
-	}
-	if failed > 0 {
-		s.log.Warn("acks timed out", "messages", failed, "timeout", s.cfg.AckTimeout)
-	}
-	clear(buf)
-	return buf
-}
-
-// compactAbove is the queue length from which each expiry round also
-// removes finished calls from behind the head: one message stuck for the
-// whole AckTimeout would otherwise keep every call written after it
-// queued, up to AckTimeout × the write rate.
-const compactAbove = 1024
-
-// compactPending removes the finished calls, keeping the order (and so the
-// deadline order) of the others; s.mu must be held.
-func (s *KafkaSink) compactPending() {
-	live := s.pending[:0]
-	for _, c := range s.pending {
-		if c.left.Load() > 0 {
-			live = append(live, c)
-		}
-	}
-	clear(s.pending[len(live):])
-	s.pending = live
-}
-
-// dropPending removes the first n calls; s.mu must be held.
-func (s *KafkaSink) dropPending(n int) {
-	if n == 0 {
-		return
-	}
-	clear(s.pending[:n])
-	if n == len(s.pending) {
-		s.pending = s.pending[:0]
-	} else {
-		s.pending = s.pending[n:]
-	}
-}
-
 // Close stops taking messages, flushes every batch within ctx and
 // CloseTimeout, fails every message still unacknowledged with ErrClosed,
 // and closes the Transport's connections. When the flush is cut short it
@@ -570,25 +480,6 @@ func (s *KafkaSink) close(ctx context.Context) error {
 	if ferr := s.prod.close(ctx); ferr != nil {
 		err = fmt.Errorf("kafka producer flush: %w", ferr)
 		s.log.Warn("flush cut short", "err", err)
-	}
-
-	close(s.stop)
-	<-s.loopDone
-
-	s.mu.Lock()
-	pending := s.pending
-	s.pending = nil
-	s.mu.Unlock()
-	failed := 0
-	for _, c := range pending {
-		for i := range c.toks {
-			if c.toks[i].finish(s.closeErr) {
-				failed++
-			}
-		}
-	}
-	if failed > 0 {
-		s.log.Warn("unacknowledged messages failed at close", "messages", failed)
 	}
 	s.transport.CloseIdleConnections()
 	return err

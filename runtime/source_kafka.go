@@ -6,11 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
+	metadataAPI "github.com/segmentio/kafka-go/protocol/metadata"
 )
 
 // KafkaSource is the Kafka inbound client. In consumer-group mode it uses
@@ -24,14 +29,23 @@ import (
 // committed from the lane's watermark on CommitInterval and once more after
 // the lane drains, always inside the generation that owns the partition.
 type KafkaSource struct {
-	id       string
-	cfg      KafkaConsumerConfig
-	dialer   *kafka.Dialer
-	fetchDl  *kafka.Dialer // the fetchers': TLS in DialFunc (see fetchDialer)
-	tlsCfg   *tls.Config
-	drain    time.Duration
-	log      *slog.Logger
-	fetchCap int
+	id        string
+	cfg       KafkaConsumerConfig
+	dialer    *kafka.Dialer
+	fetchDl   *kafka.Dialer // the fetchers': TLS in DialFunc (see fetchDialer)
+	tlsCfg    *tls.Config
+	transport *kafka.Transport
+	client    *kafka.Client // ListOffsets, metadata and manual commits
+	drain     time.Duration
+	log       *slog.Logger
+
+	// sleep waits d or until ctx ends: fetch backoff and broker throttling
+	// (a test hook; nil means sleepCtx).
+	sleep func(ctx context.Context, d time.Duration)
+
+	mu       sync.Mutex
+	problems map[string]string // group-level reasons not to be ready, by kind
+	warned   map[string]bool   // missing topics already warned about
 }
 
 // NewKafkaSource returns the Kafka inbound client with id. drain bounds how
@@ -52,11 +66,43 @@ func NewKafkaSource(id string, cfg KafkaConsumerConfig, drain time.Duration, log
 	if err != nil {
 		return nil, fmt.Errorf("kafka consumer %q: %w", id, err)
 	}
+	transport, err := kafkaTransport(cfg.Security, cfg.ClientID)
+	if err != nil {
+		return nil, fmt.Errorf("kafka consumer %q: %w", id, err)
+	}
 	if log == nil {
 		log = slog.Default()
 	}
-	return &KafkaSource{id: id, cfg: cfg, dialer: d, fetchDl: fetchDialer(d, tlsCfg), tlsCfg: tlsCfg, drain: drain,
-		log: log.With("component", "kafka_consumer", "client", id)}, nil
+	return &KafkaSource{id: id, cfg: cfg, dialer: d, fetchDl: fetchDialer(d, tlsCfg), tlsCfg: tlsCfg,
+		transport: transport, client: &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 10 * time.Second, Transport: transport},
+		drain: drain, log: log.With("component", "kafka_consumer", "client", id),
+		problems: map[string]string{}, warned: map[string]bool{}}, nil
+}
+
+// Ready implements readier: the group-level problems (joining the group,
+// missing input topics); fetch problems are reported per partition.
+func (s *KafkaSource) Ready() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.problems) == 0 {
+		return nil
+	}
+	var out []string
+	for _, p := range s.problems {
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return errors.New(strings.Join(out, "; "))
+}
+
+func (s *KafkaSource) setProblem(kind, text string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if text == "" {
+		delete(s.problems, kind)
+	} else {
+		s.problems[kind] = text
+	}
 }
 
 // kafkaConsumerDefaults fills the zero fields with kgen's documented
@@ -92,11 +138,21 @@ func kafkaConsumerDefaults(c KafkaConsumerConfig) KafkaConsumerConfig {
 	if c.CloseTimeout <= 0 {
 		c.CloseTimeout = 10 * time.Second
 	}
+	if c.PartitionWatchInterval <= 0 {
+		c.PartitionWatchInterval = 5 * time.Second
+	}
+	if c.RetryBackoff <= 0 {
+		c.RetryBackoff = 100 * time.Millisecond
+	}
+	if c.MaxBatchBytes <= 0 {
+		c.MaxBatchBytes = 64 << 20 // Flow.MaxInFlightBytes's default
+	}
 	return c
 }
 
 // Run implements Source.
 func (s *KafkaSource) Run(ctx context.Context, intake Intake) error {
+	defer s.transport.CloseIdleConnections()
 	if len(s.cfg.Assignments) > 0 {
 		return s.runManual(ctx, intake)
 	}
@@ -147,9 +203,11 @@ func (s *KafkaSource) runGroup(ctx context.Context, intake Intake) error {
 				lvl = slog.LevelDebug
 			}
 			s.log.Log(ctx, lvl, "consumer group join failed; retrying", "group", s.cfg.GroupID, "attempt", failures, "err", err)
+			s.setProblem("group", fmt.Sprintf("consumer group %s: joining failed %d times: %v", s.cfg.GroupID, failures, err))
 			continue
 		}
 		failures = 0
+		s.setProblem("group", "")
 		s.serveGeneration(ctx, gen, intake)
 	}
 }
@@ -175,6 +233,20 @@ func (c *offsetCommitter) track(pl partLane) {
 		c.lanes[pl.topic] = map[int]Lane{}
 	}
 	c.lanes[pl.topic][pl.partition] = pl.lane
+}
+
+// known records an offset the group already has committed (so it is not
+// committed again, and lag shows before anything new is committed).
+func (c *offsetCommitter) known(topic string, partition int, off int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done[topic] == nil {
+		c.done[topic] = map[int]int64{}
+	}
+	c.done[topic][partition] = off
+	if l := c.lanes[topic][partition]; l != nil {
+		l.SetCommitted(off)
+	}
 }
 
 func (c *offsetCommitter) send(want map[string]map[int]int64) error {
@@ -233,9 +305,12 @@ func collect(lanes []partLane) map[string]map[int]int64 {
 	return out
 }
 
-// serveGeneration runs one generation: a fetcher per assigned partition and
-// a periodic committer, all bound to the generation; it returns once all
-// of them returned (the generation ended, or ctx ended and they drained).
+// serveGeneration runs one generation: a fetcher per assigned partition,
+// a periodic committer and a partition watcher, all bound to the
+// generation; it returns once all of them returned (the generation ended,
+// or ctx ended and they drained). The final commit of every partition is
+// one request, sent after all of them drained, while the generation (and
+// its coordinator connection) is still alive.
 func (s *KafkaSource) serveGeneration(ctx context.Context, gen *kafka.Generation, intake Intake) {
 	var lanes []partLane
 	n := 0
@@ -247,40 +322,186 @@ func (s *KafkaSource) serveGeneration(ctx context.Context, gen *kafka.Generation
 	if r, ok := intake.(interface{ Rebalanced(string) }); ok {
 		r.Rebalanced(s.id)
 	}
-	var wg sync.WaitGroup
+	finals := &finalOffsets{}
+	var wg, drained sync.WaitGroup
 	for topic, parts := range gen.Assignments {
 		for _, p := range parts {
 			pl := partLane{topic: topic, partition: p.ID, lane: intake.Open(s.id, topic, int32(p.ID))}
 			committer.track(pl)
 			lanes = append(lanes, pl)
 			offset := p.Offset
+			if offset >= 0 {
+				committer.known(topic, p.ID, offset)
+			}
 			wg.Add(1)
+			drained.Add(1)
 			gen.Start(func(gctx context.Context) {
 				defer wg.Done()
-				s.consumePartition(ctx, gctx, pl, offset, committer)
+				defer drained.Done()
+				if next, ok := s.consumePartition(ctx, gctx, pl, offset); ok {
+					finals.add(pl.topic, pl.partition, next)
+				}
 			})
 		}
 	}
 	wg.Add(1)
 	gen.Start(func(gctx context.Context) {
 		defer wg.Done()
-		t := time.NewTicker(s.cfg.CommitInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				if err := committer.send(collect(lanes)); err != nil {
-					s.log.Warn("offset commit failed", "generation", gen.ID, "err", err)
-				}
-			case <-gctx.Done():
-				return
-			case <-ctx.Done():
-				return
-			}
-		}
+		s.commitLoop(ctx, gctx, committer, lanes, gen.ID)
+		drained.Wait()
+		s.finalCommit(committer, finals.get())
+	})
+	wg.Add(1)
+	gen.Start(func(gctx context.Context) {
+		defer wg.Done()
+		s.watchPartitions(ctx, gctx)
 	})
 	wg.Wait()
 	s.log.Info("partitions revoked", "generation", gen.ID, "partitions", n)
+}
+
+// commitLoop commits finished offsets every CommitInterval until gctx or
+// ctx ends.
+func (s *KafkaSource) commitLoop(ctx, gctx context.Context, c *offsetCommitter, lanes []partLane, generation int32) {
+	t := time.NewTicker(s.cfg.CommitInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if err := c.send(collect(lanes)); err != nil {
+				s.log.Warn("offset commit failed", "generation", generation, "err", err)
+			}
+		case <-gctx.Done():
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// finalCommit commits the drained partitions' last offsets in one request.
+func (s *KafkaSource) finalCommit(c *offsetCommitter, offsets map[string]map[int]int64) {
+	if err := c.send(offsets); err != nil {
+		s.log.Warn("final offset commit failed; records after the last commit will be read again",
+			"offsets", offsets, "err", err)
+	}
+}
+
+// finalOffsets collects the partitions' offsets after their drain.
+type finalOffsets struct {
+	mu  sync.Mutex
+	off map[string]map[int]int64
+}
+
+func (f *finalOffsets) add(topic string, partition int, next int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.off == nil {
+		f.off = map[string]map[int]int64{}
+	}
+	if f.off[topic] == nil {
+		f.off[topic] = map[int]int64{}
+	}
+	f.off[topic][partition] = next
+}
+
+func (f *finalOffsets) get() map[string]map[int]int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.off
+}
+
+// watchPartitions ends the generation (so the group rebalances and assigns
+// them) when a consumed topic gains partitions or appears; kafka-go's own
+// watcher would end every generation at once while a topic is missing. A
+// missing topic is warned about once and reported by Ready.
+func (s *KafkaSource) watchPartitions(ctx, gctx context.Context) {
+	t := time.NewTicker(s.cfg.PartitionWatchInterval)
+	defer t.Stop()
+	var base map[string]int
+	for {
+		if counts, err := s.partitionCounts(gctx); err == nil {
+			if base == nil {
+				base = counts
+			} else if !maps.Equal(base, counts) {
+				s.log.Info("partitions of consumed topics changed; rebalancing", "before", base, "now", counts)
+				return
+			}
+		} else if gctx.Err() == nil {
+			s.log.Debug("partition watch: metadata failed", "err", err)
+		}
+		select {
+		case <-t.C:
+		case <-gctx.Done():
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// topicMetadata asks a bootstrap broker for the consumed topics' metadata
+// (never the transport's cache, which is up to 6 s old; never creating
+// a missing topic).
+func (s *KafkaSource) topicMetadata(ctx context.Context) (*metadataAPI.Response, error) {
+	var last error
+	for _, addr := range s.cfg.Brokers {
+		conn, kc, err := rawConn(ctx, s.fetchDl, addr)
+		if err != nil {
+			last = err
+			continue
+		}
+		stop := afterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+		_ = conn.SetDeadline(time.Now().Add(defaultDialTimeout))
+		res, err := protocol.RoundTrip(conn, 8, 1, s.fetchDl.ClientID, &metadataAPI.Request{TopicNames: s.cfg.Topics})
+		stop()
+		kc.Close()
+		if err != nil {
+			last = fmt.Errorf("metadata from %s: %w", addr, err)
+			continue
+		}
+		return res.(*metadataAPI.Response), nil
+	}
+	return nil, last
+}
+
+// partitionCounts returns the partition count of every consumed topic (0
+// for a missing one), and updates the missing-topic problem.
+func (s *KafkaSource) partitionCounts(ctx context.Context) (map[string]int, error) {
+	resp, err := s.topicMetadata(ctx)
+	if err != nil {
+		return nil, err
+	}
+	counts := map[string]int{}
+	for _, t := range s.cfg.Topics {
+		counts[t] = 0
+	}
+	var missing []string
+	for _, t := range resp.Topics {
+		switch code := kafka.Error(t.ErrorCode); {
+		case code == kafka.UnknownTopicOrPartition:
+			missing = append(missing, t.Name)
+		case code != 0:
+			return nil, fmt.Errorf("metadata of %s: %w", t.Name, code)
+		default:
+			counts[t.Name] = len(t.Partitions)
+		}
+	}
+	slices.Sort(missing)
+	s.mu.Lock()
+	for _, name := range missing {
+		if !s.warned[name] {
+			s.warned[name] = true
+			s.log.Warn("input topic does not exist; it is consumed once it is created", "topic", name)
+		}
+	}
+	s.mu.Unlock()
+	if len(missing) > 0 {
+		s.setProblem("topics", "input topic missing: "+strings.Join(missing, ", "))
+	} else {
+		s.setProblem("topics", "")
+	}
+	return counts, nil
 }
 
 func assignmentsText(a map[string][]kafka.PartitionAssignment) string {
@@ -297,8 +518,9 @@ func assignmentsText(a map[string][]kafka.PartitionAssignment) string {
 }
 
 // consumePartition fetches one partition until the generation or ctx ends,
-// then drains its lane and commits the final watermark.
-func (s *KafkaSource) consumePartition(ctx, gctx context.Context, pl partLane, offset int64, c *offsetCommitter) {
+// then drains its lane and returns its final offset (ok false: nothing to
+// commit, or the drain budget ran out).
+func (s *KafkaSource) consumePartition(ctx, gctx context.Context, pl partLane, offset int64) (int64, bool) {
 	fctx, cancel := context.WithCancel(gctx)
 	stop := context.AfterFunc(ctx, cancel)
 	s.fetch(fctx, pl, offset)
@@ -310,39 +532,43 @@ func (s *KafkaSource) consumePartition(ctx, gctx context.Context, pl partLane, o
 		budget = s.cfg.CloseTimeout
 	}
 	dctx, dcancel := context.WithTimeout(context.Background(), budget)
-	next, ok := pl.lane.Drain(dctx)
-	dcancel()
-	if !ok {
-		return
-	}
-	if err := c.send(map[string]map[int]int64{pl.topic: {pl.partition: next}}); err != nil {
-		s.log.Warn("final offset commit failed; records after the last commit will be read again",
-			"topic", pl.topic, "partition", pl.partition, "offset", next, "err", err)
-	}
+	defer dcancel()
+	return pl.lane.Drain(dctx)
 }
 
 // fetch reads batches from the partition leader and submits them, from
 // offset on, until ctx ends. Broker and network failures reconnect with
-// backoff; an out-of-range offset resets by AutoOffsetReset.
+// backoff and are reported on the lane (for /readyz and the metrics); an
+// out-of-range offset resets by AutoOffsetReset; a batch that cannot be
+// decoded is tried again, then handed to the failure policy (see
+// lane.Undecodable).
 func (s *KafkaSource) fetch(ctx context.Context, pl partLane, offset int64) {
-	backoff := newBackoff(100*time.Millisecond, 5*time.Second)
-	f := newPartitionFetcher(&s.cfg, s.fetchDl, s.tlsCfg, pl.topic, pl.partition)
+	rep, _ := pl.lane.(fetchReporter)
+	backoff := newBackoff(s.cfg.RetryBackoff, max(5*time.Second, s.cfg.RetryBackoff))
+	f := newPartitionFetcher(&s.cfg, s.fetchDl, s.tlsCfg, s.client, pl.topic, pl.partition)
+	if s.sleep != nil {
+		backoff.sleep, f.sleep = s.sleep, s.sleep
+	}
 	defer f.close()
 	var recs []Record
+	var problem fetchProblem
 	for ctx.Err() == nil {
 		var err error
 		if offset < 0 {
-			offset, err = f.resolve(ctx, s.dialer, offset)
+			var start int64
+			if start, err = f.resolve(ctx, offset); err == nil {
+				offset = start
+				s.log.Debug("start offset resolved", "topic", pl.topic, "partition", pl.partition, "offset", offset)
+			}
 		}
 		hwm := int64(-1)
 		if err == nil {
 			recs, offset, hwm, err = f.fetch(ctx, offset, recs[:0])
 		}
-		if hwm > 0 {
+		if hwm >= 0 {
 			pl.lane.SetHighWaterMark(hwm)
 		}
 		if len(recs) > 0 {
-			backoff.reset()
 			if serr := pl.lane.Submit(ctx, recs); serr != nil {
 				// Not accepted (the partition is being given up): these
 				// records were not handed on and will be read again by
@@ -351,19 +577,80 @@ func (s *KafkaSource) fetch(ctx context.Context, pl partLane, offset int64) {
 			}
 			clear(recs)
 		}
+		if offset >= 0 && rep != nil {
+			// Everything below offset was submitted or passed over: the
+			// start position of an idle partition and trailing transaction
+			// markers become committable.
+			rep.Advance(offset)
+		}
+		var de *DecodeError
 		switch {
 		case ctx.Err() != nil:
 			return
 		case err == nil:
+			backoff.reset()
+			if problem.failures > 0 {
+				s.log.Info("fetching works again", "topic", pl.topic, "partition", pl.partition, "failures", problem.failures)
+				problem = fetchProblem{}
+				if rep != nil {
+					rep.FetchOK()
+				}
+			}
+			continue
 		case errors.Is(err, kafka.OffsetOutOfRange):
 			s.log.Warn("offset out of range; resetting", "topic", pl.topic, "partition", pl.partition,
 				"offset", offset, "auto_offset_reset", s.cfg.AutoOffsetReset)
 			offset = resetOffset(s.cfg.AutoOffsetReset)
-		default:
-			s.log.Warn("fetch failed; retrying", "topic", pl.topic, "partition", pl.partition, "err", err)
-			backoff.wait(ctx)
+			continue
 		}
+		if problem.failures == 0 {
+			problem.since = time.Now()
+		}
+		problem.failures++
+		problem.reason, problem.err, problem.offset = fetchReason(err), err.Error(), offset
+		if problem.stuck = errors.As(err, &de); problem.stuck {
+			problem.offset, problem.err = de.Offset, de.Err.Error() // the reason already says undecodable
+		}
+		if rep != nil {
+			rep.FetchFailed(problem)
+		}
+		if problem.stuck {
+			if rep != nil && rep.Undecodable(ctx, de, problem.failures) {
+				offset = de.Next
+				rep.Advance(offset)
+				problem = fetchProblem{}
+				rep.FetchOK()
+				continue
+			}
+			s.log.Warn("undecodable record batch; the partition cannot move past it", "topic", pl.topic, "partition", pl.partition,
+				"offset", de.Offset, "attempt", problem.failures, "err", err)
+		} else {
+			s.log.Warn("fetch failed; retrying", "topic", pl.topic, "partition", pl.partition,
+				"reason", problem.reason, "attempt", problem.failures, "err", err)
+		}
+		backoff.wait(ctx)
 	}
+}
+
+// fetchReason classifies a fetch failure for /readyz.
+func fetchReason(err error) string {
+	var de *DecodeError
+	var ke kafka.Error
+	switch {
+	case errors.As(err, &de):
+		return "undecodable record batch"
+	case errors.As(err, &ke):
+		switch ke {
+		case kafka.NotLeaderForPartition, kafka.LeaderNotAvailable, kafka.FencedLeaderEpoch,
+			kafka.UnknownLeaderEpoch, kafka.ReplicaNotAvailable, kafka.KafkaStorageError,
+			kafka.PreferredLeaderNotAvailable, kafka.OffsetNotAvailable:
+			return "not leader"
+		case kafka.UnknownTopicOrPartition:
+			return "topic or partition unknown"
+		}
+		return "broker error"
+	}
+	return "broker unreachable"
 }
 
 func resetOffset(policy string) int64 {
@@ -396,15 +683,11 @@ func groupBalancers(names []string) ([]kafka.GroupBalancer, error) {
 // runManual reads the listed partitions without group membership; offsets
 // are fetched from and committed under GroupID when it is set.
 func (s *KafkaSource) runManual(ctx context.Context, intake Intake) error {
-	transport, err := kafkaTransport(s.cfg.Security, s.cfg.ClientID)
-	if err != nil {
-		return fmt.Errorf("kafka consumer %q: %w", s.id, err)
-	}
-	defer transport.CloseIdleConnections()
-	client := &kafka.Client{Addr: kafka.TCP(s.cfg.Brokers...), Timeout: 10 * time.Second, Transport: transport}
+	client := s.client
 	committed, err := s.committedOffsets(ctx, client)
 	for err != nil {
 		s.log.Warn("cannot fetch committed offsets; retrying", "group", s.cfg.GroupID, "err", err)
+		s.setProblem("group", fmt.Sprintf("committed offsets of group %s: %v", s.cfg.GroupID, err))
 		select {
 		case <-ctx.Done():
 			return nil
@@ -412,10 +695,12 @@ func (s *KafkaSource) runManual(ctx context.Context, intake Intake) error {
 		}
 		committed, err = s.committedOffsets(ctx, client)
 	}
+	s.setProblem("group", "")
 	committer := &offsetCommitter{done: map[string]map[int]int64{}, log: s.log,
 		commit: func(o map[string]map[int]int64) error { return s.commitManual(client, o) }}
 	var lanes []partLane
 	var wg sync.WaitGroup
+	finals := &finalOffsets{}
 	for _, a := range s.cfg.Assignments {
 		pl := partLane{topic: a.Topic, partition: a.Partition, lane: intake.Open(s.id, a.Topic, int32(a.Partition))}
 		committer.track(pl)
@@ -426,27 +711,21 @@ func (s *KafkaSource) runManual(ctx context.Context, intake Intake) error {
 		}
 		if off, ok := committed[a.Topic][a.Partition]; ok && off >= 0 {
 			offset = off
+			committer.known(a.Topic, a.Partition, off)
 		}
 		s.log.Info("partition assigned manually", "topic", a.Topic, "partition", a.Partition, "offset", offset)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.consumePartition(ctx, ctx, pl, offset, committer)
+			if next, ok := s.consumePartition(ctx, ctx, pl, offset); ok {
+				finals.add(pl.topic, pl.partition, next)
+			}
 		}()
 	}
-	t := time.NewTicker(s.cfg.CommitInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			if err := committer.send(collect(lanes)); err != nil {
-				s.log.Warn("offset commit failed", "group", s.cfg.GroupID, "err", err)
-			}
-		case <-ctx.Done():
-			wg.Wait()
-			return nil
-		}
-	}
+	s.commitLoop(ctx, ctx, committer, lanes, -1)
+	wg.Wait()
+	s.finalCommit(committer, finals.get())
+	return nil
 }
 
 func (s *KafkaSource) committedOffsets(ctx context.Context, client *kafka.Client) (map[string]map[int]int64, error) {
@@ -508,6 +787,7 @@ func (s *KafkaSource) commitManual(client *kafka.Client, offsets map[string]map[
 // backoff is an exponential delay with jitter for reconnect loops.
 type backoff struct {
 	min, max, cur time.Duration
+	sleep         func(ctx context.Context, d time.Duration) // nil: sleepCtx
 }
 
 func newBackoff(lo, hi time.Duration) *backoff { return &backoff{min: lo, max: hi, cur: lo} }
@@ -517,10 +797,9 @@ func (b *backoff) reset() { b.cur = b.min }
 func (b *backoff) wait(ctx context.Context) {
 	d := b.cur/2 + rand.N(b.cur/2+1)
 	b.cur = min(b.cur*2, b.max)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
+	if b.sleep != nil {
+		b.sleep(ctx, d)
+		return
 	}
+	sleepCtx(ctx, d)
 }

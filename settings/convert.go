@@ -34,6 +34,8 @@ const (
 	defaultAcks              = 1
 	defaultLinger            = 5 * time.Millisecond
 	defaultMaxRequestSize    = 1 << 20
+	defaultBatchSize         = 16384 // kafka-python's batch_size, bytes
+	defaultMaxInFlight       = 5     // kafka-python's max_in_flight_requests_per_connection
 	defaultRequestTimeout    = 30 * time.Second
 	defaultAutoOffsetReset   = "latest"
 	defaultPartitioner       = "murmur2"
@@ -330,10 +332,7 @@ func (cx *converter) kafkaConsumer(base string, d kafkaConsumerDoc) *runtime.Kaf
 	cx.checkSecurity(cc, d.ClientConfig, k.Security)
 
 	if d.MaxRecords != nil {
-		if _, ok := d.ClientConfig["max_poll_records"]; ok {
-			cx.warnf(base+"/max_records", "max_records and client_config.max_poll_records are both set; max_records wins")
-		}
-		k.MaxRecords = int(*d.MaxRecords)
+		cx.warnf(base+"/max_records", "max_records has no effect: %s", whyMaxRecords)
 	}
 	if d.CommitIntervalMS != nil {
 		if _, ok := d.ClientConfig["auto_commit_interval_ms"]; ok {
@@ -395,8 +394,10 @@ func (cx *converter) kafkaProducer(base string, d kafkaProducerDoc) *runtime.Kaf
 		Brokers:        []string{defaultBroker},
 		Topic:          d.Topic,
 		Acks:           defaultAcks,
-		MaxAttempts:    1, // kafka-python retries=0
-		BatchBytes:     defaultMaxRequestSize,
+		MaxAttempts:    0, // no retries count: retried until future_timeout
+		BatchBytes:     defaultBatchSize,
+		MaxRequestSize: defaultMaxRequestSize,
+		MaxInFlight:    defaultMaxInFlight,
 		Linger:         defaultLinger,
 		Compression:    "none",
 		RequestTimeout: defaultRequestTimeout,
@@ -406,13 +407,44 @@ func (cx *converter) kafkaProducer(base string, d kafkaProducerDoc) *runtime.Kaf
 	cc := base + "/client_config"
 	applyOptions(cx, cc, d.ClientConfig, producerOptions, k, kafkaCommon{&k.Brokers, &k.ClientID, &k.Security})
 	cx.checkSecurity(cc, d.ClientConfig, k.Security)
+	cx.producerIdempotence(cc, d.ClientConfig, k)
 	if d.FutureTimeout != nil {
 		k.AckTimeout = time.Duration(*d.FutureTimeout)
+		if floor := k.RequestTimeout + k.Linger; k.AckTimeout < floor {
+			cx.warnf(base+"/future_timeout",
+				"future_timeout %s is shorter than request_timeout_ms + linger_ms (%s): a record's last request is cut at its deadline, and a record whose request was cut may be written anyway and then again when it is retried; give future_timeout at least %s (default 120s)",
+				k.AckTimeout, floor, floor)
+		}
 	}
 	if d.CloseTimeout != nil {
 		k.CloseTimeout = time.Duration(*d.CloseTimeout)
 	}
 	return k
+}
+
+// producerIdempotence checks enable_idempotence against acks and says
+// what the producer options that depend on it do (cc is client_config's
+// pointer, opts its options).
+func (cx *converter) producerIdempotence(cc string, opts map[string]any, k *runtime.KafkaProducerConfig) {
+	enable, set := opts["enable_idempotence"].(bool)
+	idempotent := k.Acks == -1 && !k.DisableIdempotence
+	switch {
+	case set && enable && k.Acks != -1:
+		cx.errorf(cc+"/enable_idempotence", "got true with acks %d; the idempotent producer needs acks \"all\" (-1): set acks to \"all\" or leave enable_idempotence out", k.Acks)
+		return
+	case k.Acks != -1 && !set && opts["acks"] != nil:
+		cx.warnf(cc+"/acks", "acks %d leaves the idempotent producer off: a batch retried after a lost response is written twice, and each partition has one request in flight (slower); acks \"all\" turns it on and waits for every in-sync replica", k.Acks)
+	}
+	if _, ok := opts["max_in_flight_requests_per_connection"]; ok {
+		switch {
+		case !idempotent && k.MaxInFlight > 1:
+			cx.warnf(cc+"/max_in_flight_requests_per_connection",
+				"max_in_flight_requests_per_connection has no effect: without the idempotent producer (acks \"all\", enable_idempotence not false) one produce request per partition is in flight at a time, which keeps records in order")
+		case idempotent && k.MaxInFlight > 5:
+			cx.warnf(cc+"/max_in_flight_requests_per_connection",
+				"max_in_flight_requests_per_connection %d is above 5, the most the broker's duplicate detection covers: 5 requests per partition are in flight", k.MaxInFlight)
+		}
+	}
 }
 
 func (cx *converter) fileWriter(base string, d fileWriterDoc) *runtime.FileWriterConfig {

@@ -50,6 +50,8 @@ const (
 	whyAPIVersion    = "kafka-go negotiates API versions with each broker"
 	whyMetrics       = "kgen exports Prometheus metrics instead (see /metrics/address)"
 	whyKerberos      = "GSSAPI (Kerberos) is not supported by kafka-go"
+	// whyMaxRecords explains max_records and max_poll_records.
+	whyMaxRecords = "kgen has no poll loop: each fetch response goes to the workers whole, records run one at a time per key, and processing.max_in_flight_records bounds what is fetched ahead"
 )
 
 // commonOptions are the options of both KafkaConsumer and KafkaProducer.
@@ -124,12 +126,17 @@ var consumerOptions = map[string]option[runtime.KafkaConsumerConfig]{
 		c.MaxBytes, err = integer(v)
 		return err
 	}},
-	// kafka-go has separate group, read-batch and dial timeouts.
-	"request_timeout_ms": {ignored: "kafka-go has no single request timeout for consumers"},
-	// ReadBackoffMin/Max are not exposed by the runtime.
-	"retry_backoff_ms": {ignored: "kafka-go's fetch retry backoff is fixed (100ms to 1s)"},
+	// Fetches are bounded by fetch_max_wait_ms plus the seed's
+	// poll_timeout; group requests and dials have their own timeouts.
+	"request_timeout_ms": {ignored: "a fetch may take fetch_max_wait_ms plus config.poll_timeout; group requests and connections have fixed timeouts (10 s)"},
+	// RetryBackoff: the first wait before a failed fetch is tried again,
+	// doubled per failure up to 5 s.
+	"retry_backoff_ms": {apply: func(c *runtime.KafkaConsumerConfig, v any) (err error) {
+		c.RetryBackoff, err = millis(v)
+		return err
+	}},
 	// One fetch per partition connection at a time.
-	"max_in_flight_requests_per_connection": {ignored: "kafka-go keeps one fetch in flight per partition connection"},
+	"max_in_flight_requests_per_connection": {ignored: "the fetcher keeps one fetch in flight per partition, on a connection of its own"},
 	// StartOffset when the group has no committed offset; "none" is
 	// refused by the schema (kafka-go cannot fail on a missing offset).
 	"auto_offset_reset": {apply: func(c *runtime.KafkaConsumerConfig, v any) error { c.AutoOffsetReset = v.(string); return nil }},
@@ -144,9 +151,15 @@ var consumerOptions = map[string]option[runtime.KafkaConsumerConfig]{
 		c.CommitInterval, err = millis(v)
 		return err
 	}},
-	"check_crcs": {ignored: "kafka-go has no switch for CRC checks"},
-	// The consumer learns of new partitions through rebalances.
-	"metadata_max_age_ms": {ignored: "partition changes reach the consumer through rebalances"},
+	// Each record batch's CRC32C is checked unless check_crcs is false
+	// (SkipCRCCheck); a mismatch is an undecodable batch.
+	"check_crcs": {apply: func(c *runtime.KafkaConsumerConfig, v any) error { c.SkipCRCCheck = !v.(bool); return nil }},
+	// PartitionWatchInterval: how often the group looks for partitions
+	// added to its topics (and for missing topics that appear).
+	"metadata_max_age_ms": {apply: func(c *runtime.KafkaConsumerConfig, v any) (err error) {
+		c.PartitionWatchInterval, err = millis(v)
+		return err
+	}},
 	// GroupBalancers, by protocol name; sticky is not available.
 	"partition_assignment_strategy": {apply: func(c *runtime.KafkaConsumerConfig, v any) error {
 		c.Balancers = nil
@@ -158,11 +171,12 @@ var consumerOptions = map[string]option[runtime.KafkaConsumerConfig]{
 		}
 		return nil
 	}},
-	// MaxRecords, unless the seed's config.max_records is set.
-	"max_poll_records": {apply: func(c *runtime.KafkaConsumerConfig, v any) (err error) {
-		c.MaxRecords, err = integer(v)
-		return err
-	}},
+	// kafka-python's poll() returns at most this many records; kgen has no
+	// poll loop: whole fetch responses go to the workers, which run one
+	// record at a time per key, and processing.max_in_flight_records bounds
+	// what is fetched ahead. A cap per fetch would only slow consuming
+	// (the seed's max_records is 1: one record per round trip).
+	"max_poll_records": {ignored: whyMaxRecords},
 	// kafka-python sends it as the JoinGroup rebalance timeout.
 	"max_poll_interval_ms": {apply: func(c *runtime.KafkaConsumerConfig, v any) (err error) {
 		c.RebalanceTimeout, err = millis(v)
@@ -179,18 +193,16 @@ var consumerOptions = map[string]option[runtime.KafkaConsumerConfig]{
 	// A processor runs until stopped; kafka-python's iterator timeout
 	// has no meaning here.
 	"consumer_timeout_ms": {ignored: "the processor consumes until it is stopped"},
-	// kafka-go's partition readers hold their connections while reading.
-	"connections_max_idle_ms": {ignored: "kafka-go keeps partition connections open while reading"},
+	// The fetchers hold their connections while reading.
+	"connections_max_idle_ms": {ignored: "each partition's fetcher keeps its connection open while it reads"},
 	"metric_group_prefix":     {ignored: whyMetrics},
 	// Topics are named, never matched by pattern.
 	"exclude_internal_topics": {ignored: "topics are named explicitly, never matched by a pattern"},
-	// read_committed is accepted, but kafka-go delivers aborted records
-	// and transaction markers anyway (kafka-go-notes §1.8).
+	// read_committed: fetches stop at the last stable offset, records of
+	// aborted transactions and transaction markers are dropped, and
+	// "latest" starts at the last stable offset.
 	"isolation_level": {apply: func(c *runtime.KafkaConsumerConfig, v any) error {
 		c.IsolationLevel = v.(string)
-		if c.IsolationLevel == "read_committed" {
-			return errWarning("read_committed only bounds fetches at the last stable offset: kafka-go still delivers records of aborted transactions")
-		}
 		return nil
 	}},
 	"legacy_iterator": {ignored: "a kafka-python implementation detail"},
@@ -210,18 +222,26 @@ var producerOptions = map[string]option[runtime.KafkaProducerConfig]{
 	}},
 	// Compression; null means none.
 	"compression_type": {apply: func(c *runtime.KafkaProducerConfig, v any) error { c.Compression = v.(string); return nil }},
-	// MaxAttempts = retries + 1: kafka-python's retries counts retries,
-	// kafka-go's MaxAttempts counts attempts. kafka-python's default 0
-	// gives one attempt; the engine's own retries (max_retries) come on
-	// top.
+	// MaxAttempts = retries + 1: retries counts retries, MaxAttempts
+	// attempts. Left out, a batch is retried until its records' delivery
+	// deadline (future_timeout), like the Java client's default; the
+	// engine's own retries (max_retries) come on top.
 	"retries": {apply: func(c *runtime.KafkaProducerConfig, v any) error {
 		n, err := integer(v)
 		c.MaxAttempts = n + 1
 		return err
 	}},
-	// kafka-go's BatchBytes is also the largest record it accepts, so a
-	// small batch_size (16384 by default) would refuse larger records.
-	"batch_size": {ignored: "kafka-go closes batches by record count and max_request_size bytes, and a batch byte limit would also refuse larger records; linger_ms bounds batching latency"},
+	// BatchBytes: the bytes of a partition's batch, as in kafka-python
+	// and Java; a record larger than it goes alone in its own batch.
+	"batch_size": {apply: func(c *runtime.KafkaProducerConfig, v any) error {
+		n, err := integer(v)
+		c.BatchBytes = int64(n)
+		if err == nil && n == 0 {
+			// kafka-python and Java read 0 as "no batching".
+			c.BatchBytes = 1
+		}
+		return err
+	}},
 	// BatchTimeout; a zero Linger means the runtime's default (5ms), so 0
 	// is read as 1ms.
 	"linger_ms": {apply: func(c *runtime.KafkaProducerConfig, v any) (err error) {
@@ -232,30 +252,37 @@ var producerOptions = map[string]option[runtime.KafkaProducerConfig]{
 	// Balancer: murmur2 is kafka-python's and Java's keyed partitioning.
 	// kafka-python takes a callable; kgen takes a name.
 	"partitioner":             {apply: func(c *runtime.KafkaProducerConfig, v any) error { c.Partitioner = v.(string); return nil }},
-	"buffer_memory":           {ignored: "kafka-go has no producer memory pool; the engine's max_in_flight_bytes bounds memory instead"},
-	"connections_max_idle_ms": {ignored: "kafka-go's transport closes idle connections on its own schedule"},
+	"buffer_memory":           {ignored: "the producer has no memory pool; the engine's max_in_flight_bytes bounds memory instead"},
+	"connections_max_idle_ms": {ignored: "the producer closes connections idle for 30s (its leader connections and kafka-go's transport alike)"},
 	// kafka-python blocks send() up to max_block_ms when its buffer is
 	// full; the engine applies backpressure before records reach a sink.
 	"max_block_ms": {ignored: "writes wait under the engine's in-flight bounds (processing.max_in_flight_*), not a send timeout"},
-	// BatchBytes: kafka-go refuses a record larger than a batch.
+	// MaxRequestSize: the largest request, and so the largest record.
 	"max_request_size": {apply: func(c *runtime.KafkaProducerConfig, v any) (err error) {
 		n, err := integer(v)
-		c.BatchBytes = int64(n)
+		c.MaxRequestSize = int64(n)
 		return err
 	}},
 	"metadata_max_age_ms": {ignored: "kafka-go's transport refreshes metadata on its own schedule"},
-	"retry_backoff_ms":    {ignored: "kafka-go's write backoff is fixed (100ms to 1s); processing.retry_backoff_ms paces the engine's retries"},
+	"retry_backoff_ms":    {ignored: "the producer's retry backoff is fixed (100ms doubling to 1s); processing.retry_backoff_ms paces the engine's retries"},
 	// RequestTimeout (Writer.WriteTimeout).
 	"request_timeout_ms": {apply: func(c *runtime.KafkaProducerConfig, v any) (err error) {
 		c.RequestTimeout, err = millis(v)
 		return err
 	}},
-	// kafka-go writes one request per partition at a time, which keeps
-	// order as max_in_flight_requests_per_connection=1 would.
-	"max_in_flight_requests_per_connection": {ignored: "kafka-go sends one produce request per partition at a time, which keeps records in order"},
-	"bootstrap_topics_filter":               {ignored: "kafka-go fetches metadata for the topics it writes"},
-	// The schema admits only false: kafka-go has no idempotent producer.
-	"enable_idempotence": {apply: func(*runtime.KafkaProducerConfig, any) error { return nil }},
+	// MaxInFlight: requests in flight per partition; more than one only
+	// with the idempotent producer, at most 5 (kafkaProducer warns).
+	"max_in_flight_requests_per_connection": {apply: func(c *runtime.KafkaProducerConfig, v any) (err error) {
+		c.MaxInFlight, err = integer(v)
+		return err
+	}},
+	"bootstrap_topics_filter": {ignored: "kafka-go fetches metadata for the topics it writes"},
+	// DisableIdempotence; true with acks 0 or 1 is refused in
+	// kafkaProducer, once acks is known.
+	"enable_idempotence": {apply: func(c *runtime.KafkaProducerConfig, v any) error {
+		c.DisableIdempotence = !v.(bool)
+		return nil
+	}},
 }
 
 // errWarning marks an apply result that is a warning, not an error.

@@ -98,7 +98,7 @@ func TestSeedConversion(t *testing.T) {
 				Brokers: []string{"localhost:9092"}, GroupID: "ARTICLE_cosnumer_group", Topics: []string{"ARTICLE"},
 				AutoOffsetReset: "earliest", SessionTimeout: 27 * time.Second, HeartbeatInterval: 9 * time.Second,
 				RebalanceTimeout: 30 * time.Second, MinBytes: 1, MaxBytes: 1 << 20, MaxWait: 500 * time.Millisecond,
-				CommitInterval: 5 * time.Second, MaxRecords: 1, PollTimeout: 10 * time.Second, CloseTimeout: 5 * time.Second,
+				CommitInterval: 5 * time.Second, PollTimeout: 10 * time.Second, CloseTimeout: 5 * time.Second,
 				IsolationLevel: "read_uncommitted", Balancers: []string{"range", "roundrobin"},
 				Security: runtime.Security{Protocol: "PLAINTEXT"},
 			},
@@ -106,7 +106,7 @@ func TestSeedConversion(t *testing.T) {
 		Outbound: []runtime.OutboundConfig{{
 			ID: "outbound", Name: runtime.KafkaProducer,
 			Kafka: &runtime.KafkaProducerConfig{
-				Brokers: []string{"localhost:9092"}, Topic: "ARTICLE", Acks: 1, MaxAttempts: 2, BatchBytes: 1048576,
+				Brokers: []string{"localhost:9092"}, Topic: "ARTICLE", Acks: 1, MaxAttempts: 2, BatchBytes: 16384, MaxRequestSize: 1048576, MaxInFlight: 5,
 				Linger: 5 * time.Millisecond, Compression: "none", RequestTimeout: 30 * time.Second,
 				AckTimeout: 5 * time.Second, CloseTimeout: 5 * time.Second, Partitioner: "murmur2",
 				Security: runtime.Security{Protocol: "PLAINTEXT"},

@@ -2,7 +2,7 @@
 // runtime.Run, standing for a generated passthrough project (the generated
 // main does the same: settings → runtime.Config, a Handler, runtime.Run).
 // Each record's key, value and headers go to one kafka_producer outbound
-// (acks all, linger 5ms, batch 1000, murmur2) or, with -file, to a
+// (acks all, so idempotent; linger 5ms, 1 MiB batches, murmur2) or, with -file, to a
 // file_writer (lines, one file per worker).
 package main
 
@@ -47,7 +47,7 @@ func run(ctx context.Context, f contender.Flags, inflight int64, commit time.Dur
 	} else {
 		cfg.Outbound = []runtime.OutboundConfig{{ID: "out", Name: runtime.KafkaProducer,
 			Kafka: &runtime.KafkaProducerConfig{Brokers: f.Brokers, Topic: f.Out, Acks: -1,
-				Linger: 5 * time.Millisecond, BatchSize: 1000, MaxAttempts: 5, AckTimeout: 30 * time.Second}}}
+				Linger: 5 * time.Millisecond, BatchBytes: 1 << 20, AckTimeout: 30 * time.Second}}}
 	}
 	sleep := f.Sleep
 	h := func(ctx context.Context, r *runtime.Record) ([]runtime.Output, error) {

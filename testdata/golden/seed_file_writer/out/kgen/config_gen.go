@@ -64,7 +64,6 @@ func DefaultConfig() Config {
 			MaxBytes:          1 << 20,
 			MaxWait:           500 * time.Millisecond,
 			CommitInterval:    5 * time.Second,
-			MaxRecords:        1,
 			PollTimeout:       10 * time.Second,
 			CloseTimeout:      5 * time.Second,
 			IsolationLevel:    "read_uncommitted",

@@ -1,0 +1,212 @@
+package runtime
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
+	"github.com/segmentio/kafka-go/protocol/produce"
+	"github.com/segmentio/kafka-go/protocol/rawproduce"
+)
+
+// produceVersion is the Produce API version of the producer's leader
+// connections: the last before flexible encoding (v9); Kafka 4 serves
+// v3 to v12.
+const produceVersion = 8
+
+// leaderConn is a partition writer's own connection to the partition's
+// leader, with its produce requests pipelined on it. A broker handles the
+// requests of one connection one at a time, in the order they came, and
+// answers in that order: batches sent on one connection cannot overtake
+// each other, which requests spread over kafka-go's Transport (one
+// request per pooled connection, handled by the broker's threads in
+// parallel) do all the time. The connection is set up like the
+// fetcher's: kafka-go's Dialer for TLS and SASL, the leader looked up on
+// a bootstrap broker, so a new connection always goes to the current
+// leader.
+type leaderConn struct {
+	conn    net.Conn
+	corr    int32
+	pending chan pendingReq // in request order; closed by dropConn
+	done    chan struct{}   // closed when the reader returns
+}
+
+// pendingReq is a request whose response the reader waits for.
+type pendingReq struct {
+	b        *recordBatch
+	corr     int32
+	deadline time.Time
+}
+
+// errResponseLost is what a test's loseResponse makes of a response.
+var errResponseLost = errors.New("produce response lost (test)")
+
+// dialLeader opens a connection to tp's leader, asking the bootstrap
+// brokers for it, then (when none answers: the bootstrap list may name
+// only brokers that are down) the brokers of the Transport's metadata.
+func (p *producer) dialLeader(ctx context.Context, tp topicPartition) (net.Conn, error) {
+	addrs := p.cfg.Brokers
+	var last error
+	for i := 0; i < len(addrs); i++ {
+		part, err := p.dialer.LookupPartition(ctx, "tcp", addrs[i], tp.topic, tp.partition)
+		if err != nil {
+			last = err
+			if i == len(addrs)-1 && len(addrs) == len(p.cfg.Brokers) && ctx.Err() == nil {
+				addrs = append(slices.Clone(addrs), p.knownBrokers(ctx)...)
+			}
+			continue
+		}
+		if part.Leader.Host == "" {
+			return nil, fmt.Errorf("%s/%d: %w", tp.topic, tp.partition, kafka.LeaderNotAvailable)
+		}
+		slot := &connSlot{}
+		leader := net.JoinHostPort(part.Leader.Host, strconv.Itoa(part.Leader.Port))
+		kc, err := p.dialer.DialContext(context.WithValue(ctx, connSlotKey{}, slot), "tcp", leader)
+		if err != nil {
+			return nil, fmt.Errorf("dial leader %s of %s/%d: %w", leader, tp.topic, tp.partition, err)
+		}
+		slot.mu.Lock()
+		conn := slot.conn
+		slot.mu.Unlock()
+		if conn == nil {
+			kc.Close()
+			return nil, errors.New("producer connection not captured")
+		}
+		return conn, nil
+	}
+	return nil, last
+}
+
+// knownBrokers are the brokers of the Transport's cached metadata that
+// are not bootstrap brokers.
+func (p *producer) knownBrokers(ctx context.Context) []string {
+	res, err := p.client.Metadata(ctx, &kafka.MetadataRequest{})
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, b := range res.Brokers {
+		if a := net.JoinHostPort(b.Host, strconv.Itoa(b.Port)); !slices.Contains(p.cfg.Brokers, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// sendOnConn writes b's request on the partition's leader connection,
+// opening one when there is none; its result comes back on w.results
+// (at once with acks 0, which has no response). An error means nothing
+// was sent.
+func (w *partWriter) sendOnConn(b *recordBatch, deadline time.Time) error {
+	p := w.p
+	if w.lc == nil {
+		ctx, cancel := context.WithDeadline(p.ctx, deadline)
+		conn, err := p.dialLeader(ctx, w.tp)
+		cancel()
+		if err != nil {
+			return err
+		}
+		w.lc = &leaderConn{conn: conn, pending: make(chan pendingReq, cap(w.results)), done: make(chan struct{})}
+		p.wg.Add(1)
+		go func(lc *leaderConn) {
+			defer p.wg.Done()
+			lc.read(w.results, p.loseResponse)
+		}(w.lc)
+	}
+	lc := w.lc
+	lc.corr++
+	timeout := max(time.Until(deadline), time.Millisecond)
+	req := &rawproduce.Request{
+		Acks:    int16(p.acks),
+		Timeout: int32(min(timeout, p.cfg.RequestTimeout) / time.Millisecond),
+		Topics: []rawproduce.RequestTopic{{Topic: w.tp.topic, Partitions: []rawproduce.RequestPartition{{
+			Partition: int32(w.tp.partition),
+			RecordSet: protocol.RawRecordSet{Reader: bytes.NewReader(b.raw)},
+		}}}},
+	}
+	_ = lc.conn.SetWriteDeadline(deadline)
+	if err := protocol.WriteRequest(lc.conn, produceVersion, lc.corr, p.dialer.ClientID, req); err != nil {
+		w.dropConn()
+		return fmt.Errorf("produce request: %w", err)
+	}
+	if p.acks == kafka.RequireNone {
+		w.results <- sendResult{b, nil}
+		return nil
+	}
+	lc.pending <- pendingReq{b: b, corr: lc.corr, deadline: deadline}
+	return nil
+}
+
+// dropConn closes the leader connection: the responses still pending
+// fail, and the next request connects to the leader afresh.
+func (w *partWriter) dropConn() {
+	if w.lc == nil {
+		return
+	}
+	close(w.lc.pending)
+	_ = w.lc.conn.Close()
+	w.lc = nil
+}
+
+// read delivers the responses of lc's requests, in order, to results;
+// once the connection fails, every request pending fails with that error.
+// It returns when pending is closed and drained.
+func (lc *leaderConn) read(results chan<- sendResult, lose func() bool) {
+	defer close(lc.done)
+	br := bufio.NewReaderSize(lc.conn, 4<<10)
+	var broken error
+	for pr := range lc.pending {
+		if broken != nil {
+			results <- sendResult{pr.b, broken}
+			continue
+		}
+		_ = lc.conn.SetReadDeadline(pr.deadline)
+		corr, msg, err := protocol.ReadResponse(br, protocol.Produce, produceVersion)
+		if err == nil && corr != pr.corr {
+			err = fmt.Errorf("correlation id %d, want %d", corr, pr.corr)
+		}
+		if err == nil && lose != nil && lose() {
+			err = errResponseLost
+		}
+		if err != nil {
+			broken = fmt.Errorf("produce response: %w", err)
+			_ = lc.conn.Close()
+			results <- sendResult{pr.b, broken}
+			continue
+		}
+		results <- sendResult{pr.b, produceError(msg)}
+	}
+}
+
+// produceError is the partition's error in a produce response.
+func produceError(msg protocol.Message) error {
+	res, ok := msg.(*produce.Response)
+	if !ok || len(res.Topics) == 0 || len(res.Topics[0].Partitions) == 0 {
+		return fmt.Errorf("produce response without the partition: %T", msg)
+	}
+	part := &res.Topics[0].Partitions[0]
+	if part.ErrorCode != 0 {
+		return kafka.Error(part.ErrorCode)
+	}
+	for _, e := range part.RecordErrors {
+		return fmt.Errorf("record rejected: %w: %s", kafka.InvalidRecord, e.BatchIndexErrorMessage)
+	}
+	return nil
+}
+
+// keepsConn reports whether err, a produce result, leaves the leader
+// connection usable: the broker answered, about the batch itself or our
+// sequence. Anything else (leadership moved, a timeout, the connection
+// broke) gets a new connection to the current leader.
+func keepsConn(err error) bool {
+	return err == nil || errors.Is(err, kafka.OutOfOrderSequenceNumber) || errors.Is(err, kafka.DuplicateSequenceNumber) ||
+		tooLarge(err) || errors.Is(err, kafka.NotEnoughReplicas) || errors.Is(err, kafka.NotEnoughReplicasAfterAppend)
+}
