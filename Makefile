@@ -32,7 +32,7 @@ lint: ## gofmt and go vet
 test-unit: ## fast tests, no broker: -short skips every Kafka-backed test; the dead address catches any that dials anyway
 	KGEN_KAFKA_ADDR=127.0.0.1:1 $(GO) test -count=1 -short ./...
 
-test: lint kafka-up ## every test: lint, unit, generated projects, runtime against a real broker (-race), the demo, the chaos suite
+test: lint test-unit kafka-up ## every test: lint, unit (first without a broker), generated projects, runtime against a real broker (-race), the demo, the chaos suite
 	$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v -e /runtime -e /internal/kafkatest -e /internal/chaos)
 	$(GO) test -race -count=1 -timeout 25m $$($(GO) list ./runtime/... ./internal/... | grep -v /internal/chaos)
 	$(MAKE) --no-print-directory demo
