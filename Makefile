@@ -16,7 +16,7 @@ export KGEN_REQUIRE_KAFKA ?= 1
 
 include mk/kafka.mk
 
-.PHONY: help build test test-unit test-kafka lint golden demo bench bench-smoke bench-engine bench-engine-compare clean
+.PHONY: help build test test-unit test-kafka test-chaos lint golden demo bench bench-smoke bench-engine bench-engine-compare clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -32,11 +32,15 @@ lint: ## gofmt and go vet
 test-unit: ## fast tests, no broker: -short skips every Kafka-backed test; the dead address catches any that dials anyway
 	KGEN_KAFKA_ADDR=127.0.0.1:1 $(GO) test -count=1 -short ./...
 
-test: lint kafka-up ## every test: lint, unit, generated projects, runtime against a real broker (-race), the demo
-	$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v -e /runtime -e /internal/kafkatest)
-	$(GO) test -race -count=1 -timeout 25m ./runtime/... ./internal/...
+test: lint test-unit kafka-up ## every test: lint, unit (first without a broker), generated projects, runtime against a real broker (-race), the demo, the chaos suite
+	$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v -e /runtime -e /internal/kafkatest -e /internal/chaos)
+	$(GO) test -race -count=1 -timeout 25m $$($(GO) list ./runtime/... ./internal/... | grep -v /internal/chaos)
 	$(MAKE) --no-print-directory demo
 	$(MAKE) --no-print-directory bench-smoke
+	$(MAKE) --no-print-directory test-chaos
+
+test-chaos: cluster-up ## the chaos suite on the three-node cluster (internal/chaos; RESULT lines per fault)
+	$(GO) test -count=1 -timeout 25m -v ./internal/chaos
 
 golden: ## refresh the generator's golden files
 	$(GO) test ./generator -run Golden -update

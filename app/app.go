@@ -230,7 +230,7 @@ func loadConfig(file string, stderr io.Writer, o Options) (runtime.Config, strin
 	}
 	s, diags := settings.Load(file)
 	invalid := s == nil
-	for _, d := range diags {
+	for _, d := range settings.Summarize(diags) {
 		fmt.Fprintln(stderr, settings.Format(d))
 		if d.Severity == settings.Error {
 			invalid = true

@@ -157,3 +157,21 @@ func TestSignalLoggedBeforeShutdown(t *testing.T) {
 		t.Fatalf("at cancel the log was %q; want the signal line first", at)
 	}
 }
+
+// TestStartGroupsOptionsWithoutEffect: a processor started with --settings
+// names the options without effect on one line, as kgen does.
+func TestStartGroupsOptionsWithoutEffect(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "s.json")
+	noEffect := strings.Replace(seed, `"group_id": "g"`, `"group_id": "g", "legacy_iterator": true, "metric_group_prefix": "x"`, 1)
+	if err := os.WriteFile(f, []byte(noEffect), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	if got := Run([]string{"--check-settings", "--settings", f}, &stderr, options(t)); got != 0 {
+		t.Fatalf("exit %d:\n%s", got, stderr.String())
+	}
+	if out := stderr.String(); !strings.Contains(out, "warning: 2 options have no effect here: legacy_iterator, metric_group_prefix; `kgen vet --verbose` explains each") ||
+		strings.Contains(out, " has no effect: ") {
+		t.Errorf("options without effect not on one line:\n%s", out)
+	}
+}

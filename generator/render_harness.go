@@ -2,6 +2,8 @@ package generator
 
 import (
 	"github.com/dave/jennifer/jen"
+
+	"github.com/kgen-dev/kgen/settings"
 )
 
 // renderHarness renders harness_gen.go: table-driven tests of Process
@@ -53,9 +55,7 @@ func renderHarness(m *model) ([]byte, error) {
 		Params(jen.Id("Result"), jen.Error()).Block(
 		jen.Id("recs").Op(":=").Make(jen.Index().Add(rt("Record")), jen.Len(jen.Id("ins"))),
 		jen.Id("next").Op(":=").Map(jen.String()).Int64().Values(),
-		jen.For(jen.List(jen.Id("i"), jen.Id("in")).Op(":=").Range().Id("ins")).Block(
-			jen.List(jen.Id("b"), jen.Err()).Op(":=").Id("EncodeInValue").Call(jen.Id("in").Dot("Value")),
-			jen.If(errNil).Block(jen.Return(jen.Id("Result").Values(), jen.Qual("fmt", "Errorf").Call(jen.Lit("input %d: %w"), jen.Id("i"), jen.Err()))),
+		jen.For(jen.List(jen.Id("i"), jen.Id("in")).Op(":=").Range().Id("ins")).Block(append(encodeInput(m, errNil),
 			jen.Id("rec").Op(":=").Add(rt("Record")).Add(fields(
 				jen.Id("Source").Op(":").Id("in").Dot("Source"),
 				jen.Id("Topic").Op(":").Id("in").Dot("Topic"),
@@ -72,7 +72,7 @@ func renderHarness(m *model) ([]byte, error) {
 			jen.If(jen.Id("rec").Dot("Offset").Op("==").Lit(0)).Block(jen.Id("rec").Dot("Offset").Op("=").Id("next").Index(jen.Id("tp"))),
 			jen.Id("next").Index(jen.Id("tp")).Op("=").Id("rec").Dot("Offset").Op("+").Lit(1),
 			jen.Id("recs").Index(jen.Id("i")).Op("=").Id("rec"),
-		),
+		)...),
 		jen.List(jen.Id("mr"), jen.Id("runErr")).Op(":=").Add(rt("RunInMemory")).Call(jen.Id("ctx"), jen.Id("cfg").Dot("Runtime").Call(), jen.Id("Handler").Call(jen.Id("p")), jen.Id("recs")),
 		jen.Id("res").Op(":=").Id("Result").Add(fields(
 			jen.Id("Outputs").Op(":").Map(jen.String()).Index().Id("Output").Values(),
@@ -175,4 +175,25 @@ func renderHarness(m *model) ([]byte, error) {
 		jen.Return(jen.Lit("")),
 	)
 	return render(f)
+}
+
+// encodeInput renders the statements of RunMemory that set b to the value
+// bytes of input in: its RawValue when the Input has one and it is set,
+// else its Value encoded.
+func encodeInput(m *model, errNil jen.Code) []jen.Code {
+	fail := jen.Return(jen.Id("Result").Values(), jen.Qual("fmt", "Errorf").Call(jen.Lit("input %d: %w"), jen.Id("i"), jen.Err()))
+	if m.in.Kind == settings.Bytes {
+		return []jen.Code{
+			jen.List(jen.Id("b"), jen.Err()).Op(":=").Id("EncodeInValue").Call(jen.Id("in").Dot("Value")),
+			jen.If(errNil).Block(fail),
+		}
+	}
+	return []jen.Code{
+		jen.Id("b").Op(":=").Id("in").Dot("RawValue"),
+		jen.If(jen.Id("b").Op("==").Nil()).Block(
+			jen.Var().Err().Error(),
+			jen.List(jen.Id("b"), jen.Err()).Op("=").Id("EncodeInValue").Call(jen.Id("in").Dot("Value")),
+			jen.If(errNil).Block(fail),
+		),
+	}
 }

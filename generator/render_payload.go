@@ -13,16 +13,33 @@ func renderPayload(m *model) ([]byte, error) {
 	f.Comment("Header is one record header.")
 	f.Type().Id("Header").Op("=").Qual(runtimePath, "Header")
 	f.Line()
-	f.Comment("Input is one inbound record, its value decoded. Key, Value and Headers may")
-	f.Comment("share memory with the runtime: returning them in outputs is fine, keeping")
-	f.Comment("them after Process returns needs a copy.")
-	f.Type().Id("Input").Struct(
+	if m.in.Kind == settings.Bytes {
+		f.Comment("Input is one inbound record, its value decoded. Key, Value and Headers may")
+		f.Comment("share memory with the runtime: returning them in outputs is fine, keeping")
+		f.Comment("them after Process returns needs a copy.")
+	} else {
+		f.Comment("Input is one inbound record, its value decoded. Key, Value, RawValue and")
+		f.Comment("Headers may share memory with the runtime: returning them in outputs is")
+		f.Comment("fine, keeping them after Process returns needs a copy.")
+	}
+	inFields := []jen.Code{
 		jen.Comment("Topic, Partition and Offset locate the record in its source."),
 		jen.Id("Topic").String(),
 		jen.Id("Partition").Int32(),
 		jen.Id("Offset").Int64(),
 		jen.Id("Key").Index().Byte(),
 		jen.Id("Value").Id("InValue"),
+	}
+	if m.in.Kind != settings.Bytes {
+		inFields = append(inFields,
+			jen.Comment("RawValue is the record value as received, before decoding. In tests"),
+			jen.Comment("(RunMemory, Case) a RawValue that is not nil is fed to the processor"),
+			jen.Comment("instead of Value encoded: give bytes that do not decode to test what"),
+			jen.Comment("happens to a record that cannot be decoded."),
+			jen.Id("RawValue").Index().Byte(),
+		)
+	}
+	f.Type().Id("Input").Struct(append(inFields,
 		jen.Id("Headers").Index().Id("Header"),
 		jen.Comment("Time is the record's timestamp."),
 		jen.Id("Time").Qual("time", "Time"),
@@ -30,7 +47,7 @@ func renderPayload(m *model) ([]byte, error) {
 		jen.Id("Source").String(),
 		jen.Line(),
 		jen.Id("out").Op("*").Index().Id("Output").Comment("the worker's output buffer (Out)"),
-	)
+	)...)
 	f.Line()
 	f.Comment("Out returns outs as Process's result without allocating: the slice is")
 	f.Comment("the worker's, reused for its next record, so return it and do not keep")
@@ -56,7 +73,13 @@ func renderPayload(m *model) ([]byte, error) {
 	f.Line()
 	f.Comment("DecodeError is a record value that does not decode into its declared type.")
 	f.Comment("The record fails as if Process had returned the error: it is retried, then")
-	f.Comment("the failure policy applies.")
+	if typedJSON := func(pt *payloadType) bool { return pt.Kind == settings.JSON && !pt.Raw }; typedJSON(m.in) || typedJSON(m.out) {
+		f.Comment("the failure policy applies. For a JSON value, Err is a")
+		f.Comment("*runtime.JSONValueError naming the place by JSON pointer and the JSON type")
+		f.Comment(`expected ("/id: want integer, got string").`)
+	} else {
+		f.Comment("the failure policy applies.")
+	}
 	f.Type().Id("DecodeError").Struct(jen.Id("Err").Error())
 	f.Line()
 	f.Func().Params(jen.Id("e").Op("*").Id("DecodeError")).Id("Error").Params().String().Block(
@@ -127,7 +150,7 @@ func decodeBody(pt *payloadType) []jen.Code {
 	case pt.Kind == settings.JSON:
 		return []jen.Code{
 			jen.Var().Id("v").Id(pt.Name),
-			jen.If(jen.Err().Op(":=").Qual("encoding/json", "Unmarshal").Call(jen.Id("b"), jen.Op("&").Id("v")), jen.Err().Op("!=").Nil()).Block(
+			jen.If(jen.Err().Op(":=").Qual(runtimePath, "UnmarshalJSON").Call(jen.Id("b"), jen.Op("&").Id("v")), jen.Err().Op("!=").Nil()).Block(
 				jen.Return(jen.Id("v"), jen.Op("&").Id("DecodeError").Values(jen.Dict{jen.Id("Err"): jen.Err()})),
 			),
 			jen.Return(jen.Id("v"), jen.Nil()),

@@ -2,6 +2,8 @@ package generator
 
 import (
 	"github.com/dave/jennifer/jen"
+
+	"github.com/kgen-dev/kgen/settings"
 )
 
 // renderWiring renders wiring_gen.go: the adapter from the typed Process to
@@ -57,6 +59,7 @@ func renderWiring(m *model) ([]byte, error) {
 				jen.Id("Offset").Op(":").Id("rec").Dot("Offset"),
 				jen.Id("Key").Op(":").Id("rec").Dot("Key"),
 				jen.Id("Value").Op(":").Id("v"),
+				rawValueField(m, jen.Id("rec").Dot("Value")),
 				jen.Id("Headers").Op(":").Id("rec").Dot("Headers"),
 				jen.Id("Time").Op(":").Id("rec").Dot("Time"),
 				jen.Id("Source").Op(":").Id("rec").Dot("Source"),
@@ -106,4 +109,13 @@ func renderWiring(m *model) ([]byte, error) {
 		jen.Qual(appPath, "Main").Call(jen.Qual(appPath, "Options").Values(opts)),
 	)
 	return render(f)
+}
+
+// rawValueField sets Input.RawValue to v where Input has one (a typed
+// inbound payload), else renders nothing.
+func rawValueField(m *model, v jen.Code) jen.Code {
+	if m.in.Kind == settings.Bytes {
+		return jen.Null()
+	}
+	return jen.Id("RawValue").Op(":").Add(v)
 }

@@ -187,3 +187,81 @@ func TestGoGenerateWithBrokenProcess(t *testing.T) {
 		t.Error("the project builds with a broken process.go: the test breaks nothing")
 	}
 }
+
+// TestRawInputDecodeFailure: in a project with a typed JSON payload, a
+// test case gives raw bytes (Input.RawValue) that do not decode; the
+// record takes the failure policy's path (here, dead letters) and the
+// error it carries names the JSON pointer and the JSON types, not Go's.
+func TestRawInputDecodeFailure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a project")
+	}
+	dir := scaffold(t, "json_payload")
+	test := `package main
+
+import (
+	"context"
+	"testing"
+
+	"example.com/json_payload/kgen"
+	"github.com/kgen-dev/kgen/runtime"
+)
+
+const badID = ` + "`" + `{"id": "7", "name": "n", "address": {"city": "c"}}` + "`" + `
+
+func deadLetterConfig() kgen.Config {
+	cfg := kgen.TestConfig()
+	cfg.Failure.OnFailure = runtime.DeadLetter
+	cfg.Failure.DeadLetterTopic = "users-dlq"
+	return cfg
+}
+
+func TestUndecodableValue(t *testing.T) {
+	cfg := deadLetterConfig()
+	kgen.Case{
+		Name: "a value that does not decode is a dead letter",
+		In: []kgen.Input{
+			{Key: []byte("bad"), RawValue: []byte(badID)},
+			{Key: []byte("good"), Value: kgen.InValue{ID: 1, Name: "n"}},
+		},
+		Want: map[string][]kgen.Output{
+			kgen.OutboundID: {{Key: []byte("good"), Value: kgen.InValue{ID: 1, Name: "n"}}},
+		},
+		WantDeadLetters: 1,
+		WantCommitted:   map[string]int64{"users/0": 2},
+		Config:          &cfg,
+	}.Check(t, Process)
+
+	res, err := kgen.RunMemory(context.Background(), cfg, Process, kgen.Input{RawValue: []byte(badID)})
+	if err != nil || len(res.DeadLetters) != 1 {
+		t.Fatalf("err %v, %d dead letters", err, len(res.DeadLetters))
+	}
+	for _, h := range res.DeadLetters[0].Headers {
+		if h.Key == runtime.HeaderError {
+			if got, want := string(h.Value), "decode value: /id: want integer, got string"; got != want {
+				t.Errorf("error header %q, want %q", got, want)
+			}
+			return
+		}
+	}
+	t.Errorf("no %s header in %v", runtime.HeaderError, res.DeadLetters[0].Headers)
+}
+
+func TestDecodeErrorsNameJSON(t *testing.T) {
+	for in, want := range map[string]string{
+		badID: "decode value: /id: want integer, got string",
+		` + "`" + `{"id": 1, "name": "n", "address": {}}` + "`" + `: ` + "`" + `decode value: /address: missing required property "city"` + "`" + `,
+		` + "`" + `{"id": 1, "name": "n", "address": {"city": "c"}, "orders": [{}, {"total": "9"}]}` + "`" + `: "decode value: /orders/1/total: want number, got string",
+	} {
+		_, err := kgen.DecodeInValue([]byte(in))
+		if err == nil || err.Error() != want {
+			t.Errorf("DecodeInValue(%s) = %v, want %q", in, err, want)
+		}
+	}
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "decode_test.go"), []byte(test), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	goCmd(t, dir, "test", "-run", "TestUndecodableValue|TestDecodeErrorsNameJSON", "-v", ".")
+}

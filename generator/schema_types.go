@@ -278,14 +278,8 @@ func (c *schemaConv) declareStruct(n schemaNode, name, what, path string) (strin
 		decl.Line().Line().
 			Comment("UnmarshalJSON decodes v and reports a missing required property.").Line().
 			Func().Params(jen.Id("v").Op("*").Id(name)).Id("UnmarshalJSON").Params(jen.Id("b").Index().Byte()).Error().Block(
-			jen.Var().Id("props").Map(jen.String()).Qual("encoding/json", "RawMessage"),
-			jen.If(jen.Err().Op(":=").Qual("encoding/json", "Unmarshal").Call(jen.Id("b"), jen.Op("&").Id("props")), jen.Err().Op("!=").Nil()).Block(
+			jen.If(jen.Err().Op(":=").Qual(runtimePath, "RequireProperties").Call(append([]jen.Code{jen.Id("b")}, lits...)...), jen.Err().Op("!=").Nil()).Block(
 				jen.Return(jen.Err()),
-			),
-			jen.For(jen.List(jen.Id("_"), jen.Id("name")).Op(":=").Range().Index(jen.Op("...")).String().Values(lits...)).Block(
-				jen.If(jen.List(jen.Id("_"), jen.Id("ok")).Op(":=").Id("props").Index(jen.Id("name")), jen.Op("!").Id("ok")).Block(
-					jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit("missing required property %q"), jen.Id("name"))),
-				),
 			),
 			jen.Type().Id("plain").Id(name),
 			jen.Return(jen.Qual("encoding/json", "Unmarshal").Call(jen.Id("b"), jen.Parens(jen.Op("*").Id("plain")).Call(jen.Id("v")))),

@@ -19,3 +19,17 @@ kafka-status: ## exit 0 if the test broker answers
 
 kafka-fetch: ## download the broker jars into the cache
 	@bash $(KAFKA_SH) fetch
+
+# Three-node cluster for the chaos tests (internal/chaos), beside the single
+# broker: KGEN_CLUSTER_PORT, KGEN_CLUSTER_CONTROLLER_PORT, KGEN_CLUSTER_DATA,
+# KGEN_CLUSTER_HEAP (see the script's header).
+.PHONY: cluster-up cluster-down cluster-status
+
+cluster-up: ## start the three-node test cluster on 127.0.0.1:19092-19094 (idempotent)
+	@bash $(KAFKA_SH) cluster-up
+
+cluster-down: ## stop the three-node test cluster and delete its data
+	@bash $(KAFKA_SH) cluster-down
+
+cluster-status: ## one line per cluster node; exit 0 if all three answer
+	@bash $(KAFKA_SH) cluster-status

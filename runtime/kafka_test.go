@@ -677,11 +677,16 @@ func TestKafkaMetricsAndHealth(t *testing.T) {
 	}
 }
 
+// secondBrokerPort is the second broker's port (its controller's is one
+// more); clear of the single broker (9092) and the chaos cluster (19092-).
+const secondBrokerPort = 39092
+
 // secondBroker starts another broker on its own ports (for an outbound
 // cluster that can go away) and returns its address and pid.
 func secondBroker(t *testing.T) (string, int) {
-	env := append(os.Environ(), "KAFKA_PORT=19092", "KAFKA_CONTROLLER_PORT=19093",
-		"KGEN_KAFKA_DATA="+filepath.Join(os.TempDir(), "kgen-kafka-19092"))
+	data := filepath.Join(os.TempDir(), fmt.Sprintf("kgen-kafka-%d", secondBrokerPort))
+	env := append(os.Environ(), fmt.Sprintf("KAFKA_PORT=%d", secondBrokerPort),
+		fmt.Sprintf("KAFKA_CONTROLLER_PORT=%d", secondBrokerPort+1), "KGEN_KAFKA_DATA="+data)
 	script := filepath.Join("..", "scripts", "kafka.sh")
 	up := exec.Command("bash", script, "up")
 	up.Env = env
@@ -693,13 +698,13 @@ func secondBroker(t *testing.T) (string, int) {
 		down.Env = env
 		_ = down.Run()
 	})
-	raw, err := os.ReadFile(filepath.Join(os.TempDir(), "kgen-kafka-19092", "kafka.pid"))
+	raw, err := os.ReadFile(filepath.Join(data, "kafka.pid"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var pid int
 	fmt.Sscanf(strings.TrimSpace(string(raw)), "%d", &pid)
-	return "127.0.0.1:19092", pid
+	return fmt.Sprintf("127.0.0.1:%d", secondBrokerPort), pid
 }
 
 func waitHTTP(t *testing.T, url string, code int, timeout time.Duration) {

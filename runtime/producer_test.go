@@ -30,13 +30,13 @@ type fakeProduce struct {
 	values     []string
 }
 
-// fakeBroker is a kafka.RoundTripper standing in for a cluster of one
+// fakeProduceBroker is a kafka.RoundTripper standing in for a cluster of one
 // broker: it answers metadata for any topic with its partitions, hands
 // out producer ids, and answers each produce request with what answer
 // returns (nil: success), checking idempotent producers' sequences as a
 // broker does when answer lets a batch through. Requests are recorded in
 // order, and so are the batches written.
-type fakeBroker struct {
+type fakeProduceBroker struct {
 	partitions int
 	// answer decides the error of the i-th produce request (from 0); it
 	// may block.
@@ -53,7 +53,7 @@ type fakeBroker struct {
 
 // check is the broker's sequence check of an idempotent batch; a nil
 // error means write it.
-func (f *fakeBroker) check(fp fakeProduce) (duplicate bool, err error) {
+func (f *fakeProduceBroker) check(fp fakeProduce) (duplicate bool, err error) {
 	if fp.producerID < 0 {
 		return false, nil
 	}
@@ -82,7 +82,7 @@ func (f *fakeBroker) check(fp fakeProduce) (duplicate bool, err error) {
 	return false, nil
 }
 
-func (f *fakeBroker) RoundTrip(ctx context.Context, _ net.Addr, req protocol.Message) (protocol.Message, error) {
+func (f *fakeProduceBroker) RoundTrip(ctx context.Context, _ net.Addr, req protocol.Message) (protocol.Message, error) {
 	switch r := req.(type) {
 	case *meta.Request:
 		res := &meta.Response{Brokers: []meta.ResponseBroker{{NodeID: 1, Host: "127.0.0.1", Port: 1}}}
@@ -159,26 +159,26 @@ func (f *fakeBroker) RoundTrip(ctx context.Context, _ net.Addr, req protocol.Mes
 	return nil, errors.New("fake broker: unexpected request")
 }
 
-func (f *fakeBroker) count() int {
+func (f *fakeProduceBroker) count() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.produces)
 }
 
-func (f *fakeBroker) sent() []fakeProduce {
+func (f *fakeProduceBroker) sent() []fakeProduce {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]fakeProduce(nil), f.produces...)
 }
 
 // log is what was written, in order.
-func (f *fakeBroker) log() []fakeProduce {
+func (f *fakeProduceBroker) log() []fakeProduce {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]fakeProduce(nil), f.written...)
 }
 
-func newFakeSink(t *testing.T, cfg KafkaProducerConfig, f *fakeBroker) *KafkaSink {
+func newFakeSink(t *testing.T, cfg KafkaProducerConfig, f *fakeProduceBroker) *KafkaSink {
 	t.Helper()
 	cfg.Brokers = []string{"127.0.0.1:1"}
 	if cfg.Topic == "" {
@@ -207,7 +207,7 @@ func valueMessages(acks *ackLog, first, n int) []Message {
 // retrying them (the engine then queued copies beside the old ones).
 func TestProducerDeliveryDeadlineIsTheOnlyClock(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	f := &fakeBroker{partitions: 1, answer: func(int, fakeProduce) error { return kafka.NotLeaderForPartition }}
+	f := &fakeProduceBroker{partitions: 1, answer: func(int, fakeProduce) error { return kafka.NotLeaderForPartition }}
 	s := newFakeSink(t, KafkaProducerConfig{Acks: 1, AckTimeout: 150 * time.Millisecond, RequestTimeout: 10 * time.Second}, f)
 	acks := newAckLog(t, 1)
 	var atAck int
@@ -247,7 +247,7 @@ func TestProducerFailsEveryBatchBehindAFailedOne(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 			release := make(chan struct{})
-			f := &fakeBroker{partitions: 1, answer: func(i int, _ fakeProduce) error {
+			f := &fakeProduceBroker{partitions: 1, answer: func(i int, _ fakeProduce) error {
 				if i == 0 {
 					<-release
 					return tt.err
@@ -356,7 +356,7 @@ func TestProducerIdempotentSequences(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-			f := &fakeBroker{partitions: 3}
+			f := &fakeProduceBroker{partitions: 3}
 			cfg := tt.cfg
 			cfg.BatchBytes, cfg.Linger, cfg.Partitioner = 300, time.Millisecond, "round_robin"
 			s := newFakeSink(t, cfg, f)
@@ -396,7 +396,7 @@ func TestProducerIdempotentSequences(t *testing.T) {
 // records are written without producer id, one request at a time.
 func TestProducerIdempotenceRefused(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	f := &fakeBroker{partitions: 1, initErr: kafka.ClusterAuthorizationFailed}
+	f := &fakeProduceBroker{partitions: 1, initErr: kafka.ClusterAuthorizationFailed}
 	s := newFakeSink(t, KafkaProducerConfig{Acks: -1, BatchBytes: 300}, f)
 	acks := newAckLog(t, 100)
 	if err := s.Write(context.Background(), valueMessages(acks, 0, 100)); err != nil {
@@ -429,7 +429,7 @@ func TestProducerRestartsSequences(t *testing.T) {
 	for _, code := range []kafka.Error{kafka.UnknownProducerId, kafka.OutOfOrderSequenceNumber, kafka.InvalidProducerEpoch} {
 		t.Run(code.Title(), func(t *testing.T) {
 			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-			f := &fakeBroker{partitions: 1, answer: func(i int, _ fakeProduce) error {
+			f := &fakeProduceBroker{partitions: 1, answer: func(i int, _ fakeProduce) error {
 				if i == 3 {
 					return code
 				}

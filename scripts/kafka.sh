@@ -8,6 +8,22 @@
 #   scripts/kafka.sh down     stop it and delete its data dir (idempotent)
 #   scripts/kafka.sh status   exit 0 if the broker port answers, 1 otherwise
 #
+# A three-node cluster for the chaos tests (internal/chaos), beside the single
+# broker and never touching its data: three combined KRaft nodes on
+# 127.0.0.1:$KGEN_CLUSTER_PORT..+2 (controllers on $KGEN_CLUSTER_CONTROLLER_PORT..+2),
+# replication 3, min.insync.replicas 2, no topic auto-creation.
+#
+#   scripts/kafka.sh cluster-up       start the three nodes (those not running) and
+#                                     wait until each answers (idempotent)
+#   scripts/kafka.sh cluster-down     stop every node and delete the cluster's data
+#   scripts/kafka.sh cluster-status   one line per node; exit 0 if all three answer
+#   scripts/kafka.sh node-kill N      SIGKILL node N (1-3); its data stays
+#   scripts/kafka.sh node-stop N      SIGTERM node N (controlled shutdown), wait for it
+#   scripts/kafka.sh node-start N     start node N on its data, wait until it answers
+#   scripts/kafka.sh node-freeze N    SIGSTOP node N
+#   scripts/kafka.sh node-thaw N      SIGCONT node N
+#   scripts/kafka.sh node-pid N       print node N's pid (exit 1 if not running)
+#
 # Needs: bash, java 17+, mvn, go (for the readiness probe), flock, setsid.
 #
 # Environment (all optional):
@@ -18,6 +34,10 @@
 #   KAFKA_HEAP             JVM heap flags                  (-Xms128m -Xmx512m)
 #   KAFKA_GC_OPTS          JVM GC/JIT flags                (-XX:+UseSerialGC -XX:TieredStopAtLevel=1)
 #   KAFKA_READY_TIMEOUT    how long `up` waits, as a Go duration (90s)
+#   KGEN_CLUSTER_PORT      first cluster broker port      (19092: 19092-19094)
+#   KGEN_CLUSTER_CONTROLLER_PORT first controller port   (19192: 19192-19194)
+#   KGEN_CLUSTER_DATA      cluster data dir               (/tmp/kgen-cluster-$KGEN_CLUSTER_PORT)
+#   KGEN_CLUSTER_HEAP      JVM heap flags per node        (-Xms96m -Xmx400m)
 set -euo pipefail
 
 # Kafka 4.1.1 resolves from Maven Central (verified); 4.0.0 is the fallback
@@ -202,9 +222,13 @@ log.cleaner.dedupe.buffer.size=2097152
 server.max.startup.time.ms=120000
 EOF
 
-  # WARN everywhere, but keep the "Kafka Server started" line (INFO, logged
-  # by kafka.server.KafkaRaftServer).
-  cat >"$DATA/log4j2.properties" <<EOF
+  write_log4j "$DATA/log4j2.properties"
+}
+
+# write_log4j FILE: WARN everywhere, but keep the "Kafka Server started" line
+# (INFO, logged by kafka.server.KafkaRaftServer).
+write_log4j() {
+  cat >"$1" <<EOF
 status = warn
 appender.console.type = Console
 appender.console.name = STDOUT
@@ -322,13 +346,313 @@ cmd_status() {
   return 1
 }
 
+# ---------------------------------------------------------------------------
+# Three-node cluster (chaos tests). Everything lives under $CDATA, which is
+# never the single broker's dir; nodes are node1..node3 in it.
+
+CBASE=${KGEN_CLUSTER_PORT:-19092}
+CCBASE=${KGEN_CLUSTER_CONTROLLER_PORT:-19192}
+CDATA=${KGEN_CLUSTER_DATA:-/tmp/kgen-cluster-$CBASE}
+CHEAP=${KGEN_CLUSTER_HEAP:--Xms96m -Xmx400m}
+CMARKER=$CDATA/.kgen-cluster # only dirs holding this file are ever deleted
+CLOCKFILE=/tmp/kgen-cluster-$CBASE.lock
+NODES=(1 2 3)
+
+node_port() { echo $((CBASE + $1 - 1)); }
+node_cport() { echo $((CCBASE + $1 - 1)); }
+node_dir() { echo "$CDATA/node$1"; }
+
+check_node() {
+  [[ ${1:-} =~ ^[123]$ ]] || die "node must be 1, 2 or 3 (got '${1:-}')"
+}
+
+# node_pid N: the pid of node N if it is alive and is our broker.
+node_pid() {
+  local pidfile pid
+  pidfile=$(node_dir "$1")/kafka.pid
+  [[ -f $pidfile ]] || return 1
+  pid=$(<"$pidfile")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  [[ -r /proc/$pid/cmdline ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "kafka\.Kafka $(node_dir "$1")/server.properties" || return 1
+  echo "$pid"
+}
+
+# node_state N: up, frozen (stopped by SIGSTOP), starting, or down.
+node_state() {
+  local pid st
+  if ! pid=$(node_pid "$1"); then
+    echo down
+    return
+  fi
+  st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo "?")
+  if [[ $st == T ]]; then
+    echo frozen
+  elif port_open "$(node_port "$1")"; then
+    echo up
+  else
+    echo starting
+  fi
+}
+
+voters() {
+  local v="" n
+  for n in "${NODES[@]}"; do
+    v+="${v:+,}$n@127.0.0.1:$(node_cport "$n")"
+  done
+  echo "$v"
+}
+
+write_node_config() {
+  local n=$1 dir
+  dir=$(node_dir "$n")
+  mkdir -p "$dir/logs" "$dir/tmp"
+  cat >"$dir/server.properties" <<EOC
+# Written by scripts/kafka.sh: node $n of the three-node test cluster.
+process.roles=broker,controller
+node.id=$n
+controller.quorum.voters=$(voters)
+listeners=PLAINTEXT://127.0.0.1:$(node_port "$n"),CONTROLLER://127.0.0.1:$(node_cport "$n")
+advertised.listeners=PLAINTEXT://127.0.0.1:$(node_port "$n")
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$dir/logs
+
+# A real cluster's durability: every topic on all three, writes need two.
+num.partitions=3
+default.replication.factor=3
+min.insync.replicas=2
+offsets.topic.replication.factor=3
+offsets.topic.num.partitions=3
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2
+transaction.state.log.num.partitions=3
+share.coordinator.state.topic.replication.factor=3
+share.coordinator.state.topic.min.isr=2
+auto.create.topics.enable=false
+unclean.leader.election.enable=false
+# Leaders move only when a test moves them (the periodic preferred-leader
+# election would land at random moments in the tests).
+auto.leader.rebalance.enable=false
+
+# Fast and light.
+group.initial.rebalance.delay.ms=0
+num.network.threads=2
+num.io.threads=2
+background.threads=2
+group.coordinator.threads=1
+num.recovery.threads.per.data.dir=1
+num.replica.fetchers=1
+log.cleaner.threads=1
+log.cleaner.dedupe.buffer.size=2097152
+server.max.startup.time.ms=120000
+EOC
+  cp "$DATA_LOG4J" "$dir/log4j2.properties"
+}
+
+# start_node N: starts node N on its (formatted) data dir; does not wait.
+start_node() {
+  local n=$1 dir pid
+  dir=$(node_dir "$n")
+  if port_open "$(node_port "$n")" && ! node_pid "$n" >/dev/null; then
+    die "127.0.0.1:$(node_port "$n") is taken by another process; set KGEN_CLUSTER_PORT"
+  fi
+  # shellcheck disable=SC2086 # CHEAP and GC_OPTS are word lists on purpose
+  setsid nohup java $CHEAP $GC_OPTS \
+    -Djava.awt.headless=true \
+    -Djava.io.tmpdir="$dir/tmp" \
+    -DZstdTempFolder="$dir/tmp" \
+    -Dorg.xerial.snappy.tempdir="$dir/tmp" \
+    -Dlog4j2.configurationFile="$dir/log4j2.properties" \
+    -Dkafka.logs.dir="$dir" \
+    -cp "$LIBS/*" kafka.Kafka "$dir/server.properties" \
+    >>"$dir/kafka.log" 2>&1 </dev/null 9>&- &
+  pid=$!
+  echo "$pid" >"$dir/kafka.pid"
+  log "started node $n pid $pid (127.0.0.1:$(node_port "$n"), log: $dir/kafka.log)"
+}
+
+# wait_node N: waits until node N answers a metadata request.
+wait_node() {
+  local n=$1 pid i
+  # Right after start_node the pid may still be the forked shell that is
+  # about to exec java: give it a moment to become the broker.
+  for ((i = 0; i < 50; i++)); do
+    pid=$(node_pid "$n") && break
+    sleep 0.1
+  done
+  [[ -n $pid ]] || die "node $n is not running (log: $(node_dir "$n")/kafka.log)"
+  if ! (cd "$REPO_ROOT" && go run ./scripts/kafkaready \
+    -addr "127.0.0.1:$(node_port "$n")" -timeout "$READY_TIMEOUT" -pid "$pid" 9>&- >/dev/null); then
+    log "last 30 lines of $(node_dir "$n")/kafka.log:"
+    tail -n 30 "$(node_dir "$n")/kafka.log" >&2
+    die "node $n did not become ready on 127.0.0.1:$(node_port "$n")"
+  fi
+}
+
+cluster_lock() {
+  exec 9>"$CLOCKFILE"
+  flock 9
+}
+
+remove_cluster_data() {
+  [[ -d $CDATA ]] || return 0
+  if [[ -f $CMARKER ]]; then
+    rm -rf -- "$CDATA"
+  elif [[ -z $(ls -A "$CDATA") ]]; then
+    rmdir -- "$CDATA"
+  else
+    die "$CDATA exists but was not created by kafka.sh (no $CMARKER); not touching it"
+  fi
+}
+
+cmd_cluster_up() {
+  need java "install Java 17+, e.g. apt-get install openjdk-17-jdk-headless"
+  need go "needed for the readiness probe scripts/kafkaready"
+  need flock "util-linux"
+  need setsid "util-linux"
+  [[ $CDATA != "$DATA" ]] || die "the cluster's data dir must not be the single broker's ($DATA)"
+  cluster_lock
+  local n start running=0
+  start=$(date +%s)
+  for n in "${NODES[@]}"; do
+    if node_pid "$n" >/dev/null; then running=$((running + 1)); fi
+  done
+  if ((running == 0)); then
+    # Nothing running: a fresh cluster (a stale dir from a crashed run goes).
+    for n in "${NODES[@]}"; do
+      port_open "$(node_port "$n")" && die "127.0.0.1:$(node_port "$n") is taken by another process; set KGEN_CLUSTER_PORT"
+      port_open "$(node_cport "$n")" && die "127.0.0.1:$(node_cport "$n") is taken by another process; set KGEN_CLUSTER_CONTROLLER_PORT"
+    done
+    cmd_fetch
+    remove_cluster_data
+    mkdir -p "$CDATA"
+    touch "$CMARKER"
+    DATA_LOG4J=$CDATA/log4j2.properties
+    write_log4j "$DATA_LOG4J"
+    local id
+    id=$(cluster_id)
+    for n in "${NODES[@]}"; do
+      write_node_config "$n"
+      if ! java -Dlog4j2.configurationFile="$DATA_LOG4J" -cp "$LIBS/*" \
+        kafka.tools.StorageTool format --cluster-id="$id" \
+        -c "$(node_dir "$n")/server.properties" >"$(node_dir "$n")/format.log" 2>&1; then
+        cat "$(node_dir "$n")/format.log" >&2
+        die "formatting node $n in $(node_dir "$n") failed"
+      fi
+    done
+  fi
+  for n in "${NODES[@]}"; do
+    case $(node_state "$n") in
+    down) start_node "$n" ;;
+    frozen) kill -CONT "$(node_pid "$n")" ;;
+    esac
+  done
+  for n in "${NODES[@]}"; do wait_node "$n"; done
+  echo "cluster up on 127.0.0.1:$(node_port 1),127.0.0.1:$(node_port 2),127.0.0.1:$(node_port 3) ($(($(date +%s) - start))s, data $CDATA)"
+}
+
+# stop_pid PID SECONDS: SIGTERM, wait, then SIGKILL.
+stop_pid() {
+  local pid=$1 secs=$2 i
+  kill -CONT "$pid" 2>/dev/null || true # a frozen JVM cannot act on SIGTERM
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < secs * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  log "pid $pid still running after ${secs}s, sending SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+}
+
+cmd_cluster_down() {
+  cluster_lock
+  local n pid
+  for n in "${NODES[@]}"; do
+    if pid=$(node_pid "$n"); then
+      kill -CONT "$pid" 2>/dev/null || true
+      kill -TERM "$pid" 2>/dev/null || true
+    fi
+  done
+  for n in "${NODES[@]}"; do
+    if pid=$(node_pid "$n"); then stop_pid "$pid" 10; fi
+  done
+  remove_cluster_data
+  echo "cluster down"
+}
+
+cmd_cluster_status() {
+  local n st ok=0
+  for n in "${NODES[@]}"; do
+    st=$(node_state "$n")
+    echo "node $n: $st (127.0.0.1:$(node_port "$n"), pid $(node_pid "$n" || echo -))"
+    [[ $st == up ]] || ok=1
+  done
+  return $ok
+}
+
+cmd_node() {
+  local op=$1 n=$2 pid i
+  check_node "$n"
+  [[ -f $CMARKER ]] || die "no cluster in $CDATA (start it with: $0 cluster-up)"
+  case $op in
+  kill)
+    pid=$(node_pid "$n") || die "node $n is not running"
+    kill -KILL "$pid"
+    for ((i = 0; i < 100; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    echo "node $n killed (pid $pid)"
+    ;;
+  stop)
+    pid=$(node_pid "$n") || die "node $n is not running"
+    stop_pid "$pid" 60
+    echo "node $n stopped (pid $pid)"
+    ;;
+  start)
+    cluster_lock
+    if ! node_pid "$n" >/dev/null; then
+      DATA_LOG4J=$CDATA/log4j2.properties
+      start_node "$n"
+    fi
+    wait_node "$n"
+    echo "node $n up (pid $(node_pid "$n"))"
+    ;;
+  freeze)
+    pid=$(node_pid "$n") || die "node $n is not running"
+    kill -STOP "$pid"
+    echo "node $n frozen (pid $pid)"
+    ;;
+  thaw)
+    pid=$(node_pid "$n") || die "node $n is not running"
+    kill -CONT "$pid"
+    echo "node $n thawed (pid $pid)"
+    ;;
+  pid)
+    node_pid "$n"
+    ;;
+  esac
+}
+
 case "${1:-}" in
 up) cmd_up ;;
 down) cmd_down ;;
 status) cmd_status ;;
 fetch) cmd_fetch ;;
+cluster-up) cmd_cluster_up ;;
+cluster-down) cmd_cluster_down ;;
+cluster-status) cmd_cluster_status ;;
+node-kill | node-stop | node-start | node-freeze | node-thaw | node-pid)
+  cmd_node "${1#node-}" "${2:-}"
+  ;;
 *)
-  echo "usage: $0 up|down|status|fetch" >&2
+  echo "usage: $0 up|down|status|fetch|cluster-up|cluster-down|cluster-status|node-kill|node-stop|node-start|node-freeze|node-thaw|node-pid [N]" >&2
   exit 2
   ;;
 esac

@@ -158,6 +158,13 @@ func (cx *converter) warnf(ptr, format string, args ...any) {
 	cx.diags = append(cx.diags, pending{Diagnostic: Diagnostic{Severity: Warning, Pointer: ptr, Message: fmt.Sprintf(format, args...)}})
 }
 
+// noEffect warns that option name, set at ptr, has no effect here, and why;
+// reports group these warnings (see Summarize).
+func (cx *converter) noEffect(ptr, name, why string) {
+	cx.diags = append(cx.diags, pending{Diagnostic: Diagnostic{Severity: Warning, Pointer: ptr, NoEffect: name,
+		Message: fmt.Sprintf("%s has no effect: %s", name, why)}})
+}
+
 func (cx *converter) convert(tree any) *Settings {
 	var doc fileDoc
 	if err := decodeInto(tree, &doc); err != nil {
@@ -262,6 +269,7 @@ func (cx *converter) inbound(ptr string, d clientDoc) runtime.InboundConfig {
 			return in
 		}
 		in.Kafka = cx.kafkaConsumer(base, c)
+		cx.checkBrokers(base, "inbound", d.ID, c.ClientConfig)
 		if c.MaxRetries != nil {
 			in.MaxRetries = int(*c.MaxRetries)
 		}
@@ -288,6 +296,7 @@ func (cx *converter) outbound(ptr string, d clientDoc) runtime.OutboundConfig {
 		var c kafkaProducerDoc
 		if cx.decode(base, d.Config, &c) {
 			out.Kafka = cx.kafkaProducer(base, c)
+			cx.checkBrokers(base, "outbound", d.ID, c.ClientConfig)
 		}
 	case runtime.FileWriter:
 		var c fileWriterDoc
@@ -332,7 +341,7 @@ func (cx *converter) kafkaConsumer(base string, d kafkaConsumerDoc) *runtime.Kaf
 	cx.checkSecurity(cc, d.ClientConfig, k.Security)
 
 	if d.MaxRecords != nil {
-		cx.warnf(base+"/max_records", "max_records has no effect: %s", whyMaxRecords)
+		cx.noEffect(base+"/max_records", "max_records", whyMaxRecords)
 	}
 	if d.CommitIntervalMS != nil {
 		if _, ok := d.ClientConfig["auto_commit_interval_ms"]; ok {
@@ -347,7 +356,7 @@ func (cx *converter) kafkaConsumer(base string, d kafkaConsumerDoc) *runtime.Kaf
 		k.CloseTimeout = time.Duration(*d.CloseTimeout)
 	}
 	if d.EnableListener != nil {
-		cx.warnf(base+"/enable_listener", "enable_listener has no effect: rebalances are always handled")
+		cx.noEffect(base+"/enable_listener", "enable_listener", "rebalances are always handled")
 	}
 	if k.HeartbeatInterval >= k.SessionTimeout {
 		at := cc
@@ -438,8 +447,8 @@ func (cx *converter) producerIdempotence(cc string, opts map[string]any, k *runt
 	if _, ok := opts["max_in_flight_requests_per_connection"]; ok {
 		switch {
 		case !idempotent && k.MaxInFlight > 1:
-			cx.warnf(cc+"/max_in_flight_requests_per_connection",
-				"max_in_flight_requests_per_connection has no effect: without the idempotent producer (acks \"all\", enable_idempotence not false) one produce request per partition is in flight at a time, which keeps records in order")
+			cx.noEffect(cc+"/max_in_flight_requests_per_connection", "max_in_flight_requests_per_connection",
+				"without the idempotent producer (acks \"all\", enable_idempotence not false) one produce request per partition is in flight at a time, which keeps records in order")
 		case idempotent && k.MaxInFlight > 5:
 			cx.warnf(cc+"/max_in_flight_requests_per_connection",
 				"max_in_flight_requests_per_connection %d is above 5, the most the broker's duplicate detection covers: 5 requests per partition are in flight", k.MaxInFlight)
@@ -480,6 +489,20 @@ func (cx *converter) fileWriter(base string, d fileWriterDoc) *runtime.FileWrite
 		cx.warnf(base+"/file", "directory %s does not exist: the file writer cannot create %s", quoteShort(dir), quoteShort(filepath.Base(d.File)))
 	}
 	return f
+}
+
+// checkBrokers warns when a Kafka client's client_config sets no
+// bootstrap_servers: the client then connects to kafka-python's default,
+// localhost:9092, which is right on a laptop and wrong everywhere else.
+func (cx *converter) checkBrokers(base, dir, id string, opts map[string]any) {
+	if v, ok := opts["bootstrap_servers"]; ok && v != nil {
+		return
+	}
+	at := base
+	if opts != nil {
+		at = base + "/client_config"
+	}
+	cx.warnf(at, "bootstrap_servers is not set: %s client %q connects to %s (kafka-python's default); set client_config.bootstrap_servers", dir, id, defaultBroker)
 }
 
 // checkSecurity reports what a schema cannot: options that contradict the

@@ -1,6 +1,7 @@
 package settings
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -58,7 +59,8 @@ func FuzzParse(f *testing.F) {
 }
 
 // FuzzMigrate: Migrate never panics, and what it changes is valid JSON
-// that needs no further migration.
+// that needs no further migration, made by inserting text at one place
+// (every byte of the file is kept).
 func FuzzMigrate(f *testing.F) {
 	addFixtures(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -68,6 +70,13 @@ func FuzzMigrate(f *testing.F) {
 		}
 		if !json.Valid(out) {
 			t.Fatalf("invalid output %q", out)
+		}
+		i := 0
+		for i < len(data) && out[i] == data[i] {
+			i++
+		}
+		if n := len(out) - len(data); n <= 0 || !bytes.Equal(out[i+n:], data[i:]) {
+			t.Fatalf("not an insertion: %q -> %q", data, out)
 		}
 		if _, again, err := Migrate(out); again || err != nil {
 			t.Fatalf("second migration: changed %v, err %v", again, err)

@@ -333,7 +333,7 @@ func applyOptions[T any](cx *converter, base string, opts map[string]any, own ma
 			if strings.HasPrefix(o.ignored, "ignored: ") {
 				cx.warnf(ptr, "%s is %s", name, o.ignored)
 			} else {
-				cx.warnf(ptr, "%s has no effect: %s", name, o.ignored)
+				cx.noEffect(ptr, name, o.ignored)
 			}
 		}
 		var w errWarning

@@ -186,3 +186,10 @@ func lookup(v any, ptr string) (any, bool) {
 	}
 	return v, true
 }
+
+// HasMember reports whether the JSON document data has a value at ptr (a
+// JSON pointer such as /processing/on_failure), whatever its value.
+func HasMember(data []byte, ptr string) bool {
+	_, ok := newLocator(data).spans[ptr]
+	return ok
+}

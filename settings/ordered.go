@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"strings"
 )
 
 // member is one name/value pair of an object decoded in order.
@@ -80,56 +79,4 @@ func decodeValue(dec *json.Decoder) (any, error) {
 		return a, err
 	}
 	return nil, errors.New("unexpected " + d.String())
-}
-
-// encodeIndented writes v with two-space indentation, member order kept,
-// and without HTML escaping.
-func encodeIndented(b *bytes.Buffer, v any, indent string) {
-	switch v := v.(type) {
-	case object:
-		if len(v) == 0 {
-			b.WriteString("{}")
-			return
-		}
-		b.WriteString("{\n")
-		for i, m := range v {
-			b.WriteString(indent + "  ")
-			writeScalar(b, m.key)
-			b.WriteString(": ")
-			encodeIndented(b, m.value, indent+"  ")
-			if i < len(v)-1 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('\n')
-		}
-		b.WriteString(indent + "}")
-	case []any:
-		if len(v) == 0 {
-			b.WriteString("[]")
-			return
-		}
-		b.WriteString("[\n")
-		for i, e := range v {
-			b.WriteString(indent + "  ")
-			encodeIndented(b, e, indent+"  ")
-			if i < len(v)-1 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('\n')
-		}
-		b.WriteString(indent + "]")
-	default:
-		writeScalar(b, v)
-	}
-}
-
-func writeScalar(b *bytes.Buffer, v any) {
-	var s strings.Builder
-	enc := json.NewEncoder(&s)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		b.WriteString("null")
-		return
-	}
-	b.WriteString(strings.TrimSuffix(s.String(), "\n"))
 }

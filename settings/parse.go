@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"sort"
@@ -233,4 +234,44 @@ func printable(s string) string {
 	}
 	q := strconv.Quote(s)
 	return q[1 : len(q)-1]
+}
+
+// Summarize returns diags for a reader: two or more warnings about
+// options without effect (NoEffect set) become one warning naming the
+// options, at the place of the first; the others are kept as they are,
+// in order. "kgen vet --verbose" shows diags without Summarize.
+func Summarize(diags []Diagnostic) []Diagnostic {
+	var names []string
+	seen := map[string]bool{}
+	first := -1
+	for i, d := range diags {
+		if d.NoEffect == "" {
+			continue
+		}
+		if first < 0 {
+			first = i
+		}
+		if !seen[d.NoEffect] {
+			seen[d.NoEffect] = true
+			names = append(names, d.NoEffect)
+		}
+	}
+	if len(names) < 2 {
+		return diags
+	}
+	out := make([]Diagnostic, 0, len(diags))
+	for i, d := range diags {
+		switch {
+		case i == first:
+			out = append(out, Diagnostic{
+				Severity: Warning,
+				File:     d.File,
+				Message: fmt.Sprintf("%d options have no effect here: %s; `kgen vet --verbose` explains each",
+					len(names), strings.Join(names, ", ")),
+			})
+		case d.NoEffect == "":
+			out = append(out, d)
+		}
+	}
+	return out
 }

@@ -58,7 +58,7 @@ func TestExpand(t *testing.T) {
 func TestInterpolationPlaces(t *testing.T) {
 	data := []byte(`{
   "inbound_client_settings": {"name": "kafka_consumer", "config": {"topics": ["${TOPIC}"],
-    "client_config": {"group_id": "g", "security_protocol": "SASL_SSL", "sasl_mechanism": "PLAIN",
+    "client_config": {"bootstrap_servers": "b:9092", "group_id": "g", "security_protocol": "SASL_SSL", "sasl_mechanism": "PLAIN",
       "sasl_plain_username": "u", "sasl_plain_password": "${PASS}"}}},
   "outbound_client_settings": {"name": "stdout"},
   "payload": {"inbound": {"type": "json", "schema": {"description": "${NOT_EXPANDED}"}}}
@@ -234,8 +234,11 @@ func TestMigrate(t *testing.T) {
 			if err != nil || !changed {
 				t.Fatalf("changed %v, err %v", changed, err)
 			}
-			if !strings.HasPrefix(string(out), "{\n  \"settings_version\": 1,\n  \"num_of_workers\": 3,\n") {
-				t.Errorf("unexpected start:\n%s", out)
+			// One line inserted, before the first member and indented as
+			// it; every other byte kept.
+			want := strings.Replace(string(data), "    \"num_of_workers\"", "    \"settings_version\": 1,\n    \"num_of_workers\"", 1)
+			if string(out) != want {
+				t.Errorf("migrated text is not the file with one line inserted:\n%s", out)
 			}
 			before, _ := Parse("before", data, nil)
 			after, diags := Parse("after", out, nil)
@@ -253,9 +256,16 @@ func TestMigrate(t *testing.T) {
 	}
 	tests := []struct{ name, in, want, err string }{
 		{"after $schema", `{"$schema":"s.json","num_of_workers":1,"x":"<&>"}`,
-			"{\n  \"$schema\": \"s.json\",\n  \"settings_version\": 1,\n  \"num_of_workers\": 1,\n  \"x\": \"<&>\"\n}\n", ""},
-		{"empty object", `{}`, "{\n  \"settings_version\": 1\n}\n", ""},
-		{"numbers kept", `{"a": 1.50, "b": [], "c": {}}`, "{\n  \"settings_version\": 1,\n  \"a\": 1.50,\n  \"b\": [],\n  \"c\": {}\n}\n", ""},
+			`{"$schema":"s.json","settings_version": 1, "num_of_workers":1,"x":"<&>"}`, ""},
+		{"after $schema, lines", "{\n  \"$schema\": \"s.json\",\n  \"a\": 1\n}\n",
+			"{\n  \"$schema\": \"s.json\",\n  \"settings_version\": 1,\n  \"a\": 1\n}\n", ""},
+		{"$schema alone", "{\n\t\"$schema\": \"s.json\"\n}", "{\n\t\"$schema\": \"s.json\",\n\t\"settings_version\": 1\n}", ""},
+		{"$schema alone, one line", `{ "$schema" : "s.json" }`, `{ "$schema" : "s.json", "settings_version": 1 }`, ""},
+		{"tabs and blank lines kept", "{\n\n\t\"a\":1,\n\n\t\"b\": {\"c\": 2}\n}", "{\n\n\t\"settings_version\": 1,\n\t\"a\":1,\n\n\t\"b\": {\"c\": 2}\n}", ""},
+		{"CRLF", "{\r\n  \"a\": 1\r\n}\r\n", "{\r\n  \"settings_version\": 1,\r\n  \"a\": 1\r\n}\r\n", ""},
+		{"empty object", `{}`, `{"settings_version": 1}`, ""},
+		{"numbers kept", `{"a": 1.50, "b": [], "c": {}}`, `{"settings_version": 1, "a": 1.50, "b": [], "c": {}}`, ""},
+		{"escaped key", `{"\u0061": 1}`, `{"settings_version": 1, "\u0061": 1}`, ""},
 		{"unknown version", `{"settings_version": 7}`, "", "settings_version 7 is unknown"},
 		{"array", `[]`, "", "not a JSON object"},
 		{"malformed", `{"a":`, "", "migrate"},

@@ -36,6 +36,10 @@ type Diagnostic struct {
 	Col      int      `json:"col,omitempty"`
 	Pointer  string   `json:"pointer"`
 	Message  string   `json:"message"`
+	// NoEffect, on a warning, names the option set at Pointer that is
+	// accepted but has no effect here; Message says why. Summarize groups
+	// these warnings into one.
+	NoEffect string `json:"no_effect,omitempty"`
 }
 
 // PayloadKind is how a record value is typed.

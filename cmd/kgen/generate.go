@@ -59,7 +59,7 @@ the file and the fix.`,
 				}
 				return e.settingsError(err)
 			}
-			printDiagnostics(e.stderr, res.Warnings)
+			printSummary(e.stderr, res.Warnings)
 			for _, p := range res.HandEdited {
 				fmt.Fprintf(e.stderr, "kgen: %s had been edited by hand; the edits are gone (regenerated)\n", p)
 			}
@@ -86,7 +86,7 @@ func (e *env) check(root string) error {
 	if err != nil {
 		return e.settingsError(err)
 	}
-	printDiagnostics(e.stderr, diags)
+	printSummary(e.stderr, diags)
 	if len(probs) == 0 {
 		fmt.Fprintf(e.stdout, "kgen: %s/ is up to date\n", generator.OwnedDir)
 		return nil

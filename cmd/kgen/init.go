@@ -10,6 +10,7 @@ import (
 
 	"github.com/kgen-dev/kgen"
 	"github.com/kgen-dev/kgen/generator"
+	"github.com/kgen-dev/kgen/runtime"
 	"github.com/kgen-dev/kgen/settings"
 )
 
@@ -17,7 +18,7 @@ func (e *env) initCmd() *cobra.Command {
 	var file, out, module, source string
 	var force bool
 	cmd := &cobra.Command{
-		Use:   "init --settings FILE --out DIR",
+		Use:   "init [--settings] FILE --out DIR",
 		Short: "Create a new processor project from a settings file",
 		Long: `init validates the settings, then writes a new project into DIR: your
 process.go (forwarding every record unchanged until you change it), its test,
@@ -32,17 +33,20 @@ the others alone.
 The project's go.mod points at this kgen: its source checkout (found
 automatically for a development build; --kgen-source or KGEN_SOURCE to
 choose) or, for a released kgen, the published module at kgen's version.`,
-		Example: `  kgen init --settings settings.json --out ./article-copier
+		Example: `  kgen init settings.json --out ./article-copier
   kgen init --settings settings.json --out ./copier --module github.com/acme/copier
   kgen init --settings settings.json --out . --force`,
-		Args: cobra.NoArgs,
-		RunE: runE(func(cmd *cobra.Command, _ []string) error {
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			file, err := settingsArg(file, args)
+			if err != nil {
+				return err
+			}
 			data, err := settings.ReadFile(file)
 			if err != nil {
 				return fail("reading settings: %v", err)
 			}
 			s, diags := settings.Parse(file, data, generator.GenerationEnv)
-			printDiagnostics(e.stderr, diags)
+			printSummary(e.stderr, diags)
 			if s == nil {
 				return fail("%s: invalid settings; nothing written", file)
 			}
@@ -73,6 +77,7 @@ choose) or, for a released kgen, the published module at kgen's version.`,
 				return err
 			}
 			e.printInit(out, module, src, files, res)
+			e.printFailurePolicy(s, data)
 			if secrets := settings.InlineSecrets(data); len(secrets) > 0 {
 				sort.Strings(secrets)
 				fmt.Fprintf(e.stdout, "\nNote: settings.json holds a secret written inline (%s): kgen wrote it readable by you only (0600) and listed it in .gitignore. Write secrets as \"${ENV_VAR}\" instead to keep them out of every copy.\n", strings.Join(secrets, ", "))
@@ -81,12 +86,11 @@ choose) or, for a released kgen, the published module at kgen's version.`,
 		}),
 	}
 	f := cmd.Flags()
-	f.StringVar(&file, "settings", "", "settings `FILE` to generate from (required)")
+	f.StringVar(&file, "settings", "", "settings `FILE` to generate from (or give FILE as the argument)")
 	f.StringVar(&out, "out", "", "`DIR` to create the project in (required)")
 	f.StringVar(&module, "module", "", "module `PATH` of the project (default example.com/ and DIR's name)")
 	f.BoolVar(&force, "force", false, "write into a non-empty DIR, replacing the project's files there")
 	f.StringVar(&source, "kgen-source", "", "kgen source checkout `DIR` for go.mod's replace directive (default: found automatically, or $KGEN_SOURCE)")
-	cmd.MarkFlagRequired("settings")
 	cmd.MarkFlagRequired("out")
 	return cmd
 }
@@ -133,4 +137,51 @@ func sanitizeModuleElem(s string) string {
 		return "processor"
 	}
 	return elem
+}
+
+// printFailurePolicy says which failure policy the project runs with, where
+// it comes from, and the JSON that changes it.
+func (e *env) printFailurePolicy(s *settings.Settings, data []byte) {
+	w := e.stdout
+	f := s.Runtime.Failure
+	retries := "its retries"
+	if len(s.Runtime.Inbound) == 1 {
+		retries = fmt.Sprintf("%d retries (max_retries)", s.Runtime.Inbound[0].MaxRetries)
+	}
+	from := "set in settings.json"
+	if !settings.HasMember(data, "/processing/on_failure") {
+		from = "the default: settings.json sets no processing.on_failure"
+	}
+	fmt.Fprintf(w, "\nFailure policy: on_failure %q (%s).\n", f.OnFailure, from)
+	switch f.OnFailure {
+	case runtime.Stop:
+		fmt.Fprintf(w, "A record that still fails after %s stops the processor; nothing after it is committed, so it is read again at the next start.\n", retries)
+	case runtime.Skip:
+		fmt.Fprintf(w, "A record that still fails after %s is logged, counted and passed over.\n", retries)
+	case runtime.DeadLetter:
+		fmt.Fprintf(w, "A record that still fails after %s is written to the dead-letter topic %q, its failure in the headers.\n", retries, f.DeadLetterTopic)
+		return
+	}
+	// Dead letters are written with the brokers of the record's inbound
+	// client: only Kafka inbound clients have some.
+	topic := ""
+	for _, in := range s.Runtime.Inbound {
+		if in.Kafka == nil {
+			topic = ""
+			break
+		}
+		if topic == "" && len(in.Kafka.Topics) > 0 {
+			topic = in.Kafka.Topics[0] + "-dlq"
+		}
+	}
+	what, policy := "dead-letter them", fmt.Sprintf(`"on_failure": "dead_letter", "dead_letter_topic": %q`, topic)
+	if topic == "" {
+		what, policy = "pass over them", `"on_failure": "skip"`
+	}
+	if settings.HasMember(data, "/processing") {
+		fmt.Fprintf(w, "To %s instead, put this in the \"processing\" object of settings.json:\n  %s\n", what, policy)
+	} else {
+		fmt.Fprintf(w, "To %s instead, add this member to settings.json:\n  \"processing\": {%s}\n", what, policy)
+	}
+	fmt.Fprintln(w, "then run make generate (go generate ./...).")
 }

@@ -151,8 +151,8 @@ func TestMigrateSeedSettings(t *testing.T) {
 	}
 
 	if code, stdout, _ := kgenRun(t, ".", "migrate", "--settings", f, "--diff"); code != exitOK ||
-		!strings.Contains(stdout, `+  "settings_version": 1,`) {
-		t.Errorf("--diff: exit %d\n%s", code, stdout)
+		!strings.Contains(stdout, "\n+    \"settings_version\": 1,\n") || strings.Count(stdout, "\n+") != 2 || strings.Count(stdout, "\n-") != 0 {
+		t.Errorf("--diff: exit %d, not one line added\n%s", code, stdout)
 	}
 	if code, _, stderr := kgenRun(t, ".", "migrate", "--settings", f, "--write"); code != exitOK {
 		t.Fatalf("--write: exit %d\n%s", code, stderr)

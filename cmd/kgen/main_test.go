@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -158,9 +160,11 @@ func TestMigrate(t *testing.T) {
 	seed, _ := os.ReadFile(seedSettings)
 	os.WriteFile(f, seed, 0o644)
 
-	code, stdout, _ := kgenRun(t, dir, "migrate", "--settings", f, "--diff")
-	if code != exitOK || !strings.Contains(stdout, `+  "settings_version": 1,`) || !strings.HasPrefix(stdout, "--- ") {
-		t.Errorf("--diff: exit %d:\n%s", code, stdout)
+	code, stdout, _ := kgenRun(t, dir, "migrate", f, "--diff")
+	// One line added, indented as the seed indents, nothing removed.
+	wantDiff := "--- " + f + "\n+++ " + f + " (migrated)\n@@ -1,5 +1,6 @@\n {\n \n+    \"settings_version\": 1,\n     \"num_of_workers\": 3,\n     \"inbound_client_settings\": {\n         \"name\":\"kafka_consumer\",\n"
+	if code != exitOK || stdout != wantDiff {
+		t.Errorf("--diff: exit %d:\n%s\nwant:\n%s", code, stdout, wantDiff)
 	}
 	code, stdout, _ = kgenRun(t, dir, "migrate", "--settings", f)
 	if code != exitOK || !strings.Contains(stdout, `"settings_version": 1`) {
@@ -178,5 +182,108 @@ func TestMigrate(t *testing.T) {
 	code, _, stderr := kgenRun(t, dir, "migrate", "--settings", f, "--write")
 	if code != exitOK || !strings.Contains(stderr, "nothing to migrate") {
 		t.Errorf("second --write: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestSettingsPositional: every command that takes --settings FILE takes
+// FILE as its argument too; both at once is a usage error naming both.
+func TestSettingsPositional(t *testing.T) {
+	for _, c := range []string{"validate", "vet", "migrate", "init"} {
+		t.Run(c, func(t *testing.T) {
+			args := []string{c, seedSettings}
+			if c == "init" {
+				args = append(args, "--out", filepath.Join(t.TempDir(), "p"))
+			}
+			if code, _, stderr := kgenRun(t, ".", args...); code != exitOK {
+				t.Errorf("kgen %s: exit %d:\n%s", strings.Join(args, " "), code, stderr)
+			}
+			both := append([]string{c, "--settings", "other.json"}, args[1:]...)
+			code, _, stderr := kgenRun(t, ".", both...)
+			if code != exitUsage || !strings.Contains(stderr, "--settings other.json or "+seedSettings+", not both") {
+				t.Errorf("kgen %s: exit %d, want %d naming both files:\n%s", strings.Join(both, " "), code, exitUsage, stderr)
+			}
+		})
+	}
+}
+
+// TestNoEffectGrouped: the seed's options without effect are named on one
+// line, the other warnings (the topic loop, ...) stay apart, --verbose
+// explains each, JSON keeps every diagnostic, and init prints the warnings
+// once. Which options have no effect comes from the settings package (the
+// JSON output), so the test follows it.
+func TestNoEffectGrouped(t *testing.T) {
+	_, stdout, _ := kgenRun(t, ".", "vet", "--format", "json", seedSettings)
+	var diags []struct {
+		NoEffect string `json:"no_effect"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &diags); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, d := range diags {
+		if d.NoEffect != "" {
+			names = append(names, d.NoEffect)
+		}
+	}
+	if len(names) < 8 { // enable_listener, max_records and kafka-python producer options
+		t.Fatalf("json: %d options without effect (%v), want at least 8", len(names), names)
+	}
+	others := len(diags) - len(names)
+	grouped := fmt.Sprintf("warning: %d options have no effect here: %s; `kgen vet --verbose` explains each", len(names), strings.Join(names, ", "))
+	const loop = `warning: /outbound_client_settings/config/topic: topic "ARTICLE" is also consumed`
+	for _, c := range []string{"validate", "vet"} {
+		code, stdout, stderr := kgenRun(t, ".", c, seedSettings)
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		if code != exitOK || len(lines) != others+1 || !slices.Contains(lines, seedSettings+": "+grouped) || !strings.Contains(stderr, loop) {
+			t.Errorf("kgen %s: exit %d, stderr:\n%s\nwant one line:\n%s", c, code, stderr, grouped)
+		}
+		if !strings.Contains(stdout, fmt.Sprintf("valid (%d warning(s))", others+1)) {
+			t.Errorf("kgen %s: stdout %q", c, stdout)
+		}
+	}
+	code, _, stderr := kgenRun(t, ".", "vet", "--verbose", seedSettings)
+	if n := strings.Count(stderr, " has no effect: "); code != exitOK || n != len(names) || !strings.Contains(stderr, loop) || strings.Contains(stderr, "have no effect here") {
+		t.Errorf("vet --verbose: exit %d, %d explained:\n%s", code, n, stderr)
+	}
+	if !strings.Contains(stderr, "enable_listener has no effect: rebalances are always handled") {
+		t.Errorf("vet --verbose does not give the reason:\n%s", stderr)
+	}
+	code, _, stderr = kgenRun(t, ".", "init", seedSettings, "--out", filepath.Join(t.TempDir(), "p"))
+	if code != exitOK || strings.Count(stderr, grouped) != 1 || strings.Count(stderr, loop) != 1 || strings.Count(stderr, "\n") != others+1 {
+		t.Errorf("init: exit %d, warnings not printed once:\n%s", code, stderr)
+	}
+}
+
+// TestInitFailurePolicy: init says which failure policy is in force and
+// gives JSON that changes it; that JSON, added as told, is valid and puts
+// dead letters in force.
+func TestInitFailurePolicy(t *testing.T) {
+	code, stdout, stderr := kgenRun(t, ".", "init", seedSettings, "--out", filepath.Join(t.TempDir(), "p"))
+	if code != exitOK {
+		t.Fatalf("init: exit %d\n%s", code, stderr)
+	}
+	const member = `"processing": {"on_failure": "dead_letter", "dead_letter_topic": "ARTICLE-dlq"}`
+	for _, want := range []string{
+		`Failure policy: on_failure "stop" (the default: settings.json sets no processing.on_failure).`,
+		"A record that still fails after 3 retries (max_retries) stops the processor",
+		"add this member to settings.json:\n  " + member + "\n",
+		"then run make generate",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("init output lacks %q:\n%s", want, stdout)
+		}
+	}
+	seed, err := os.ReadFile(seedSettings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(seed), "{", "{\n"+member+",", 1)
+	f := filepath.Join(t.TempDir(), "settings.json")
+	os.WriteFile(f, []byte(edited), 0o644)
+	dir := filepath.Join(t.TempDir(), "p")
+	code, stdout, stderr = kgenRun(t, ".", "init", f, "--out", dir)
+	if code != exitOK || !strings.Contains(stdout, `Failure policy: on_failure "dead_letter" (set in settings.json).`) ||
+		!strings.Contains(stdout, `written to the dead-letter topic "ARTICLE-dlq"`) {
+		t.Errorf("init with the suggested member: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 }

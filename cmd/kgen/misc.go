@@ -52,16 +52,23 @@ func (e *env) migrateCmd() *cobra.Command {
 	var file string
 	var diff, write bool
 	cmd := &cobra.Command{
-		Use:   "migrate --settings FILE [--diff|--write]",
+		Use:   "migrate [--settings] FILE [--diff|--write]",
 		Short: "Turn settings in an older format into the current one",
 		Long: `migrate rewrites a settings file in the current settings format (a file
 without "settings_version" is the seed's format, version 1). It prints the
 migrated settings on stdout; --diff prints a diff instead; --write replaces
-FILE. A file that is already current is left alone.`,
-		Example: `  kgen migrate --settings settings.json --diff
+FILE. A file that is already current is left alone.
+
+The migration edits the file's text in place: the "settings_version" line is
+inserted and every other line is kept as you wrote it, so the diff is one
+line.`,
+		Example: `  kgen migrate settings.json --diff
   kgen migrate --settings settings.json --write && go generate ./...`,
-		Args: cobra.NoArgs,
-		RunE: runE(func(cmd *cobra.Command, _ []string) error {
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			file, err := settingsArg(file, args)
+			if err != nil {
+				return err
+			}
 			if diff && write {
 				return usage("--diff and --write cannot be used together")
 			}
@@ -96,10 +103,9 @@ FILE. A file that is already current is left alone.`,
 			return nil
 		}),
 	}
-	cmd.Flags().StringVar(&file, "settings", "", "settings `FILE` to migrate (required)")
+	cmd.Flags().StringVar(&file, "settings", "", "settings `FILE` to migrate (or give FILE as the argument)")
 	cmd.Flags().BoolVar(&diff, "diff", false, "print a diff of the migration instead of the migrated file")
 	cmd.Flags().BoolVar(&write, "write", false, "replace FILE with the migrated settings")
-	cmd.MarkFlagRequired("settings")
 	return cmd
 }
 

@@ -129,8 +129,8 @@ for the life of the project, and never touches the code you wrote.
 
 Exit codes: 0 ok, 1 failure, 2 usage error; "generate --check" also uses
 3 (stale), 4 (hand-edited) and 5 (missing or extra files).`,
-		Example: `  kgen validate --settings settings.json
-  kgen init --settings settings.json --out ./article-copier
+		Example: `  kgen validate settings.json
+  kgen init settings.json --out ./article-copier
   cd article-copier && make test && make run`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -149,7 +149,7 @@ Exit codes: 0 ok, 1 failure, 2 usage error; "generate --check" also uses
 func (e *env) settingsError(err error) error {
 	var se *generator.SettingsError
 	if errors.As(err, &se) {
-		printDiagnostics(e.stderr, se.Diagnostics)
+		printSummary(e.stderr, se.Diagnostics)
 		return fail("%s: invalid settings", se.File)
 	}
 	return err

@@ -101,11 +101,11 @@ func (e *env) printUpgrade(res *generator.UpgradeResult) {
 		from = "unknown"
 	}
 	fmt.Fprintf(w, "kgen upgrade %s: kgen %s -> %s\n", res.Root, from, res.To)
-	printDiagnostics(e.stderr, res.Generate.Warnings)
+	printSummary(e.stderr, res.Generate.Warnings)
 	if res.Migrated {
 		d := unifiedDiff("settings.json", "settings.json (migrated)", string(res.SettingsBefore), string(res.SettingsAfter))
 		if n := strings.Count(d, "\n"); n > maxSettingsDiff {
-			fmt.Fprintf(w, "  settings.json    migrated to settings version %d (and re-indented: a diff of %d lines, not shown)\n", settings.CurrentVersion, n)
+			fmt.Fprintf(w, "  settings.json    migrated to settings version %d (a diff of %d lines, not shown)\n", settings.CurrentVersion, n)
 		} else {
 			fmt.Fprintf(w, "  settings.json    migrated to settings version %d:\n", settings.CurrentVersion)
 			fmt.Fprint(w, indent(d))

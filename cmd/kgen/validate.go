@@ -27,9 +27,19 @@ func countErrors(diags []settings.Diagnostic) (errs, warns int) {
 	return errs, warns
 }
 
+// printSummary prints diags as a reader wants them: options without
+// effect named on one line (settings.Summarize).
+func printSummary(w io.Writer, diags []settings.Diagnostic) {
+	printDiagnostics(w, settings.Summarize(diags))
+}
+
 // report prints diags in format ("text": one line each on stderr and a
-// summary on stdout; "json": an array on stdout) and returns the outcome.
-func (e *env) report(file, format string, diags []settings.Diagnostic) error {
+// summary on stdout, options without effect grouped unless verbose;
+// "json": an array on stdout, every diagnostic) and returns the outcome.
+func (e *env) report(file, format string, verbose bool, diags []settings.Diagnostic) error {
+	if format == "text" && !verbose {
+		diags = settings.Summarize(diags)
+	}
 	errs, warns := countErrors(diags)
 	switch format {
 	case "json":
@@ -66,44 +76,56 @@ func quietOrFail(format, msg string, args ...any) error {
 
 func (e *env) validateCmd() *cobra.Command {
 	var file, format string
+	var verbose bool
 	cmd := &cobra.Command{
-		Use:   "validate --settings FILE",
+		Use:   "validate [--settings] FILE",
 		Short: "Check a settings file against the schema and the semantic checks",
 		Long: `validate checks a settings file: the JSON Schema ("kgen schema") and the
 checks a schema cannot express. It reports every problem at once, each with
 file:line:col and the JSON pointer of the place. Warnings alone exit 0.`,
-		Example: `  kgen validate --settings settings.json
+		Example: `  kgen validate settings.json
   kgen validate --settings settings.json --format json | jq .`,
-		Args: cobra.NoArgs,
-		RunE: runE(func(cmd *cobra.Command, _ []string) error {
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			file, err := settingsArg(file, args)
+			if err != nil {
+				return err
+			}
 			_, diags := settings.Load(file)
-			return e.report(file, format, diags)
+			return e.report(file, format, verbose, diags)
 		}),
 	}
-	cmd.Flags().StringVar(&file, "settings", "", "settings `FILE` to check (required)")
+	cmd.Flags().StringVar(&file, "settings", "", "settings `FILE` to check (or give FILE as the argument)")
 	cmd.Flags().StringVar(&format, "format", "text", "output `FORMAT`: text or json")
-	cmd.MarkFlagRequired("settings")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "list each option without effect with its reason, instead of one line naming them")
 	return cmd
 }
 
 func (e *env) vetCmd() *cobra.Command {
 	var file, format string
-	var strict bool
+	var strict, verbose bool
 	cmd := &cobra.Command{
-		Use:   "vet --settings FILE",
+		Use:   "vet [--settings] FILE",
 		Short: "Run the semantic checks of a settings file",
 		Long: `vet runs the checks a schema cannot express: duplicate client ids, routes
 to unknown clients, an outbound topic that is also an inbound topic (a loop),
 secrets written inline instead of from the environment, ssl_check_hostname
 off, SASL credentials in clear text, metrics served on every interface, files
 shared by two clients, and more. init and
-generate run them too. Warnings exit 0 unless --strict.`,
-		Example: `  kgen vet --settings settings.json
+generate run them too. Warnings exit 0 unless --strict.
+
+Options that are accepted but have no effect here (kafka-python options
+kafka-go has no use for, enable_listener) are named on one line; --verbose
+lists each with the reason.`,
+		Example: `  kgen vet settings.json
+  kgen vet settings.json --verbose          # why each option has no effect
   kgen vet --settings settings.json --strict   # warnings fail too (for CI)`,
-		Args: cobra.NoArgs,
-		RunE: runE(func(cmd *cobra.Command, _ []string) error {
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			file, err := settingsArg(file, args)
+			if err != nil {
+				return err
+			}
 			_, diags := settings.Load(file)
-			if err := e.report(file, format, diags); err != nil {
+			if err := e.report(file, format, verbose, diags); err != nil {
 				return err
 			}
 			if _, warns := countErrors(diags); strict && warns > 0 {
@@ -112,9 +134,9 @@ generate run them too. Warnings exit 0 unless --strict.`,
 			return nil
 		}),
 	}
-	cmd.Flags().StringVar(&file, "settings", "", "settings `FILE` to check (required)")
+	cmd.Flags().StringVar(&file, "settings", "", "settings `FILE` to check (or give FILE as the argument)")
 	cmd.Flags().StringVar(&format, "format", "text", "output `FORMAT`: text or json")
 	cmd.Flags().BoolVar(&strict, "strict", false, "fail on warnings too")
-	cmd.MarkFlagRequired("settings")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "list each option without effect with its reason, instead of one line naming them")
 	return cmd
 }

@@ -4,7 +4,6 @@ package kgen
 
 import (
 	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/kgen-dev/kgen/runtime"
@@ -13,9 +12,9 @@ import (
 // Header is one record header.
 type Header = runtime.Header
 
-// Input is one inbound record, its value decoded. Key, Value and Headers may
-// share memory with the runtime: returning them in outputs is fine, keeping
-// them after Process returns needs a copy.
+// Input is one inbound record, its value decoded. Key, Value, RawValue and
+// Headers may share memory with the runtime: returning them in outputs is
+// fine, keeping them after Process returns needs a copy.
 type Input struct {
 	// Topic, Partition and Offset locate the record in its source.
 	Topic     string
@@ -23,7 +22,12 @@ type Input struct {
 	Offset    int64
 	Key       []byte
 	Value     InValue
-	Headers   []Header
+	// RawValue is the record value as received, before decoding. In tests
+	// (RunMemory, Case) a RawValue that is not nil is fed to the processor
+	// instead of Value encoded: give bytes that do not decode to test what
+	// happens to a record that cannot be decoded.
+	RawValue []byte
+	Headers  []Header
 	// Time is the record's timestamp.
 	Time time.Time
 	// Source is the id of the inbound client the record came from.
@@ -56,7 +60,9 @@ type Output struct {
 
 // DecodeError is a record value that does not decode into its declared type.
 // The record fails as if Process had returned the error: it is retried, then
-// the failure policy applies.
+// the failure policy applies. For a JSON value, Err is a
+// *runtime.JSONValueError naming the place by JSON pointer and the JSON type
+// expected ("/id: want integer, got string").
 type DecodeError struct {
 	Err error
 }
@@ -87,14 +93,8 @@ type InValue struct {
 
 // UnmarshalJSON decodes v and reports a missing required property.
 func (v *InValue) UnmarshalJSON(b []byte) error {
-	var props map[string]json.RawMessage
-	if err := json.Unmarshal(b, &props); err != nil {
+	if err := runtime.RequireProperties(b, "id", "name", "address"); err != nil {
 		return err
-	}
-	for _, name := range [...]string{"id", "name", "address"} {
-		if _, ok := props[name]; !ok {
-			return fmt.Errorf("missing required property %q", name)
-		}
 	}
 	type plain InValue
 	return json.Unmarshal(b, (*plain)(v))
@@ -108,14 +108,8 @@ type InValueAddress struct {
 
 // UnmarshalJSON decodes v and reports a missing required property.
 func (v *InValueAddress) UnmarshalJSON(b []byte) error {
-	var props map[string]json.RawMessage
-	if err := json.Unmarshal(b, &props); err != nil {
+	if err := runtime.RequireProperties(b, "city"); err != nil {
 		return err
-	}
-	for _, name := range [...]string{"city"} {
-		if _, ok := props[name]; !ok {
-			return fmt.Errorf("missing required property %q", name)
-		}
 	}
 	type plain InValueAddress
 	return json.Unmarshal(b, (*plain)(v))
@@ -133,7 +127,7 @@ type OutValue = InValue
 // DecodeInValue decodes a record value.
 func DecodeInValue(b []byte) (InValue, error) {
 	var v InValue
-	if err := json.Unmarshal(b, &v); err != nil {
+	if err := runtime.UnmarshalJSON(b, &v); err != nil {
 		return v, &DecodeError{Err: err}
 	}
 	return v, nil
@@ -147,7 +141,7 @@ func EncodeInValue(v InValue) ([]byte, error) {
 // DecodeOutValue decodes a record value.
 func DecodeOutValue(b []byte) (OutValue, error) {
 	var v OutValue
-	if err := json.Unmarshal(b, &v); err != nil {
+	if err := runtime.UnmarshalJSON(b, &v); err != nil {
 		return v, &DecodeError{Err: err}
 	}
 	return v, nil

@@ -52,9 +52,13 @@ func RunMemory(ctx context.Context, cfg Config, p ProcessFunc, ins ...Input) (Re
 	recs := make([]runtime.Record, len(ins))
 	next := map[string]int64{}
 	for i, in := range ins {
-		b, err := EncodeInValue(in.Value)
-		if err != nil {
-			return Result{}, fmt.Errorf("input %d: %w", i, err)
+		b := in.RawValue
+		if b == nil {
+			var err error
+			b, err = EncodeInValue(in.Value)
+			if err != nil {
+				return Result{}, fmt.Errorf("input %d: %w", i, err)
+			}
 		}
 		rec := runtime.Record{
 			Source:    in.Source,

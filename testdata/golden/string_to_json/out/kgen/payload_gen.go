@@ -14,9 +14,9 @@ import (
 // Header is one record header.
 type Header = runtime.Header
 
-// Input is one inbound record, its value decoded. Key, Value and Headers may
-// share memory with the runtime: returning them in outputs is fine, keeping
-// them after Process returns needs a copy.
+// Input is one inbound record, its value decoded. Key, Value, RawValue and
+// Headers may share memory with the runtime: returning them in outputs is
+// fine, keeping them after Process returns needs a copy.
 type Input struct {
 	// Topic, Partition and Offset locate the record in its source.
 	Topic     string
@@ -24,7 +24,12 @@ type Input struct {
 	Offset    int64
 	Key       []byte
 	Value     InValue
-	Headers   []Header
+	// RawValue is the record value as received, before decoding. In tests
+	// (RunMemory, Case) a RawValue that is not nil is fed to the processor
+	// instead of Value encoded: give bytes that do not decode to test what
+	// happens to a record that cannot be decoded.
+	RawValue []byte
+	Headers  []Header
 	// Time is the record's timestamp.
 	Time time.Time
 	// Source is the id of the inbound client the record came from.

@@ -45,6 +45,7 @@ func Handler(p ProcessFunc) runtime.Handler {
 			Offset:    rec.Offset,
 			Key:       rec.Key,
 			Value:     v,
+			RawValue:  rec.Value,
 			Headers:   rec.Headers,
 			Time:      rec.Time,
 			Source:    rec.Source,
