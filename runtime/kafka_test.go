@@ -678,8 +678,10 @@ func TestKafkaMetricsAndHealth(t *testing.T) {
 }
 
 // secondBrokerPort is the second broker's port (its controller's is one
-// more); clear of the single broker (9092) and the chaos cluster (19092-).
-const secondBrokerPort = 39092
+// more); clear of the single broker (9092), the chaos cluster (19092-)
+// and the ephemeral port range (32768-), where a local connection can hold
+// it.
+const secondBrokerPort = 29092
 
 // secondBroker starts another broker on its own ports (for an outbound
 // cluster that can go away) and returns its address and pid.
