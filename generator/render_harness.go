@@ -88,6 +88,7 @@ func renderHarness(m *model) ([]byte, error) {
 					jen.Id("Key").Op(":").Id("msg").Dot("Key"),
 					jen.Id("Value").Op(":").Id("v"),
 					jen.Id("Headers").Op(":").Id("msg").Dot("Headers"),
+					jen.Id("Timestamp").Op(":").Id("msg").Dot("Timestamp"),
 				))),
 			),
 		),
@@ -102,7 +103,8 @@ func renderHarness(m *model) ([]byte, error) {
 		jen.Id("In").Index().Id("Input"),
 		jen.Comment("Want is what each outbound client should receive, by client id, in"),
 		jen.Comment("order; a client missing from Want must receive nothing. Outputs compare"),
-		jen.Comment("by key, encoded value and headers."),
+		jen.Comment("by key, encoded value and headers, and by Timestamp where the wanted one"),
+		jen.Comment("is set (an output carries its input's Time unless Process sets one)."),
 		jen.Id("Want").Map(jen.String()).Index().Id("Output"),
 		jen.Comment("WantDeadLetters is how many records should end as dead letters."),
 		jen.Id("WantDeadLetters").Int(),
@@ -153,7 +155,8 @@ func renderHarness(m *model) ([]byte, error) {
 	f.Line()
 
 	f.Comment(`diffOutput describes how got differs from want ("" when it does not),`)
-	f.Comment("comparing keys, encoded values and headers; To is not compared.")
+	f.Comment("comparing keys, encoded values, headers and (when want sets it) the")
+	f.Comment("timestamp; To is not compared.")
 	f.Func().Id("diffOutput").Params(jen.List(jen.Id("got"), jen.Id("want")).Id("Output")).String().Block(
 		jen.If(jen.Op("!").Qual("bytes", "Equal").Call(jen.Id("got").Dot("Key"), jen.Id("want").Dot("Key"))).Block(
 			jen.Return(jen.Qual("fmt", "Sprintf").Call(jen.Lit("key %q, want %q"), jen.Id("got").Dot("Key"), jen.Id("want").Dot("Key"))),
@@ -171,6 +174,9 @@ func renderHarness(m *model) ([]byte, error) {
 				jen.Return(jen.Id("a").Dot("Key").Op("==").Id("b").Dot("Key").Op("&&").Qual("bytes", "Equal").Call(jen.Id("a").Dot("Value"), jen.Id("b").Dot("Value"))),
 			))).Block(
 			jen.Return(jen.Qual("fmt", "Sprintf").Call(jen.Lit("headers %v, want %v"), jen.Id("got").Dot("Headers"), jen.Id("want").Dot("Headers"))),
+		),
+		jen.If(jen.Op("!").Id("want").Dot("Timestamp").Dot("IsZero").Call().Op("&&").Op("!").Id("got").Dot("Timestamp").Dot("Equal").Call(jen.Id("want").Dot("Timestamp"))).Block(
+			jen.Return(jen.Qual("fmt", "Sprintf").Call(jen.Lit("timestamp %v, want %v"), jen.Id("got").Dot("Timestamp"), jen.Id("want").Dot("Timestamp"))),
 		),
 		jen.Return(jen.Lit("")),
 	)

@@ -66,19 +66,31 @@ func renderPayload(m *model) ([]byte, error) {
 		jen.Id("Key").Index().Byte(),
 		jen.Id("Value").Id("OutValue"),
 		jen.Id("Headers").Index().Id("Header"),
+		jen.Comment("Timestamp is the record's timestamp; zero means the inbound record's"),
+		jen.Comment("(Input.Time), or the time of writing when that has none."),
+		jen.Id("Timestamp").Qual("time", "Time"),
 		jen.Comment("To names the outbound clients to write to (the ...ID constants); empty"),
 		jen.Comment("means every outbound client."),
 		jen.Id("To").Index().String(),
 	)
 	f.Line()
+	f.Comment("Permanent marks err as an error that running Process again cannot cure (a")
+	f.Comment("record that will never parse, a value out of range): returned from Process,")
+	f.Comment("the record is not retried and goes straight to the failure policy. Any")
+	f.Comment("other error is retried (max_retries) first. errors.Is and errors.As still")
+	f.Comment("find err; Permanent(nil) is nil.")
+	f.Func().Id("Permanent").Params(jen.Id("err").Error()).Error().Block(
+		jen.Return(jen.Qual(runtimePath, "Permanent").Call(jen.Id("err"))),
+	)
+	f.Line()
 	f.Comment("DecodeError is a record value that does not decode into its declared type.")
-	f.Comment("The record fails as if Process had returned the error: it is retried, then")
+	f.Comment("It is permanent (decoding the same bytes again cannot succeed): the record")
+	f.Comment("is not retried, it is counted as failed and goes straight to the failure")
 	if typedJSON := func(pt *payloadType) bool { return pt.Kind == settings.JSON && !pt.Raw }; typedJSON(m.in) || typedJSON(m.out) {
-		f.Comment("the failure policy applies. For a JSON value, Err is a")
-		f.Comment("*runtime.JSONValueError naming the place by JSON pointer and the JSON type")
-		f.Comment(`expected ("/id: want integer, got string").`)
+		f.Comment("policy. For a JSON value, Err is a *runtime.JSONValueError naming the place")
+		f.Comment(`by JSON pointer and the JSON type expected ("/id: want integer, got string").`)
 	} else {
-		f.Comment("the failure policy applies.")
+		f.Comment("policy.")
 	}
 	f.Type().Id("DecodeError").Struct(jen.Id("Err").Error())
 	f.Line()
@@ -88,6 +100,11 @@ func renderPayload(m *model) ([]byte, error) {
 	f.Line()
 	f.Func().Params(jen.Id("e").Op("*").Id("DecodeError")).Id("Unwrap").Params().Error().Block(
 		jen.Return(jen.Id("e").Dot("Err")),
+	)
+	f.Line()
+	f.Comment("Is makes a DecodeError permanent: errors.Is(e, runtime.ErrPermanent).")
+	f.Func().Params(jen.Id("e").Op("*").Id("DecodeError")).Id("Is").Params(jen.Id("target").Error()).Bool().Block(
+		jen.Return(jen.Id("target").Op("==").Qual(runtimePath, "ErrPermanent")),
 	)
 	for _, pt := range []*payloadType{m.in, m.out} {
 		f.Line()

@@ -40,7 +40,8 @@ func renderWiring(m *model) ([]byte, error) {
 
 	f.Comment("Handler adapts p to the runtime: it decodes each record's value into an")
 	f.Comment("Input, calls p, and encodes the outputs. A value that fails to decode or")
-	f.Comment("encode fails the record (retry, then the failure policy), never a panic.")
+	f.Comment("encode fails the record for good (the failure policy, no retries), never")
+	f.Comment("a panic.")
 	f.Func().Id("Handler").Params(jen.Id("p").Id("ProcessFunc")).Qual(runtimePath, "Handler").Block(
 		jen.Return(jen.Func().Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("rec").Op("*").Qual(runtimePath, "Record")).
 			Params(jen.Index().Qual(runtimePath, "Output"), jen.Error()).Block(
@@ -69,11 +70,12 @@ func renderWiring(m *model) ([]byte, error) {
 			jen.Id("res").Op(":=").Id("rec").Dot("Outputs").Call(jen.Len(jen.Id("outs"))),
 			jen.For(jen.List(jen.Id("i"), jen.Id("o")).Op(":=").Range().Id("outs")).Block(
 				jen.List(jen.Id("b"), jen.Err()).Op(":=").Id("EncodeOutValue").Call(jen.Id("o").Dot("Value")),
-				jen.If(errNil).Block(jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(jen.Lit("output %d: %w"), jen.Id("i"), jen.Err()))),
+				jen.If(errNil).Block(jen.Return(jen.Nil(), jen.Qual(runtimePath, "Permanent").Call(jen.Qual("fmt", "Errorf").Call(jen.Lit("output %d: %w"), jen.Id("i"), jen.Err())))),
 				jen.Id("res").Index(jen.Id("i")).Op("=").Qual(runtimePath, "Output").Add(fields(
 					jen.Id("Key").Op(":").Id("o").Dot("Key"),
 					jen.Id("Value").Op(":").Id("b"),
 					jen.Id("Headers").Op(":").Id("o").Dot("Headers"),
+					jen.Id("Timestamp").Op(":").Id("o").Dot("Timestamp"),
 					jen.Id("To").Op(":").Id("o").Dot("To"),
 				)),
 			),

@@ -201,6 +201,9 @@ func TestRawInputDecodeFailure(t *testing.T) {
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"example.com/json_payload/kgen"
@@ -236,15 +239,48 @@ func TestUndecodableValue(t *testing.T) {
 	if err != nil || len(res.DeadLetters) != 1 {
 		t.Fatalf("err %v, %d dead letters", err, len(res.DeadLetters))
 	}
+	hdr := map[string]string{}
 	for _, h := range res.DeadLetters[0].Headers {
-		if h.Key == runtime.HeaderError {
-			if got, want := string(h.Value), "decode value: /id: want integer, got string"; got != want {
-				t.Errorf("error header %q, want %q", got, want)
-			}
-			return
-		}
+		hdr[h.Key] = string(h.Value)
 	}
-	t.Errorf("no %s header in %v", runtime.HeaderError, res.DeadLetters[0].Headers)
+	if got, want := hdr[runtime.HeaderError], "decode value: /id: want integer, got string"; got != want {
+		t.Errorf("error header %q, want %q", got, want)
+	}
+	// A decode error is permanent: no retry.
+	if got := hdr[runtime.HeaderAttempts]; got != "1" {
+		t.Errorf("%s = %q, want 1 (a decode error is not retried)", runtime.HeaderAttempts, got)
+	}
+}
+
+// TestPermanent: kgen.Permanent skips the retries; a plain error is
+// retried max_retries times first.
+func TestPermanent(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		wrap func(error) error
+		want int64
+	}{
+		{"plain", func(err error) error { return err }, 4},
+		{"permanent", kgen.Permanent, 1},
+		{"wrapped permanent", func(err error) error { return fmt.Errorf("parse: %w", kgen.Permanent(err)) }, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := deadLetterConfig()
+			cfg.InboundMaxRetries = 3
+			var runs atomic.Int64
+			p := func(ctx context.Context, in kgen.Input) ([]kgen.Output, error) {
+				runs.Add(1)
+				return nil, tc.wrap(errors.New("bad record"))
+			}
+			res, err := kgen.RunMemory(context.Background(), cfg, p, kgen.Input{Value: kgen.InValue{ID: 1}})
+			if err != nil || len(res.DeadLetters) != 1 {
+				t.Fatalf("err %v, %d dead letters", err, len(res.DeadLetters))
+			}
+			if got := runs.Load(); got != tc.want {
+				t.Errorf("Process ran %d times, want %d", got, tc.want)
+			}
+		})
+	}
 }
 
 func TestDecodeErrorsNameJSON(t *testing.T) {
@@ -263,5 +299,5 @@ func TestDecodeErrorsNameJSON(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "decode_test.go"), []byte(test), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	goCmd(t, dir, "test", "-run", "TestUndecodableValue|TestDecodeErrorsNameJSON", "-v", ".")
+	goCmd(t, dir, "test", "-run", "TestUndecodableValue|TestDecodeErrorsNameJSON|TestPermanent", "-v", ".")
 }

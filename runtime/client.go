@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Acker learns the outcome of one written message: nil once the outbound
@@ -17,6 +18,9 @@ type Message struct {
 	Key     []byte
 	Value   []byte
 	Headers []Header
+	// Timestamp is the record's timestamp; zero means the time of
+	// writing. The Kafka producer writes it as the record's timestamp.
+	Timestamp time.Time
 	// Topic overrides the sink's configured topic (dead letters use it).
 	Topic string
 	// Worker is the worker that produced the message (the file writer

@@ -941,7 +941,7 @@ func (e *Engine) stage(w *workerState, sb *sendBuf, t *task, outs []Output) erro
 		from := len(msgs)
 		for i := range outs {
 			if o := &outs[i]; routes(o.To, id) {
-				msgs = append(msgs, Message{Key: o.Key, Value: o.Value, Headers: o.Headers, Worker: w.id, Ack: t})
+				msgs = append(msgs, Message{Key: o.Key, Value: o.Value, Headers: o.Headers, Timestamp: o.stamp(&t.rec), Worker: w.id, Ack: t})
 			}
 		}
 		sb.out[0] = msgs
@@ -957,7 +957,7 @@ func (e *Engine) stage(w *workerState, sb *sendBuf, t *task, outs []Output) erro
 			from := len(msgs)
 			for i := range outs {
 				if o := &outs[i]; routes(o.To, id) {
-					msgs = append(msgs, Message{Key: o.Key, Value: o.Value, Headers: o.Headers, Worker: w.id, Ack: t})
+					msgs = append(msgs, Message{Key: o.Key, Value: o.Value, Headers: o.Headers, Timestamp: o.stamp(&t.rec), Worker: w.id, Ack: t})
 				}
 			}
 			if len(msgs) > from {
@@ -1265,4 +1265,13 @@ func (e *Engine) after(d time.Duration, f func()) {
 		}
 		f()
 	}()
+}
+
+// stamp is o's timestamp: its own, else the inbound record's (event time
+// carries through), else zero (the time of writing).
+func (o *Output) stamp(rec *Record) time.Time {
+	if !o.Timestamp.IsZero() {
+		return o.Timestamp
+	}
+	return rec.Time
 }

@@ -425,3 +425,49 @@ func TestRecordOut(t *testing.T) {
 		t.Error("Out outside the engine returned its argument, not a copy")
 	}
 }
+
+// TestPermanentHandlerErrorSkipsRetries: a handler error wrapped with
+// Permanent runs Process once and goes to the failure policy; a plain one
+// is retried MaxRetries times first.
+func TestPermanentHandlerErrorSkipsRetries(t *testing.T) {
+	tests := []struct {
+		name     string
+		err      error
+		wantRuns int64
+		wantTry  string
+	}{
+		{"plain", errors.New("bad record"), 4, "4"},
+		{"permanent", Permanent(errors.New("bad record")), 1, "1"},
+		{"wrapped permanent", fmt.Errorf("parse: %w", Permanent(errors.New("bad record"))), 1, "1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var runs atomic.Int64
+			h := func(ctx context.Context, r *Record) ([]Output, error) {
+				if r.Offset == 3 {
+					runs.Add(1)
+					return nil, tt.err
+				}
+				return passthrough(ctx, r)
+			}
+			cfg := Config{Workers: 2, Logger: quietLogger(),
+				Inbound: []InboundConfig{{ID: "in", MaxRetries: 3}},
+				Failure: FailurePolicy{OnFailure: DeadLetter, Backoff: time.Millisecond}}
+			res, err := RunInMemory(context.Background(), cfg, h, keyed("t", 0, 5, 5))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := runs.Load(); got != tt.wantRuns {
+				t.Errorf("Process ran %d times on the failing record, want %d", got, tt.wantRuns)
+			}
+			if len(res.DeadLetters) != 1 {
+				t.Fatalf("dead letters %d, want 1", len(res.DeadLetters))
+			}
+			for _, x := range res.DeadLetters[0].Headers {
+				if x.Key == HeaderAttempts && string(x.Value) != tt.wantTry {
+					t.Errorf("%s = %s, want %s", HeaderAttempts, x.Value, tt.wantTry)
+				}
+			}
+		})
+	}
+}

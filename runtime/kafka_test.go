@@ -962,3 +962,39 @@ func TestKafkaSourceReadsWhatTheSinkWrites(t *testing.T) {
 type ackFunc func(error)
 
 func (f ackFunc) Done(err error) { f(err) }
+
+// TestKafkaOutputsCarryEventTime: an output carries the inbound record's
+// timestamp (one produced days ago comes out with it, not stamped with the
+// time of writing), and a Timestamp the handler sets wins.
+func TestKafkaOutputsCarryEventTime(t *testing.T) {
+	addr := kafkatest.Broker(t)
+	in, out := kafkatest.Topic(t, addr, 1), kafkatest.Topic(t, addr, 1)
+	// Days old but inside the topic's retention, so the broker keeps it.
+	old := time.Now().Add(-72 * time.Hour).Truncate(time.Millisecond)
+	set := time.Now().Add(-48 * time.Hour).Truncate(time.Millisecond)
+	kafkatest.Produce(t, addr, in, []kafka.Message{
+		{Key: []byte("a"), Value: []byte("carry"), Time: old},
+		{Key: []byte("a"), Value: []byte("set"), Time: old},
+	})
+	h := func(_ context.Context, r *runtime.Record) ([]runtime.Output, error) {
+		o := runtime.Output{Key: r.Key, Value: r.Value}
+		if string(r.Value) == "set" {
+			o.Timestamp = set
+		}
+		return []runtime.Output{o}, nil
+	}
+	stop := runInProcess(t, kafkaConfig(addr, "g-"+in, []string{in}, out, 2, testLogger(t)), h)
+	got := kafkatest.ReadAll(t, addr, out, 2, 60*time.Second)
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	want := map[string]time.Time{"carry": old, "set": set}
+	if len(got) != 2 {
+		t.Fatalf("outputs %d, want 2", len(got))
+	}
+	for _, m := range got {
+		if w := want[string(m.Value)]; !m.Time.Equal(w) {
+			t.Errorf("output %q has timestamp %v, want %v", m.Value, m.Time, w)
+		}
+	}
+}

@@ -2,13 +2,14 @@ package runtime
 
 import "errors"
 
-// ErrPermanent marks an outbound error that writing the same message again
-// cannot cure (a record too large for the topic on its own, an invalid
-// topic, not authorized, a value the sink refuses). Sinks wrap such errors
-// with Permanent; the engine tests errors.Is(err, ErrPermanent) and applies
-// the failure policy at once instead of resending. Every other outbound
-// error is transient: it says nothing about the record, and the engine
-// resends the record's outputs after its backoff.
+// ErrPermanent marks an error that trying again cannot cure. Outbound: a
+// record too large for the topic on its own, an invalid topic, not
+// authorized, a value the sink refuses; sinks wrap such errors with
+// Permanent and the engine applies the failure policy at once instead of
+// resending (every other outbound error is transient and the outputs are
+// sent again after the backoff). From a Handler: a record that can never
+// be processed (a value that does not decode, a rule it breaks); the
+// engine does not run the handler again and applies the failure policy.
 var ErrPermanent = errors.New("permanent outbound error")
 
 // Permanent returns err marked permanent: errors.Is(result, ErrPermanent)

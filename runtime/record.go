@@ -92,7 +92,11 @@ type Output struct {
 	Key     []byte
 	Value   []byte
 	Headers []Header
-	To      []string
+	// Timestamp is the record's timestamp. Zero means the inbound
+	// record's (Record.Time: event time carries through), or the time of
+	// writing when that is zero too.
+	Timestamp time.Time
+	To        []string
 }
 
 // Handler is the business logic. It runs concurrently on many workers, in

@@ -293,10 +293,11 @@ func (s *KafkaSink) Write(ctx context.Context, msgs []Message) error {
 	for i := range msgs {
 		toks[i].ack = msgs[i].Ack
 	}
-	// A zero time would be timestamp 0 (1970), which time-based retention
-	// deletes at once: every message gets now.
+	// A message's own timestamp (the inbound record's, or the one Process
+	// set) is the record's; a zero time would be timestamp 0 (1970), which
+	// time-based retention deletes at once: it gets now.
 	now := time.Now()
-	ts, deadline := now.UnixMilli(), now.Add(s.cfg.AckTimeout)
+	nowMs, deadline := now.UnixMilli(), now.Add(s.cfg.AckTimeout)
 	var (
 		topic string
 		ti    *topicInfo
@@ -318,6 +319,10 @@ func (s *KafkaSink) Write(ctx context.Context, msgs []Message) error {
 		}
 		err := perr
 		if err == nil {
+			ts := nowMs
+			if !m.Timestamp.IsZero() && m.Timestamp.UnixMilli() >= 0 {
+				ts = m.Timestamp.UnixMilli()
+			}
 			err = s.prod.add(topic, ti, m, ts, deadline, t)
 		}
 		if err != nil {

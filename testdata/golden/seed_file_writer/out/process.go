@@ -13,14 +13,18 @@ import (
 //
 //   - in is one record from an inbound client (in.Source is its id), with its
 //     value decoded into kgen.InValue. A value that does not decode never
-//     reaches Process: the record fails as if Process had returned an error.
+//     reaches Process: the record goes straight to the failure policy.
 //   - Returning no outputs finishes the record with nothing written.
 //   - Each output is written to every outbound client, or only to the clients
 //     whose ids are in its To (kgen.OutboundID).
 //     Several outputs are written in order. The record's offset is committed
 //     once every output is acknowledged.
+//   - Each output carries in.Time as its timestamp (event time), unless its
+//     Timestamp is set.
 //   - Returning an error makes the runtime retry the record with backoff, then
 //     apply the failure policy from settings.json (dead letter, skip or stop).
+//     Return kgen.Permanent(err) for an error a retry cannot cure: the record
+//     goes straight to the failure policy.
 //   - Process runs concurrently on several workers, so it must be safe for
 //     concurrent use. Records with the same key in a partition are processed
 //     one at a time, in order.

@@ -47,14 +47,27 @@ type Output struct {
 	Key     []byte
 	Value   OutValue
 	Headers []Header
+	// Timestamp is the record's timestamp; zero means the inbound record's
+	// (Input.Time), or the time of writing when that has none.
+	Timestamp time.Time
 	// To names the outbound clients to write to (the ...ID constants); empty
 	// means every outbound client.
 	To []string
 }
 
+// Permanent marks err as an error that running Process again cannot cure (a
+// record that will never parse, a value out of range): returned from Process,
+// the record is not retried and goes straight to the failure policy. Any
+// other error is retried (max_retries) first. errors.Is and errors.As still
+// find err; Permanent(nil) is nil.
+func Permanent(err error) error {
+	return runtime.Permanent(err)
+}
+
 // DecodeError is a record value that does not decode into its declared type.
-// The record fails as if Process had returned the error: it is retried, then
-// the failure policy applies.
+// It is permanent (decoding the same bytes again cannot succeed): the record
+// is not retried, it is counted as failed and goes straight to the failure
+// policy.
 type DecodeError struct {
 	Err error
 }
@@ -65,6 +78,11 @@ func (e *DecodeError) Error() string {
 
 func (e *DecodeError) Unwrap() error {
 	return e.Err
+}
+
+// Is makes a DecodeError permanent: errors.Is(e, runtime.ErrPermanent).
+func (e *DecodeError) Is(target error) bool {
+	return target == runtime.ErrPermanent
 }
 
 // InValue is the inbound record value, as bytes.

@@ -31,7 +31,8 @@ type ProcessFunc func(ctx context.Context, in Input) ([]Output, error)
 
 // Handler adapts p to the runtime: it decodes each record's value into an
 // Input, calls p, and encodes the outputs. A value that fails to decode or
-// encode fails the record (retry, then the failure policy), never a panic.
+// encode fails the record for good (the failure policy, no retries), never
+// a panic.
 func Handler(p ProcessFunc) runtime.Handler {
 	return func(ctx context.Context, rec *runtime.Record) ([]runtime.Output, error) {
 		v, err := DecodeInValue(rec.Value)
@@ -63,13 +64,14 @@ func Handler(p ProcessFunc) runtime.Handler {
 		for i, o := range outs {
 			b, err := EncodeOutValue(o.Value)
 			if err != nil {
-				return nil, fmt.Errorf("output %d: %w", i, err)
+				return nil, runtime.Permanent(fmt.Errorf("output %d: %w", i, err))
 			}
 			res[i] = runtime.Output{
-				Key:     o.Key,
-				Value:   b,
-				Headers: o.Headers,
-				To:      o.To,
+				Key:       o.Key,
+				Value:     b,
+				Headers:   o.Headers,
+				Timestamp: o.Timestamp,
+				To:        o.To,
 			}
 		}
 		return res, nil

@@ -93,9 +93,10 @@ func RunMemory(ctx context.Context, cfg Config, p ProcessFunc, ins ...Input) (Re
 				return res, fmt.Errorf("output to %s: %w", id, err)
 			}
 			res.Outputs[id] = append(res.Outputs[id], Output{
-				Key:     msg.Key,
-				Value:   v,
-				Headers: msg.Headers,
+				Key:       msg.Key,
+				Value:     v,
+				Headers:   msg.Headers,
+				Timestamp: msg.Timestamp,
 			})
 		}
 	}
@@ -109,7 +110,8 @@ type Case struct {
 	In []Input
 	// Want is what each outbound client should receive, by client id, in
 	// order; a client missing from Want must receive nothing. Outputs compare
-	// by key, encoded value and headers.
+	// by key, encoded value and headers, and by Timestamp where the wanted one
+	// is set (an output carries its input's Time unless Process sets one).
 	Want map[string][]Output
 	// WantDeadLetters is how many records should end as dead letters.
 	WantDeadLetters int
@@ -164,7 +166,8 @@ func (c Case) Check(t TB, p ProcessFunc) {
 }
 
 // diffOutput describes how got differs from want ("" when it does not),
-// comparing keys, encoded values and headers; To is not compared.
+// comparing keys, encoded values, headers and (when want sets it) the
+// timestamp; To is not compared.
 func diffOutput(got, want Output) string {
 	if !bytes.Equal(got.Key, want.Key) {
 		return fmt.Sprintf("key %q, want %q", got.Key, want.Key)
@@ -181,6 +184,9 @@ func diffOutput(got, want Output) string {
 		return a.Key == b.Key && bytes.Equal(a.Value, b.Value)
 	}) {
 		return fmt.Sprintf("headers %v, want %v", got.Headers, want.Headers)
+	}
+	if !want.Timestamp.IsZero() && !got.Timestamp.Equal(want.Timestamp) {
+		return fmt.Sprintf("timestamp %v, want %v", got.Timestamp, want.Timestamp)
 	}
 	return ""
 }
