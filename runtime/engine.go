@@ -78,7 +78,11 @@ type Engine struct {
 	fatal     chan struct{}
 	fatalErr  error
 
-	consumed, processed, failed, retried, deadLettered, skipped, written atomic.Int64
+	// processed counts records finished with every output acknowledged
+	// (not the failure policy's), runs the runs of the handler (tries),
+	// abandoned the records given up unfinished at shutdown, sent the
+	// outputs handed to the outbound clients.
+	consumed, processed, runs, failed, retried, deadLettered, skipped, abandoned, sent atomic.Int64
 
 	// onSkip, when set, sees every record the Skip policy drops.
 	onSkip func(Record)
@@ -101,15 +105,27 @@ type Flusher interface {
 }
 
 type namedSink struct {
-	id      string
-	sink    Sink
-	written atomic.Int64
+	id   string
+	sink Sink
+	// sent counts the messages handed to the sink, acked those it
+	// acknowledged without error.
+	sent, acked atomic.Int64
 }
 
 // Stats are the engine's counters since it started.
+//
+// Processed counts records finished with every output acknowledged;
+// DeadLettered and Skipped those the failure policy finished; Abandoned
+// those given up unfinished at shutdown (the next run consumes them again
+// from the last commit). Runs counts the handler's runs (a retried record
+// runs several times), Failed the failed tries (handler or output),
+// Retried the tries scheduled again. Sent counts the outputs handed to the
+// outbound clients, Acked those acknowledged.
 type Stats struct {
-	Consumed, Processed, Failed, Retried, DeadLettered, Skipped, Written int64
-	InFlightRecords, InFlightBytes                                       int64
+	Consumed, Processed, DeadLettered, Skipped, Abandoned int64
+	Runs, Failed, Retried                                 int64
+	Sent, Acked                                           int64
+	InFlightRecords, InFlightBytes                        int64
 }
 
 // NewEngine returns an engine that runs h with cfg's workers, flow and
@@ -207,10 +223,15 @@ func (e *Engine) stop(err error) {
 // Stats returns the engine's counters.
 func (e *Engine) Stats() Stats {
 	r, b := e.budget.inFlight()
+	var acked int64
+	for i := range e.sinks {
+		acked += e.sinks[i].acked.Load()
+	}
 	return Stats{
-		Consumed: e.consumed.Load(), Processed: e.processed.Load(), Failed: e.failed.Load(),
-		Retried: e.retried.Load(), DeadLettered: e.deadLettered.Load(), Skipped: e.skipped.Load(),
-		Written: e.written.Load(), InFlightRecords: r, InFlightBytes: b,
+		Consumed: e.consumed.Load(), Processed: e.processed.Load(), DeadLettered: e.deadLettered.Load(),
+		Skipped: e.skipped.Load(), Abandoned: e.abandoned.Load(),
+		Runs: e.runs.Load(), Failed: e.failed.Load(), Retried: e.retried.Load(),
+		Sent: e.sent.Load(), Acked: acked, InFlightRecords: r, InFlightBytes: b,
 	}
 }
 
@@ -304,6 +325,15 @@ func monoSince() time.Duration { return time.Since(monoBase) }
 
 // Done implements Acker for every output of the task (with one sink).
 func (t *task) Done(err error) {
+	if err == nil {
+		// A task is its messages' Acker only with one sink.
+		t.lane.e.sinks[0].acked.Add(1)
+	}
+	t.ack(err)
+}
+
+// ack is Done without the count.
+func (t *task) ack(err error) {
 	if err != nil {
 		t.fail(err)
 	}
@@ -354,8 +384,10 @@ type outSpan struct {
 func (s *outSpan) Done(err error) {
 	if err != nil {
 		s.failed.Store(true)
+	} else {
+		s.t.lane.e.sinks[s.sink].acked.Add(1)
 	}
-	s.t.Done(err)
+	s.t.ack(err)
 }
 
 // smallRound is the largest round whose outputs take a buffer from the
@@ -461,7 +493,7 @@ func (f *finisher) flush() {
 	if sb != nil {
 		sb.release(e, n)
 	}
-	f.buf[0].lane.finishAll(f.buf)
+	f.buf[0].lane.finishAll(f.buf, true)
 	clear(f.buf)
 	f.buf = f.buf[:0]
 	if !f.hold {
@@ -475,11 +507,21 @@ func (f *finisher) flush() {
 // are finished in runs through f. Sinks acknowledging many messages at
 // once use it.
 func ackAll(acks []Acker, f *finisher) {
+	var one *namedSink // the single sink, whose Ackers are tasks
+	var n int64
+	defer func() {
+		if one != nil {
+			one.acked.Add(n)
+		}
+	}()
 	for _, a := range acks {
 		switch a := a.(type) {
 		case *task:
+			one = &a.lane.e.sinks[0]
+			n++
 			f.done(a)
 		case *outSpan:
+			a.t.lane.e.sinks[a.sink].acked.Add(1)
 			f.done(a.t)
 		case nil:
 		default:
@@ -846,8 +888,8 @@ func (e *Engine) runRound(w *workerState) {
 		it.staged = true
 		ok++
 	}
-	if ok > 0 {
-		e.processed.Add(int64(ok))
+	if ran > 0 {
+		e.runs.Add(int64(ran))
 	}
 	if ran > 0 {
 		// One clock read per round: each record of the round is counted
@@ -883,8 +925,8 @@ func (e *Engine) runRound(w *workerState) {
 				msgs[j].Ack.Done(err)
 			}
 		} else {
-			e.written.Add(int64(len(msgs)))
-			ns.written.Add(int64(len(msgs)))
+			e.sent.Add(int64(len(msgs)))
+			ns.sent.Add(int64(len(msgs)))
 		}
 	}
 	if attached > 0 {
@@ -1071,7 +1113,7 @@ func (e *Engine) settle(t *task) {
 	}
 	q := t.q
 	e.dropSent(t)
-	t.lane.finish(t)
+	t.lane.finishAll([]*task{t}, true)
 	e.releaseKey(q)
 }
 

@@ -319,6 +319,49 @@ func TestDrainAbandonsAfterBudget(t *testing.T) {
 	sink.release(1) // late completion: must not panic or move anything
 	sink.release(2)
 	e.Stop(context.Background())
+	// Two records were unfinished when the drain ran out: abandoned, and
+	// not processed even though their outputs were acknowledged late.
+	if st := e.Stats(); st.Processed != 1 || st.Abandoned != 2 || st.Acked != 3 || st.Sent != 3 {
+		t.Errorf("stats %+v, want 1 processed, 2 abandoned, 3 sent and acknowledged", st)
+	}
+}
+
+// TestStatsCountRecordsNotTries: a record retried twice is processed
+// once and runs the handler three times; outputs count as acknowledged
+// only once the sink acknowledged them.
+func TestStatsCountRecordsNotTries(t *testing.T) {
+	var runs atomic.Int64
+	h := func(ctx context.Context, r *Record) ([]Output, error) {
+		if r.Offset == 2 && r.Attempt < 3 {
+			runs.Add(1)
+			return nil, errors.New("not yet")
+		}
+		return passthrough(ctx, r)
+	}
+	failSink := &MemorySink{Fail: func(m Message) error {
+		if string(m.Key) == "k4" {
+			return Permanent(errors.New("refused"))
+		}
+		return nil
+	}}
+	e := NewEngine(Config{Workers: 2, Logger: quietLogger(), Inbound: []InboundConfig{{ID: "in", MaxRetries: 5}},
+		Failure: FailurePolicy{OnFailure: Skip, Backoff: time.Millisecond}},
+		h, map[string]Sink{"out": failSink}, []string{"out"}, nil)
+	e.Start()
+	l := e.Open("in", "t", 0)
+	if err := l.Submit(context.Background(), keyed("t", 0, 6, 6)); err != nil {
+		t.Fatal(err)
+	}
+	if next, ok := l.Drain(context.Background()); !ok || next != 6 {
+		t.Fatalf("drain %d %v, want 6 true", next, ok)
+	}
+	e.Stop(context.Background())
+	st := e.Stats()
+	want := Stats{Consumed: 6, Processed: 5, Skipped: 1, Runs: 8, Failed: 3, Retried: 2, Sent: 6, Acked: 5}
+	st.InFlightRecords, st.InFlightBytes = 0, 0
+	if st != want {
+		t.Errorf("stats\n%+v, want\n%+v", st, want)
+	}
 }
 
 func waitFor(t *testing.T, cond func() bool) {

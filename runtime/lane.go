@@ -267,9 +267,12 @@ func (l *lane) Drain(ctx context.Context) (int64, bool) {
 		case <-ctx.Done():
 		}
 	}
-	l.state.Store(laneDead)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	// Under l.mu, so that each record unfinished now is counted abandoned
+	// once: here, or by abandon before, never also by finish later.
+	l.state.Store(laneDead)
+	l.e.abandoned.Add(int64(l.inflight))
 	if l.inflight > 0 {
 		l.e.log.Warn("drain budget spent; abandoning in-flight records",
 			"topic", l.topic, "partition", l.partition, "in_flight", l.inflight)
@@ -279,12 +282,14 @@ func (l *lane) Drain(ctx context.Context) (int64, bool) {
 
 // finish marks t done and advances the watermark.
 func (l *lane) finish(t *task) {
-	l.finishAll([]*task{t})
+	l.finishAll([]*task{t}, false)
 }
 
 // finishAll marks ts (all of this lane) done and advances the watermark:
-// one lock and one budget release for the lot.
-func (l *lane) finishAll(ts []*task) {
+// one lock and one budget release for the lot. processed counts them as
+// processed (every output acknowledged), unless the lane is dead: then
+// Drain counted them abandoned.
+func (l *lane) finishAll(ts []*task, processed bool) {
 	var size int64
 	for _, t := range ts {
 		size += t.size // t may be reused once the watermark passes it
@@ -293,6 +298,9 @@ func (l *lane) finishAll(ts []*task) {
 	// nothing of it any more.
 	l.e.budget.release(int64(len(ts)), size)
 	l.mu.Lock()
+	if processed && !l.dead() {
+		l.e.processed.Add(int64(len(ts)))
+	}
 	for _, t := range ts {
 		t.done = true
 	}
@@ -341,6 +349,9 @@ func (s *slab) release() {
 func (l *lane) abandon(t *task) {
 	l.e.budget.release(1, t.size)
 	l.mu.Lock()
+	if !l.dead() {
+		l.e.abandoned.Add(1)
+	}
 	l.inflight--
 	l.signalIdle()
 	l.mu.Unlock()

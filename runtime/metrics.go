@@ -14,12 +14,15 @@ import (
 // partitions; never keys).
 var (
 	descConsumed     = prometheus.NewDesc("kgen_records_consumed_total", "Records fetched and handed to the engine.", nil, nil)
-	descProcessed    = prometheus.NewDesc("kgen_records_processed_total", "Records whose handler succeeded and whose outputs were handed to the outbound clients.", nil, nil)
+	descProcessed    = prometheus.NewDesc("kgen_records_processed_total", "Records finished: the handler succeeded and every output was acknowledged.", nil, nil)
+	descRuns         = prometheus.NewDesc("kgen_handler_runs_total", "Runs of the handler (tries; a retried record runs more than once).", nil, nil)
 	descFailed       = prometheus.NewDesc("kgen_records_failed_total", "Failed tries (handler error or panic, decode error, outbound error).", nil, nil)
 	descRetried      = prometheus.NewDesc("kgen_records_retried_total", "Tries scheduled again after a failure.", nil, nil)
 	descDead         = prometheus.NewDesc("kgen_records_dead_lettered_total", "Records written to the dead-letter topic.", nil, nil)
 	descSkipped      = prometheus.NewDesc("kgen_records_skipped_total", "Records dropped by the skip failure policy.", nil, nil)
-	descWritten      = prometheus.NewDesc("kgen_outbound_records_total", "Outputs handed to an outbound client.", []string{"client"}, nil)
+	descAbandoned    = prometheus.NewDesc("kgen_records_abandoned_total", "Records given up unfinished at shutdown; the next run consumes them again from the last commit.", nil, nil)
+	descWritten      = prometheus.NewDesc("kgen_outbound_records_total", "Outputs the outbound client acknowledged (producer ack, file write done).", []string{"client"}, nil)
+	descSent         = prometheus.NewDesc("kgen_outbound_sent_total", "Outputs handed to the outbound client, resends included.", []string{"client"}, nil)
 	descInFlightRecs = prometheus.NewDesc("kgen_in_flight_records", "Records fetched but not finished.", nil, nil)
 	descInFlightB    = prometheus.NewDesc("kgen_in_flight_bytes", "Bytes of records fetched but not finished.", nil, nil)
 	descOldest       = prometheus.NewDesc("kgen_oldest_in_flight_seconds", "Age of the oldest unfinished record.", nil, nil)
@@ -80,8 +83,8 @@ func (e *Engine) Collector() prometheus.Collector { return engineCollector{e} }
 type engineCollector struct{ e *Engine }
 
 func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descConsumed, descProcessed, descFailed, descRetried, descDead,
-		descSkipped, descWritten, descInFlightRecs, descInFlightB, descOldest, descCommitted, descLag,
+	for _, d := range []*prometheus.Desc{descConsumed, descProcessed, descRuns, descFailed, descRetried, descDead,
+		descSkipped, descAbandoned, descWritten, descSent, descInFlightRecs, descInFlightB, descOldest, descCommitted, descLag,
 		descStalled, descFetchFailing, descStuck, descAssigned, descRebalances, descRestarts, descBuild} {
 		ch <- d
 	}
@@ -99,12 +102,15 @@ func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter(descConsumed, st.Consumed)
 	counter(descProcessed, st.Processed)
+	counter(descRuns, st.Runs)
 	counter(descFailed, st.Failed)
 	counter(descRetried, st.Retried)
 	counter(descDead, st.DeadLettered)
 	counter(descSkipped, st.Skipped)
+	counter(descAbandoned, st.Abandoned)
 	for i := range e.sinks {
-		counter(descWritten, e.sinks[i].written.Load(), e.sinks[i].id)
+		counter(descWritten, e.sinks[i].acked.Load(), e.sinks[i].id)
+		counter(descSent, e.sinks[i].sent.Load(), e.sinks[i].id)
 	}
 	gauge(descInFlightRecs, float64(st.InFlightRecords))
 	gauge(descInFlightB, float64(st.InFlightBytes))

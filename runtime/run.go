@@ -224,10 +224,37 @@ func Run(ctx context.Context, cfg Config, h Handler) error {
 	if runErr == nil {
 		runErr = engine.Err()
 	}
-	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+	failed := runErr != nil && !errors.Is(runErr, context.Canceled)
+	finalReport(log, engine.Stats(), failed, cfg.Flow.DrainTimeout)
+	if failed {
 		log.Error("stopped", "err", runErr)
 		return runErr
 	}
-	log.Info("stopped cleanly", "stats", fmt.Sprintf("%+v", engine.Stats()))
 	return nil
+}
+
+// finalReport logs what the run did as one readable line: records
+// finished, records abandoned (unfinished, so not committed: the next run
+// consumes them again from the last commit) and outputs acknowledged. It
+// says "stopped cleanly" only when nothing was abandoned and the run did
+// not fail.
+func finalReport(log *slog.Logger, st Stats, failed bool, drain time.Duration) {
+	finished := st.Processed + st.DeadLettered + st.Skipped
+	attrs := []any{"finished", finished, "processed", st.Processed, "dead_lettered", st.DeadLettered,
+		"skipped", st.Skipped, "abandoned", st.Abandoned, "outputs_acknowledged", st.Acked}
+	done := fmt.Sprintf("%d records finished (%d processed, %d dead-lettered, %d skipped), %d outputs acknowledged",
+		finished, st.Processed, st.DeadLettered, st.Skipped, st.Acked)
+	switch {
+	case st.Abandoned > 0:
+		why := fmt.Sprintf("still unfinished (outputs unacknowledged or retries pending) when the drain ended or drain_timeout %v ran out", drain)
+		if failed {
+			why = "unfinished when the failure policy stopped the processor"
+		}
+		log.Warn(fmt.Sprintf("stopped with %d records abandoned, %s: they were not committed and will be consumed again from the last commit; %s",
+			st.Abandoned, why, done), attrs...)
+	case failed:
+		log.Info("stopped on an error: "+done+", none abandoned", attrs...)
+	default:
+		log.Info("stopped cleanly: "+done+", none abandoned", attrs...)
+	}
 }
