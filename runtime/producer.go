@@ -399,7 +399,7 @@ func (w *partWriter) add(m *Message, ts int64, deadline time.Time, tok *ackToken
 		wake = true
 	}
 	if w.cur == nil {
-		w.cur = newRecordBatch()
+		w.cur = newRecordBatchFor(limit)
 		w.cur.deadline = deadline
 		w.opened = time.Now()
 		wake = true // the loop arms the linger timer

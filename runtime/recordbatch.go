@@ -74,10 +74,32 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-var batchPool = sync.Pool{New: func() any { return &recordBatch{buf: make([]byte, recordsStart, 64<<10)} }}
+// Batches are pooled in two size classes, so that a batch of batch_size
+// (16 KiB by default) never keeps the buffer of one that grew to a whole
+// request while its partition could not send: small batches kept in
+// large buffers held several times the in-flight budget (W2 with the
+// seed's settings: 120 MB of buffers for 20 MB of records). A buffer that
+// grew past the large class is left to the collector.
+const (
+	smallBatchCap = 64 << 10
+	largeBatchCap = 4 << 20
+)
 
-func newRecordBatch() *recordBatch {
-	b := batchPool.Get().(*recordBatch)
+var batchPools = [2]sync.Pool{
+	{New: func() any { return &recordBatch{buf: make([]byte, recordsStart, smallBatchCap)} }},
+	{New: func() any { return &recordBatch{buf: make([]byte, recordsStart, 1<<20)} }},
+}
+
+// newRecordBatch returns an empty batch for records up to smallBatchCap.
+func newRecordBatch() *recordBatch { return newRecordBatchFor(0) }
+
+// newRecordBatchFor returns an empty batch with room for about size bytes.
+func newRecordBatchFor(size int64) *recordBatch {
+	pool := &batchPools[0]
+	if size > smallBatchCap {
+		pool = &batchPools[1]
+	}
+	b := pool.Get().(*recordBatch)
 	b.buf = b.buf[:recordsStart]
 	b.n, b.first, b.max = 0, 0, 0
 	return b
@@ -89,8 +111,12 @@ func (b *recordBatch) free() {
 	b.raw, b.lastErr = nil, nil
 	b.deadline, b.attempts = time.Time{}, 0
 	b.inFlight, b.retry, b.failed, b.alone = false, false, false, false
-	if cap(b.buf) <= 4<<20 && cap(b.zbuf) <= 4<<20 {
-		batchPool.Put(b)
+	switch {
+	case cap(b.buf) > largeBatchCap || cap(b.zbuf) > largeBatchCap:
+	case cap(b.buf) > smallBatchCap || cap(b.zbuf) > smallBatchCap:
+		batchPools[1].Put(b)
+	default:
+		batchPools[0].Put(b)
 	}
 }
 

@@ -61,6 +61,10 @@ func contenders(binDir, python string, gen func() (*generatedProjects, error)) [
 	return []contender{
 		{name: "rawkafkago", label: "raw kafka-go", cmd: bin("rawkafkago"), file: true, goProfile: true},
 		{name: "rawfranz", label: "raw franz-go", cmd: bin("rawfranz"), file: true, goProfile: true},
+		{name: "rawfranzseed", label: "raw franz-go, seed's producer settings", cmd: func(a args) ([]string, error) {
+			a.extra = append(a.extra, "-seed-producer")
+			return bin("rawfranz")(a)
+		}, goProfile: true},
 		{name: "kgen", label: "kgen (generated, seed settings)", file: true, cmd: func(a args) ([]string, error) {
 			g, err := gen()
 			if err != nil {

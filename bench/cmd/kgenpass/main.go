@@ -20,15 +20,17 @@ import (
 func main() {
 	inflight := flag.Int64("max-inflight-bytes", 0, "flow budget in bytes (0 = runtime default)")
 	commit := flag.Duration("commit-interval", time.Second, "commit interval")
+	batchBytes := flag.Int64("batch-bytes", 1<<20, "producer batch_size in bytes")
+	acks := flag.Int("acks", -1, "producer acks (-1 all, 0, 1)")
 	ctx, f, done := contender.Setup(4)
-	err := run(ctx, f, *inflight, *commit)
+	err := run(ctx, f, *inflight, *commit, *batchBytes, *acks)
 	done()
 	if err != nil {
 		contender.Fatal(err)
 	}
 }
 
-func run(ctx context.Context, f contender.Flags, inflight int64, commit time.Duration) error {
+func run(ctx context.Context, f contender.Flags, inflight int64, commit time.Duration, batchBytes int64, acks int) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	kc := &runtime.KafkaConsumerConfig{
 		Brokers: f.Brokers, GroupID: f.Group, Topics: []string{f.In}, AutoOffsetReset: "earliest",
@@ -46,8 +48,8 @@ func run(ctx context.Context, f contender.Flags, inflight int64, commit time.Dur
 			File: &runtime.FileWriterConfig{Path: f.File, Append: true, Binary: true, Framing: "lines"}}}
 	} else {
 		cfg.Outbound = []runtime.OutboundConfig{{ID: "out", Name: runtime.KafkaProducer,
-			Kafka: &runtime.KafkaProducerConfig{Brokers: f.Brokers, Topic: f.Out, Acks: -1,
-				Linger: 5 * time.Millisecond, BatchBytes: 1 << 20, AckTimeout: 30 * time.Second}}}
+			Kafka: &runtime.KafkaProducerConfig{Brokers: f.Brokers, Topic: f.Out, Acks: acks,
+				Linger: 5 * time.Millisecond, BatchBytes: batchBytes, AckTimeout: 30 * time.Second}}}
 	}
 	sleep := f.Sleep
 	h := func(ctx context.Context, r *runtime.Record) ([]runtime.Output, error) {

@@ -11,6 +11,10 @@
 // no compression (franz-go defaults to snappy; kgen's default is none),
 // franz-go's default sticky-key partitioner (murmur2, as kgen).
 //
+// With -seed-producer the producer takes the seed's sample settings as a
+// kafka-python user would carry them over: acks 1 (so no idempotence),
+// batch_size 16384, linger_ms 5, max_in_flight_requests_per_connection 5.
+//
 // With -file each input partition is written to its own file, values one
 // per line, fsynced before the poll is marked.
 package main
@@ -18,6 +22,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"flag"
 	"os"
 	"sync"
 	"time"
@@ -28,15 +33,16 @@ import (
 )
 
 func main() {
+	seed := flag.Bool("seed-producer", false, "producer with the seed's settings (acks 1, batch_size 16384, linger 5 ms, 5 in flight)")
 	ctx, f, done := contender.Setup(1)
-	err := run(ctx, f)
+	err := run(ctx, f, *seed)
 	done()
 	if err != nil {
 		contender.Fatal(err)
 	}
 }
 
-func run(ctx context.Context, f contender.Flags) error {
+func run(ctx context.Context, f contender.Flags, seed bool) error {
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(f.Brokers...),
 		kgo.ConsumerGroup(f.Group),
@@ -49,6 +55,10 @@ func run(ctx context.Context, f contender.Flags) error {
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(5 * time.Millisecond),
 		kgo.ProducerBatchCompression(kgo.NoCompression()), // as every contender
+	}
+	if seed {
+		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite(),
+			kgo.ProducerBatchMaxBytes(16384), kgo.MaxProduceRequestsInflightPerBroker(5))
 	}
 	if f.Out != "" {
 		opts = append(opts, kgo.DefaultProduceTopic(f.Out))

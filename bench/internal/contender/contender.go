@@ -44,6 +44,7 @@ func Setup(defaultWorkers int) (context.Context, Flags, func()) {
 		f       Flags
 		brokers = flag.String("brokers", "127.0.0.1:9092", "bootstrap servers, comma-separated")
 		prof    = flag.String("cpuprofile", "", "write a CPU profile here")
+		memProf = flag.String("memprofile", "", "write a heap profile here when stopping")
 	)
 	flag.StringVar(&f.In, "in", "", "input topic")
 	flag.StringVar(&f.Out, "out", "", "output topic")
@@ -72,6 +73,16 @@ func Setup(defaultWorkers int) (context.Context, Flags, func()) {
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	if *memProf != "" {
+		// The heap in use at the signal, before the shutdown frees it.
+		go func() {
+			<-ctx.Done()
+			if mf, err := os.Create(*memProf); err == nil {
+				_ = pprof.Lookup("heap").WriteTo(mf, 0)
+				_ = mf.Close()
+			}
+		}()
+	}
 	return ctx, f, func() {
 		stop()
 		stopProf()
