@@ -233,6 +233,14 @@ func Run(ctx context.Context, cfg Config, h Handler) error {
 	return nil
 }
 
+// count says n things, in the singular for one.
+func count(n int64, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
+}
+
 // finalReport logs what the run did as one readable line: records
 // finished, records abandoned (unfinished, so not committed: the next run
 // consumes them again from the last commit) and outputs acknowledged. It
@@ -242,16 +250,16 @@ func finalReport(log *slog.Logger, st Stats, failed bool, drain time.Duration) {
 	finished := st.Processed + st.DeadLettered + st.Skipped
 	attrs := []any{"finished", finished, "processed", st.Processed, "dead_lettered", st.DeadLettered,
 		"skipped", st.Skipped, "abandoned", st.Abandoned, "outputs_acknowledged", st.Acked}
-	done := fmt.Sprintf("%d records finished (%d processed, %d dead-lettered, %d skipped), %d outputs acknowledged",
-		finished, st.Processed, st.DeadLettered, st.Skipped, st.Acked)
+	done := fmt.Sprintf("%s finished (%d processed, %d dead-lettered, %d skipped), %s acknowledged",
+		count(finished, "record"), st.Processed, st.DeadLettered, st.Skipped, count(st.Acked, "output"))
 	switch {
 	case st.Abandoned > 0:
 		why := fmt.Sprintf("still unfinished (outputs unacknowledged or retries pending) when the drain ended or drain_timeout %v ran out", drain)
 		if failed {
 			why = "unfinished when the failure policy stopped the processor"
 		}
-		log.Warn(fmt.Sprintf("stopped with %d records abandoned, %s: they were not committed and will be consumed again from the last commit; %s",
-			st.Abandoned, why, done), attrs...)
+		log.Warn(fmt.Sprintf("stopped with %s abandoned, %s: they were not committed and will be consumed again from the last commit; %s",
+			count(st.Abandoned, "record"), why, done), attrs...)
 	case failed:
 		log.Info("stopped on an error: "+done+", none abandoned", attrs...)
 	default:

@@ -236,7 +236,7 @@ func TestWalkthrough(t *testing.T) {
 	// finished or abandoned, "cleanly" only with none abandoned, a WARN
 	// saying they will be consumed again otherwise.
 	log := logs.String()
-	report := regexp.MustCompile(`level=(INFO|WARN) msg="stopped (cleanly: |with (\d+) records abandoned, .*: they were not committed and will be consumed again from the last commit; )(\d+) records finished \((\d+) processed, 2 dead-lettered, 0 skipped\), (\d+) outputs acknowledged(, none abandoned)?" .*abandoned=(\d+) `)
+	report := regexp.MustCompile(`level=(INFO|WARN) msg="stopped (cleanly: |with (\d+) records? abandoned, .*: they were not committed and will be consumed again from the last commit; )(\d+) records? finished \((\d+) processed, 2 dead-lettered, 0 skipped\), (\d+) outputs? acknowledged(, none abandoned)?" .*abandoned=(\d+) `)
 	m := report.FindStringSubmatch(log)
 	if m == nil {
 		t.Fatalf("no final report line in the log")
