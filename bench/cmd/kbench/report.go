@@ -192,8 +192,9 @@ func (s *suite) writeReport(argv []string) error {
 - "kgen (generated, seed settings)" is what a user runs: a project from `+"`kgen init`"+` on the seed README's
   sample settings (%s, %s), built with `+"`go build`"+`, run with `+"`--settings`"+`; its Process is the
   generated stub. Changes to the sample: %s.
-- "kgen runtime.Run, hand-tuned" (cmd/kgenpass) calls the runtime directly: 4 workers, acks all,
-  BatchSize 1000 records, linger 5 ms, MaxWait 200 ms.
+- "kgen runtime.Run, hand-tuned" (cmd/kgenpass) calls the runtime directly: 4 workers, acks all (so
+  the idempotent producer, up to 5 requests in flight per partition), 1 MiB batches, linger 5 ms,
+  MaxWait 200 ms, commits every second.
 - Other producers use acks=all. Raw kafka-go: BatchSize 1000, BatchTimeout 5 ms, murmur2 by key;
   franz-go: linger 5 ms, its defaults otherwise (acks all, idempotent, 1 MB batches); "raw franz-go, seed's
   producer settings": the seed's as a kafka-python user carries them over (acks 1, batch_size 16384,
