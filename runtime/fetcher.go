@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"sync"
 	"time"
 
@@ -142,16 +141,12 @@ func (f *partitionFetcher) connect(ctx context.Context) error {
 	var last error
 	for _, addr := range f.cfg.Brokers {
 		lctx, cancel := context.WithTimeout(ctx, defaultDialTimeout)
-		p, err := f.dialer.LookupPartition(lctx, "tcp", addr, f.topic, int(f.partition))
+		leader, err := lookupLeader(lctx, f.dialer, addr, f.topic, int(f.partition))
 		cancel()
 		if err != nil {
 			last = err
 			continue
 		}
-		if p.Leader.Host == "" {
-			return fmt.Errorf("%s/%d: %w", f.topic, f.partition, kafka.LeaderNotAvailable)
-		}
-		leader := net.JoinHostPort(p.Leader.Host, strconv.Itoa(p.Leader.Port))
 		conn, _, err := rawConn(ctx, f.dialer, leader)
 		if err != nil {
 			return fmt.Errorf("dial leader %s of %s/%d: %w", leader, f.topic, f.partition, err)

@@ -56,7 +56,7 @@ func (p *producer) dialLeader(ctx context.Context, tp topicPartition) (net.Conn,
 	addrs := p.cfg.Brokers
 	var last error
 	for i := 0; i < len(addrs); i++ {
-		part, err := p.dialer.LookupPartition(ctx, "tcp", addrs[i], tp.topic, tp.partition)
+		leader, err := lookupLeader(ctx, p.dialer, addrs[i], tp.topic, tp.partition)
 		if err != nil {
 			last = err
 			if i == len(addrs)-1 && len(addrs) == len(p.cfg.Brokers) && ctx.Err() == nil {
@@ -64,11 +64,7 @@ func (p *producer) dialLeader(ctx context.Context, tp topicPartition) (net.Conn,
 			}
 			continue
 		}
-		if part.Leader.Host == "" {
-			return nil, fmt.Errorf("%s/%d: %w", tp.topic, tp.partition, kafka.LeaderNotAvailable)
-		}
 		slot := &connSlot{}
-		leader := net.JoinHostPort(part.Leader.Host, strconv.Itoa(part.Leader.Port))
 		kc, err := p.dialer.DialContext(context.WithValue(ctx, connSlotKey{}, slot), "tcp", leader)
 		if err != nil {
 			return nil, fmt.Errorf("dial leader %s of %s/%d: %w", leader, tp.topic, tp.partition, err)
