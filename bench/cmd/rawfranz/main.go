@@ -22,6 +22,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"os"
 	"sync"
@@ -123,6 +124,9 @@ func run(ctx context.Context, f contender.Flags, seed bool) error {
 			}
 			wg.Wait()
 			if firstErr != nil {
+				if ctx.Err() != nil && errors.Is(firstErr, context.Canceled) {
+					return nil // stopped mid-poll: nothing of it was marked, so it is consumed again
+				}
 				return firstErr
 			}
 		}
