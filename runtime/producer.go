@@ -616,18 +616,7 @@ func (w *partWriter) identify(now time.Time) bool {
 // idWait waits out a backoff before the next InitProducerId, failing the
 // head batch once its deadline passes (expire does).
 func (w *partWriter) idWait(now time.Time) {
-	w.mu.Lock()
-	var head *recordBatch
-	if len(w.full) > 0 {
-		head = w.full[0]
-	} else if w.cur != nil {
-		head = w.cur
-	}
-	w.mu.Unlock()
-	wait := producerBackoffMin
-	if head != nil && head.deadline.Sub(now) < wait {
-		wait = max(head.deadline.Sub(now), 0)
-	}
+	wait := min(producerBackoffMin, max(w.headDeadline(now).Sub(now), 0))
 	t := time.NewTimer(wait)
 	select {
 	case <-t.C:
