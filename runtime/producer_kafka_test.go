@@ -220,8 +220,11 @@ func TestKafkaSinkIdempotentOrderWithSeveralInFlight(t *testing.T) {
 	addr := kafkatest.Broker(t)
 	topic := kafkatest.Topic(t, addr, 1)
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	// MaxRequestSize bounds how far a batch grows while the partition
+	// cannot send (see partWriter.add): many batches, so several requests
+	// are in flight.
 	s, err := NewKafkaSink(KafkaProducerConfig{Brokers: []string{addr}, Topic: topic, Acks: -1,
-		BatchBytes: 600, MaxInFlight: 5, Linger: time.Millisecond}, sinkTestLogger())
+		BatchBytes: 600, MaxRequestSize: 2048, MaxInFlight: 5, Linger: time.Millisecond}, sinkTestLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,6 +234,7 @@ func TestKafkaSinkIdempotentOrderWithSeveralInFlight(t *testing.T) {
 	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("peak requests in flight %d, responses lost %d", s.prod.peakInFlight.Load(), lost.Load())
 	if peak := s.prod.peakInFlight.Load(); peak < 2 {
 		t.Errorf("at most %d produce request in flight; the test needs several", peak)
 	}
