@@ -210,7 +210,7 @@ func (c *schemaConv) typeOf(raw json.RawMessage, name, what, path string) (*jen.
 func (c *schemaConv) declareStruct(n schemaNode, name, what, path string) (string, error) {
 	name = c.names.take(name)
 	doc := name + " is " + what + "."
-	keys, err := objectKeys(n.Properties)
+	keys, err := settings.ObjectKeys(n.Properties)
 	if err != nil {
 		return "", fmt.Errorf("%s/properties: %w", path, err)
 	}
@@ -355,36 +355,6 @@ func commentSafe(text string) []string {
 		}
 	}
 	return lines
-}
-
-// objectKeys returns the keys of the JSON object raw in document order.
-func objectKeys(raw json.RawMessage) ([]string, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, fmt.Errorf("must be an object")
-	}
-	var keys []string
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		k := tok.(string)
-		if !seen[k] {
-			keys = append(keys, k)
-			seen[k] = true
-		}
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return nil, err
-		}
-	}
-	return keys, nil
 }
 
 // escapePointer escapes one JSON pointer reference token (RFC 6901).

@@ -53,7 +53,7 @@ func checkPayloadNames(base string, raw json.RawMessage) []pending {
 		if len(n.Items) > 0 {
 			walk(ptr+"/items", n.Items)
 		}
-		keys, err := orderedKeys(n.Properties)
+		keys, err := ObjectKeys(n.Properties)
 		if err != nil {
 			return
 		}
@@ -71,9 +71,10 @@ func checkPayloadNames(base string, raw json.RawMessage) []pending {
 	return diags
 }
 
-// orderedKeys returns the member names of the JSON object raw in document
-// order, each once.
-func orderedKeys(raw json.RawMessage) ([]string, error) {
+// ObjectKeys returns the member names of the JSON object raw in document
+// order, each once (nil for empty raw). The generator declares struct
+// fields in this order.
+func ObjectKeys(raw json.RawMessage) ([]string, error) {
 	if len(raw) == 0 {
 		return nil, nil
 	}
@@ -83,7 +84,7 @@ func orderedKeys(raw json.RawMessage) ([]string, error) {
 		return nil, err
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, errors.New("not an object")
+		return nil, errors.New("must be an object")
 	}
 	var keys []string
 	seen := map[string]bool{}
