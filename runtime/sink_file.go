@@ -97,9 +97,9 @@ type fileOut struct {
 	closed bool
 
 	// Owned by the flusher goroutine.
-	synced int64    // file size covered by the last good fsync
-	spare  []Acker  // the other acks slice, swapped in at each flush
-	fin    finisher // finishes the acknowledged records in runs
+	synced int64   // file size covered by the last good fsync
+	spare  []Acker // the other acks slice, swapped in at each flush
+	fin    Acks    // finishes the acknowledged records in runs
 
 	lastOK   atomic.Int64 // unix nanos of the last good flush with records
 	lastFail atomic.Pointer[fileFailure]
@@ -492,7 +492,7 @@ func (fo *fileOut) flush() error {
 	if len(acks) > 0 {
 		fo.lastOK.Store(time.Now().UnixNano())
 	}
-	ackAll(acks, &fo.fin)
+	fo.fin.Succeed(acks)
 	clear(acks)
 	fo.spare = acks[:0]
 	return nil
