@@ -173,8 +173,9 @@ var ErrNotRegistered = errors.New("not registered")
 // clientConfig looks up the client name of direction dir and returns its
 // descriptor and its config with defaults applied: cfg itself when it is
 // the client's config type, decoded and checked against the client's
-// schema when it is a json.RawMessage, the zero config when nil.
-func clientConfig(dir Direction, id, name string, cfg any) (Client, any, error) {
+// schema when it is a json.RawMessage (Decode's warnings logged to log
+// when not nil), the zero config when nil.
+func clientConfig(dir Direction, id, name string, cfg any, log *slog.Logger) (Client, any, error) {
 	fail := func(err error) (Client, any, error) {
 		return Client{}, nil, &ClientError{Direction: dir, ID: id, Name: name, Err: err}
 	}
@@ -190,7 +191,7 @@ func clientConfig(dir Direction, id, name string, cfg any) (Client, any, error) 
 	case nil:
 		cfg = c.NewConfig()
 	case json.RawMessage:
-		dec, err := decodeConfig(c, v)
+		dec, err := decodeConfig(c, v, log.With("client", id))
 		if err != nil {
 			return fail(err)
 		}
@@ -211,7 +212,7 @@ func clientConfig(dir Direction, id, name string, cfg any) (Client, any, error) 
 
 // decodeConfig checks raw against c.Schema and decodes it onto a new
 // config of c.
-func decodeConfig(c Client, raw json.RawMessage) (any, error) {
+func decodeConfig(c Client, raw json.RawMessage, log *slog.Logger) (any, error) {
 	if len(c.Schema) > 0 {
 		if err := checkSchema(c, raw); err != nil {
 			return nil, err
@@ -219,7 +220,7 @@ func decodeConfig(c Client, raw json.RawMessage) (any, error) {
 	}
 	cfg := c.NewConfig()
 	if c.Decode != nil {
-		var d configDiagnostics
+		d := configDiagnostics{log: log}
 		c.Decode(raw, cfg, &d)
 		if len(d.errs) > 0 {
 			return nil, fmt.Errorf("config: %s", strings.Join(d.errs, "; "))
@@ -292,9 +293,11 @@ func schemaProblems(ve *jsonschema.ValidationError) string {
 	return strings.Join(out, "; ")
 }
 
-// configDiagnostics collects a Decode's errors; warnings are dropped (the
-// settings layer shows them; at start only errors stop the run).
-type configDiagnostics struct{ errs []string }
+// configDiagnostics collects a Decode's errors and logs its warnings.
+type configDiagnostics struct {
+	errs []string
+	log  *slog.Logger
+}
 
 func (d *configDiagnostics) Errorf(ptr, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
@@ -304,4 +307,6 @@ func (d *configDiagnostics) Errorf(ptr, format string, args ...any) {
 	d.errs = append(d.errs, msg)
 }
 
-func (d *configDiagnostics) Warnf(string, string, ...any) {}
+func (d *configDiagnostics) Warnf(ptr, format string, args ...any) {
+	d.log.Warn("client config: "+fmt.Sprintf(format, args...), "pointer", ptr)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -94,7 +95,7 @@ func TestClientConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, got, err := clientConfig(tt.dir, "w", tt.client, tt.cfg)
+			_, got, err := clientConfig(tt.dir, "w", tt.client, tt.cfg, slog.New(slog.DiscardHandler))
 			if tt.wantErr != "" {
 				var ce *ClientError
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.As(err, &ce) {
@@ -117,7 +118,7 @@ func TestClientConfig(t *testing.T) {
 func ptrTo[T any](v T) *T { return &v }
 
 func TestClientConfigNotRegisteredIs(t *testing.T) {
-	_, _, err := clientConfig(Outbound, "out", "nope", nil)
+	_, _, err := clientConfig(Outbound, "out", "nope", nil, slog.Default())
 	if !errors.Is(err, ErrNotRegistered) {
 		t.Fatalf("err %v, want ErrNotRegistered", err)
 	}

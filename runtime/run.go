@@ -37,7 +37,7 @@ type MemoryResult struct {
 
 // newSink builds the outbound client o through its registered descriptor.
 func newSink(o OutboundConfig, cfg Config) (Sink, error) {
-	c, cc, err := clientConfig(Outbound, o.ID, o.Name, o.Config)
+	c, cc, err := clientConfig(Outbound, o.ID, o.Name, o.Config, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +117,7 @@ func Run(ctx context.Context, cfg Config, h Handler) error {
 	}
 	ins := make([]inbound, len(cfg.Inbound))
 	for i, in := range cfg.Inbound {
-		c, cc, err := clientConfig(Inbound, in.ID, in.Name, in.Config)
+		c, cc, err := clientConfig(Inbound, in.ID, in.Name, in.Config, cfg.Logger)
 		if err != nil {
 			closeSinks(time.Second)
 			return err
