@@ -8,8 +8,10 @@ package runtime
 // rather than per message).
 //
 // One goroutine owns an Acks (typically the sink's flusher or response
-// reader); it is not safe for concurrent use. The zero value is ready and
-// keeps its buffers between calls; it holds nothing between calls.
+// reader), or a lock guards it: it is not safe for concurrent use. Succeed
+// may be called from any goroutine that owns it, including inside the
+// sink's Write. The zero value is ready; it keeps its buffers between
+// calls but no Acker.
 type Acks struct {
 	fin finisher
 }

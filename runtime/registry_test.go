@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -190,5 +193,74 @@ func TestBuiltinSchemasCompile(t *testing.T) {
 		if err != nil && strings.HasPrefix(err.Error(), "the client's schema") {
 			t.Errorf("%s: %v", c.Name, err)
 		}
+	}
+}
+
+// ackingSink acknowledges each Write's messages before returning, through
+// an Acks, and counts them.
+type ackingSink struct {
+	mu    sync.Mutex
+	acks  Acks
+	batch []Acker
+	got   []string
+}
+
+func (s *ackingSink) Write(_ context.Context, msgs []Message) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.batch = s.batch[:0]
+	for _, m := range msgs {
+		s.got = append(s.got, string(m.Value))
+		s.batch = append(s.batch, m.Ack)
+	}
+	s.acks.Succeed(s.batch)
+	return nil
+}
+
+func (s *ackingSink) Close(context.Context) error { return nil }
+
+// TestRunWithRegisteredClient: a client registered by the program, named
+// with a raw JSON config, is built by Run through its descriptor (config
+// decoded and defaulted) and receives every output; acknowledging inside
+// Write through an Acks finishes the records.
+func TestRunWithRegisteredClient(t *testing.T) {
+	sink := &ackingSink{}
+	var gotCfg testSinkConfig
+	Register(Client{
+		Name:      "test_run_sink",
+		Direction: Outbound,
+		NewConfig: func() any { return &testSinkConfig{} },
+		Defaults: func(cfg any) any {
+			c := *cfg.(*testSinkConfig)
+			c.Retries = max(c.Retries, 7)
+			return &c
+		},
+		NewSink: func(cfg any, env Env) (Sink, error) {
+			gotCfg = *cfg.(*testSinkConfig)
+			return sink, nil
+		},
+	})
+	path := filepath.Join(t.TempDir(), "in")
+	if err := os.WriteFile(path, []byte("a\nb\nc\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{
+		Workers:  2,
+		Logger:   slog.New(slog.DiscardHandler),
+		Inbound:  []InboundConfig{{ID: "in", Name: FileReader, Config: &FileReaderConfig{Path: path}}},
+		Outbound: []OutboundConfig{{ID: "out", Name: "test_run_sink", Config: json.RawMessage(`{"url": "http://x"}`)}},
+	}
+	h := func(_ context.Context, r *Record) ([]Output, error) {
+		return []Output{{Value: r.Value}}, nil
+	}
+	if err := Run(context.Background(), cfg, h); err != nil {
+		t.Fatal(err)
+	}
+	if gotCfg != (testSinkConfig{URL: "http://x", Retries: 7}) {
+		t.Errorf("the sink was built with %+v", gotCfg)
+	}
+	slices.Sort(sink.got)
+	if !slices.Equal(sink.got, []string{"a", "b", "c"}) {
+		t.Errorf("outputs %q, want a, b, c", sink.got)
 	}
 }
