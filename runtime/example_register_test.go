@@ -59,9 +59,15 @@ func ExampleRegister() {
 			return &logSink{prefix: cfg.(*logConfig).Prefix}, nil
 		},
 	})
-	c, _ := runtime.Lookup("log")
-	fmt.Println(c.Name, "-", c.Summary)
-	_ = runtime.OutboundConfig{ID: "audit", Name: "log", Config: json.RawMessage(`{"prefix": "audit: "}`)}
-	// Output:
-	// log - writes outputs to standard output with a prefix
+	// Name it in the settings, or in a Config by hand:
+	cfg := runtime.Config{
+		Inbound:  []runtime.InboundConfig{{ID: "in", Name: runtime.FileReader, Config: &runtime.FileReaderConfig{Path: "-"}}},
+		Outbound: []runtime.OutboundConfig{{ID: "audit", Name: "log", Config: json.RawMessage(`{"prefix": "audit: "}`)}},
+	}
+	h := func(_ context.Context, r *runtime.Record) ([]runtime.Output, error) {
+		return []runtime.Output{{Value: r.Value}}, nil
+	}
+	if err := runtime.Run(context.Background(), cfg, h); err != nil {
+		fmt.Println(err)
+	}
 }

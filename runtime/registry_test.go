@@ -219,13 +219,18 @@ func (s *ackingSink) Write(_ context.Context, msgs []Message) error {
 
 func (s *ackingSink) Close(context.Context) error { return nil }
 
-// TestRunWithRegisteredClient: a client registered by the program, named
-// with a raw JSON config, is built by Run through its descriptor (config
-// decoded and defaulted) and receives every output; acknowledging inside
-// Write through an Acks finishes the records.
-func TestRunWithRegisteredClient(t *testing.T) {
-	sink := &ackingSink{}
-	var gotCfg testSinkConfig
+// runSink is what the client test_run_sink builds and records, for the
+// current TestRunWithRegisteredClient (registered once: -count=N runs it
+// again).
+var (
+	runSinkOnce sync.Once
+	runSink     struct {
+		cfg  *testSinkConfig
+		sink *ackingSink
+	}
+)
+
+func registerRunSink(*testSinkConfig, *ackingSink) {
 	Register(Client{
 		Name:      "test_run_sink",
 		Direction: Outbound,
@@ -236,10 +241,21 @@ func TestRunWithRegisteredClient(t *testing.T) {
 			return &c
 		},
 		NewSink: func(cfg any, env Env) (Sink, error) {
-			gotCfg = *cfg.(*testSinkConfig)
-			return sink, nil
+			*runSink.cfg = *cfg.(*testSinkConfig)
+			return runSink.sink, nil
 		},
 	})
+}
+
+// TestRunWithRegisteredClient: a client registered by the program, named
+// with a raw JSON config, is built by Run through its descriptor (config
+// decoded and defaulted) and receives every output; acknowledging inside
+// Write through an Acks finishes the records.
+func TestRunWithRegisteredClient(t *testing.T) {
+	sink := &ackingSink{}
+	var gotCfg testSinkConfig
+	runSinkOnce.Do(func() { registerRunSink(&gotCfg, sink) })
+	runSink.cfg, runSink.sink = &gotCfg, sink
 	path := filepath.Join(t.TempDir(), "in")
 	if err := os.WriteFile(path, []byte("a\nb\nc\n"), 0o600); err != nil {
 		t.Fatal(err)
