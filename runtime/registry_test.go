@@ -230,7 +230,7 @@ var (
 	}
 )
 
-func registerRunSink(*testSinkConfig, *ackingSink) {
+func registerRunSink() {
 	Register(Client{
 		Name:      "test_run_sink",
 		Direction: Outbound,
@@ -254,7 +254,7 @@ func registerRunSink(*testSinkConfig, *ackingSink) {
 func TestRunWithRegisteredClient(t *testing.T) {
 	sink := &ackingSink{}
 	var gotCfg testSinkConfig
-	runSinkOnce.Do(func() { registerRunSink(&gotCfg, sink) })
+	runSinkOnce.Do(registerRunSink)
 	runSink.cfg, runSink.sink = &gotCfg, sink
 	path := filepath.Join(t.TempDir(), "in")
 	if err := os.WriteFile(path, []byte("a\nb\nc\n"), 0o600); err != nil {
