@@ -357,8 +357,7 @@ func abbrev(s []int) []int {
 // workers goroutines (goroutine g owns its keys, as an engine worker owns
 // a key while it works on it, and writes as Message.Worker g%nw), in
 // batches of 1 to 16 mixing its keys. It returns the first Write error.
-func writeLoad(t *testing.T, tr *tracker, s SinkSetup, goroutines, keys, perKey, size int, prefix string) {
-	t.Helper()
+func writeLoad(tr *tracker, s SinkSetup, goroutines, keys, perKey, size int, prefix string) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, goroutines)
 	for g := range goroutines {
@@ -392,9 +391,7 @@ func writeLoad(t *testing.T, tr *tracker, s SinkSetup, goroutines, keys, perKey,
 	}
 	wg.Wait()
 	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	return <-errs
 }
 
 // testOrder: many keys from several goroutines, many messages each; every
@@ -403,7 +400,9 @@ func testOrder(t *testing.T, f SinkFactory) {
 	s := build(t, f, SinkOptions{})
 	tr := newTracker(t)
 	const goroutines, keys, per = 4, 6, 150
-	writeLoad(t, tr, s, goroutines, keys, per, 0, "o")
+	if err := writeLoad(tr, s, goroutines, keys, per, 0, "o"); err != nil {
+		t.Fatal(err)
+	}
 	tr.wait(t)
 	for k, m := range tr.msgs {
 		if _, err := tr.outcome(m); err != nil {
@@ -435,51 +434,55 @@ func testOrder(t *testing.T, f SinkFactory) {
 func testAckAfterDurable(t *testing.T, f SinkFactory) {
 	s := build(t, f, SinkOptions{})
 	tr := newTracker(t)
-	stop := make(chan struct{})
-	checked := make(chan int)
-	var seen atomic.Int32
-	go func() {
-		n := 0
-		defer func() { checked <- n }()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			acked := tr.acked()
-			parts, err := parseErr(t, s)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			checkAcked(t, acked, parts)
-			if len(acked) > 0 {
-				n++
-				seen.Store(int32(n))
-			}
-			if t.Failed() {
-				return
-			}
-		}
-	}()
 	// Waves of writes until the checker has seen acknowledgements while
 	// writes went on (a client may acknowledge only on a timer).
 	const goroutines, keys, per, maxWaves = 3, 4, 20, 500
-	waves := 0
-	for ; waves < maxWaves && seen.Load() < 5; waves++ {
-		writeLoad(t, tr, s, goroutines, keys, per, 0, "a"+strconv.Itoa(waves)+"-")
+	var seen atomic.Int32
+	type result struct {
+		waves int
+		err   error
 	}
-	total := waves * goroutines * keys * per
+	wrote := make(chan result, 1)
+	go func() {
+		waves := 0
+		for ; waves < maxWaves && seen.Load() < 5; waves++ {
+			if err := writeLoad(tr, s, goroutines, keys, per, 0, "a"+strconv.Itoa(waves)+"-"); err != nil {
+				wrote <- result{waves, err}
+				return
+			}
+		}
+		wrote <- result{waves, nil}
+	}()
+	var res result
+	for done := false; !done; {
+		select {
+		case res = <-wrote:
+			done = true
+		default:
+		}
+		acked := tr.acked()
+		checkAcked(t, acked, parse(t, s))
+		if t.Failed() {
+			if !done {
+				<-wrote
+			}
+			return
+		}
+		if len(acked) > 0 {
+			seen.Add(1)
+		}
+	}
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
 	tr.wait(t)
-	close(stop)
-	rounds := <-checked
 	acked := tr.acked()
 	checkAcked(t, acked, parse(t, s)) // before Close: Close would flush
+	total := res.waves * goroutines * keys * per
 	if len(acked) != total {
 		t.Errorf("%d of %d messages acknowledged without error (no fault was injected)", len(acked), total)
 	}
-	t.Logf("%d waves of writes, %d read backs found some acknowledgement", waves, rounds)
+	t.Logf("%d waves of writes, %d read backs found some acknowledgement", res.waves, seen.Load())
 	closeSink(t, s.Sink)
 }
 
@@ -490,7 +493,9 @@ func testAckAfterDurable(t *testing.T, f SinkFactory) {
 func testClose(t *testing.T, f SinkFactory) {
 	s := build(t, f, SinkOptions{})
 	tr := newTracker(t)
-	writeLoad(t, tr, s, 2, 5, 200, 0, "c")
+	if err := writeLoad(tr, s, 2, 5, 200, 0, "c"); err != nil {
+		t.Fatal(err)
+	}
 	closeSink(t, s.Sink)
 	tr.mu.Lock()
 	done, sent := tr.done, tr.sent
@@ -526,7 +531,9 @@ func testLeak(t *testing.T, f SinkFactory) {
 	func() {
 		s := build(t, f, SinkOptions{})
 		tr := newTracker(t)
-		writeLoad(t, tr, s, 2, 3, 50, 0, "l")
+		if err := writeLoad(tr, s, 2, 3, 50, 0, "l"); err != nil {
+			t.Fatal(err)
+		}
 		tr.wait(t)
 		parse(t, s)
 		closeSink(t, s.Sink)
