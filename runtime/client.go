@@ -60,8 +60,10 @@ type Message struct {
 type Sink interface {
 	Write(ctx context.Context, msgs []Message) error
 	// Close flushes what was accepted and acknowledges or fails every
-	// pending message: when it returns nil, every accepted message has had
-	// its outcome. It releases the client's resources (no goroutine of the
+	// pending message: when it returns nil, every message accepted before
+	// Close was called has had its outcome (a Write racing with Close
+	// returns ErrClosed, or accepts its messages and they get their
+	// outcome, if only ErrClosed). It releases the client's resources (no goroutine of the
 	// client outlives it), within ctx. Later Writes return an error
 	// wrapping ErrClosed and call no Acker; later Closes return the first
 	// one's result.

@@ -2,6 +2,8 @@ package runtime_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"sync/atomic"
@@ -85,18 +87,34 @@ func readTopic(t testing.TB, addr, topic string, partitions int) [][][]byte {
 	for p := range partitions {
 		reqs = append(reqs, kafka.LastOffsetOf(p))
 	}
-	res, err := client.ListOffsets(context.Background(), &kafka.ListOffsetsRequest{
-		Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
-	if err != nil {
-		t.Fatalf("list offsets of %s: %v", topic, err)
+	// A topic just created may answer NOT_LEADER for a moment.
+	var res *kafka.ListOffsetsResponse
+	for attempt := 0; ; attempt++ {
+		var err error
+		res, err = client.ListOffsets(context.Background(), &kafka.ListOffsetsRequest{
+			Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+		if err != nil {
+			t.Fatalf("list offsets of %s: %v", topic, err)
+		}
+		var perr error
+		for _, po := range res.Topics[topic] {
+			if po.Error != nil {
+				perr = fmt.Errorf("list offsets of %s/%d: %w", topic, po.Partition, po.Error)
+			}
+		}
+		if perr == nil {
+			break
+		}
+		if attempt == 100 || !errors.Is(perr, kafka.NotLeaderForPartition) && !errors.Is(perr, kafka.LeaderNotAvailable) &&
+			!errors.Is(perr, kafka.UnknownTopicOrPartition) {
+			t.Fatal(perr)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	parts := make([][][]byte, partitions)
 	for _, po := range res.Topics[topic] {
-		if po.Error != nil {
-			t.Fatalf("list offsets of %s/%d: %v", topic, po.Partition, po.Error)
-		}
 		if po.LastOffset == 0 {
 			continue
 		}

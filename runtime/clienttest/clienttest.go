@@ -95,6 +95,7 @@ func TestSink(t *testing.T, f SinkFactory) {
 	t.Run("OrderPerKey", func(t *testing.T) { testOrder(t, f) })
 	t.Run("AckAfterDurable", func(t *testing.T) { testAckAfterDurable(t, f) })
 	t.Run("CloseFlushes", func(t *testing.T) { testClose(t, f) })
+	t.Run("CloseRacesWrite", func(t *testing.T) { testCloseRace(t, f) })
 	t.Run("NoGoroutineLeak", func(t *testing.T) { testLeak(t, f) })
 	t.Run("MemoryReleased", func(t *testing.T) { testMemory(t, f) })
 	t.Run("TransientFailure", func(t *testing.T) { testFailure(t, f, false) })
@@ -443,12 +444,18 @@ func testAckAfterDurable(t *testing.T, f SinkFactory) {
 		err   error
 	}
 	wrote := make(chan result, 1)
+	var checks atomic.Int64
 	go func() {
 		waves := 0
 		for ; waves < maxWaves && seen.Load() < 5; waves++ {
 			if err := writeLoad(tr, s, goroutines, keys, per, 0, "a"+strconv.Itoa(waves)+"-"); err != nil {
 				wrote <- result{waves, err}
 				return
+			}
+			// Let a whole check run after this wave before the next
+			// (a read back of a growing output may be slow).
+			for c := checks.Load(); checks.Load() < c+2; {
+				time.Sleep(time.Millisecond)
 			}
 		}
 		wrote <- result{waves, nil}
@@ -463,6 +470,8 @@ func testAckAfterDurable(t *testing.T, f SinkFactory) {
 		acked := tr.acked()
 		checkAcked(t, acked, parse(t, s))
 		if t.Failed() {
+			seen.Store(1 << 20) // stops the writer
+			checks.Store(1 << 40)
 			if !done {
 				<-wrote
 			}
@@ -471,6 +480,7 @@ func testAckAfterDurable(t *testing.T, f SinkFactory) {
 		if len(acked) > 0 {
 			seen.Add(1)
 		}
+		checks.Add(1)
 	}
 	if res.err != nil {
 		t.Fatal(res.err)
@@ -524,6 +534,60 @@ func testClose(t *testing.T, f SinkFactory) {
 	}
 }
 
+// testCloseRace: Close while several goroutines keep writing. Each Write
+// either returns an error (and calls no Acker) or accepts its messages,
+// and every accepted message gets exactly one outcome, even those a Write
+// racing with Close slipped in; the acknowledged ones are durable.
+func testCloseRace(t *testing.T, f SinkFactory) {
+	s := build(t, f, SinkOptions{})
+	tr := newTracker(t)
+	var wg sync.WaitGroup
+	var refused atomic.Int64
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				batch := make([]runtime.Message, 1+i%5)
+				for j := range batch {
+					batch[j] = tr.next("r"+strconv.Itoa(g), 0, g%s.Workers)
+				}
+				if err := tr.write(s.Sink, batch); err != nil {
+					refused.Add(int64(len(batch)))
+					return
+				}
+			}
+		}()
+	}
+	for {
+		tr.mu.Lock()
+		sent := tr.sent
+		tr.mu.Unlock()
+		if sent >= 1000 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	cerr := s.Sink.Close(ctx)
+	wg.Wait()
+	if cerr != nil {
+		t.Fatalf("Close: %v", cerr)
+	}
+	tr.wait(t)
+	for _, m := range tr.msgs {
+		if !m.accepted && m.dones.Load() != 0 {
+			t.Errorf("%s/%d: Write returned an error but its Acker was called", m.key, m.seq)
+		}
+	}
+	acked := tr.acked()
+	checkAcked(t, acked, parse(t, s))
+	tr.mu.Lock()
+	t.Logf("%d messages accepted, %d acknowledged, %d refused after Close", tr.sent, len(acked), refused.Load())
+	tr.mu.Unlock()
+}
+
 // testLeak: every goroutine the client started has ended once Close
 // returned (allowing the scheduler to let them finish; no timed bound).
 func testLeak(t *testing.T, f SinkFactory) {
@@ -538,6 +602,13 @@ func testLeak(t *testing.T, f SinkFactory) {
 		parse(t, s)
 		closeSink(t, s.Sink)
 	}()
+	checkLeaks(t, before)
+}
+
+// checkLeaks fails t for each goroutine not in before that does not end
+// (allowing the scheduler time to let them finish; no timed bound).
+func checkLeaks(t *testing.T, before map[uint64]string) {
+	t.Helper()
 	var extra map[uint64]string
 	deadline := time.Now().Add(waitLimit)
 	for {
@@ -553,7 +624,7 @@ func testLeak(t *testing.T, f SinkFactory) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	for _, stack := range extra {
-		t.Errorf("goroutine left running after Close:\n%s", stack)
+		t.Errorf("goroutine left running:\n%s", stack)
 	}
 }
 
