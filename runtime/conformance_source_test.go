@@ -73,4 +73,3 @@ func TestKafkaSourceConformance(t *testing.T) {
 		}
 	})
 }
-
