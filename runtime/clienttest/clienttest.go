@@ -1,5 +1,5 @@
-// Package clienttest is the conformance suite every outbound client
-// (runtime.Sink) runs, as Watermill's pub/sub tests are for its backends: a
+// Package clienttest is the conformance suite every client runs: every
+// outbound client (runtime.Sink) TestSink, every inbound one TestSource, as Watermill's pub/sub tests are for its backends: a
 // client's own test builds it through a SinkFactory and calls TestSink.
 //
 //	func TestConformance(t *testing.T) {
@@ -22,6 +22,10 @@
 //
 // The suite writes values it can recognise ("clienttest|key|seq|..."):
 // a client that writes only values (a file, stdout) can be read back.
+//
+// TestSource does the same for an inbound client (runtime.Source) against
+// a fake engine (Intake): records in offset order, each once; commits only
+// of what the engine reports finished; lanes drained; no goroutine left.
 //
 // It imports only runtime and the standard library.
 package clienttest
@@ -112,6 +116,13 @@ func build(t *testing.T, f SinkFactory, o SinkOptions) SinkSetup {
 	if s.Workers <= 0 {
 		s.Workers = 1
 	}
+	// A subtest that fails early still releases the client (Close is
+	// idempotent: the suite's own Close comes first when it gets there).
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+		defer cancel()
+		_ = s.Sink.Close(ctx)
+	})
 	return s
 }
 
