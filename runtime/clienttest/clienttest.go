@@ -1,6 +1,7 @@
-// Package clienttest is the conformance suite every client runs: every
-// outbound client (runtime.Sink) TestSink, every inbound one TestSource, as Watermill's pub/sub tests are for its backends: a
-// client's own test builds it through a SinkFactory and calls TestSink.
+// Package clienttest is the conformance suite every client runs, as
+// Watermill's pub/sub tests are for its backends: an outbound client's
+// (runtime.Sink) own test builds it through a SinkFactory and calls
+// TestSink; an inbound client's (runtime.Source) calls TestSource.
 //
 //	func TestConformance(t *testing.T) {
 //		clienttest.TestSink(t, func(t *testing.T, o clienttest.SinkOptions) clienttest.SinkSetup {
