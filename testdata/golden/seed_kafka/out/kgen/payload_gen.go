@@ -10,8 +10,9 @@ import (
 // Header is one record header.
 type Header = runtime.Header
 
-// Input is one inbound record, its value decoded into InValue; in.Out returns
-// Process's outputs without an allocation per record (see app.Input).
+// Input is one inbound record, its value decoded into InValue (see app.Input):
+// its bytes may share memory with the runtime, so keep copies, not them, after
+// Process returns; in.Out returns the outputs without an allocation per record.
 type Input = app.Input[InValue, OutValue]
 
 // Output is one record to write, its value an OutValue; To names the outbound
