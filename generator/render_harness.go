@@ -54,26 +54,9 @@ func renderHarness(m *model) ([]byte, error) {
 	)
 	f.Line()
 
-	f.Comment("Case is one table-driven test of Process: records in, expected writes out.")
-	f.Type().Id("Case").Struct(
-		jen.Id("Name").String(),
-		jen.Comment("In are the records fed to Process, in order (see RunMemory)."),
-		jen.Id("In").Index().Id("Input"),
-		jen.Comment("Want is what each outbound client should receive, by client id, in"),
-		jen.Comment("order; a client missing from Want must receive nothing. Outputs compare"),
-		jen.Comment("by key, encoded value and headers, and by Timestamp where the wanted one"),
-		jen.Comment("is set (an output carries its input's Time unless Process sets one)."),
-		jen.Id("Want").Map(jen.String()).Index().Id("Output"),
-		jen.Comment("WantDeadLetters is how many records should end as dead letters."),
-		jen.Id("WantDeadLetters").Int(),
-		jen.Comment(`WantCommitted, when not nil, is the next offset that should be committed,`),
-		jen.Comment(`by "topic/partition".`),
-		jen.Id("WantCommitted").Map(jen.String()).Int64(),
-		jen.Comment("WantErr says the run should fail (e.g. failure policy stop)."),
-		jen.Id("WantErr").Bool(),
-		jen.Comment("Config to run with; nil means TestConfig()."),
-		jen.Id("Config").Op("*").Id("Config"),
-	)
+	f.Comment("Case is one table-driven test of Process: records in, expected writes out;")
+	f.Comment("see harness.Case for its fields. A nil Config means TestConfig().")
+	f.Type().Id("Case").Add(types("Case"))
 	f.Line()
 
 	f.Comment("Check runs c.In through p in memory and reports on t every way the result")

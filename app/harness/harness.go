@@ -118,7 +118,8 @@ func (h Harness[In, Out, C]) RunMemory(ctx context.Context, cfg C, p app.Process
 }
 
 // Case is one table-driven test of Process: records in, expected writes out.
-// A project's kgen.Case has the same fields and converts to it.
+// A project's kgen.Case is defined as one (type Case
+// harness.Case[InValue, OutValue, Config]), with a Check method of its own.
 type Case[In, Out any, C Config] struct {
 	Name string
 	// In are the records fed to Process, in order (see RunMemory).
@@ -135,7 +136,8 @@ type Case[In, Out any, C Config] struct {
 	WantCommitted map[string]int64
 	// WantErr says the run should fail (e.g. failure policy stop).
 	WantErr bool
-	// Config to run with; nil means h.TestConfig().
+	// Config to run with; nil means the harness's TestConfig() (the
+	// project's kgen.TestConfig()).
 	Config *C
 }
 

@@ -40,26 +40,9 @@ func RunMemory(ctx context.Context, cfg Config, p ProcessFunc, ins ...Input) (Re
 	return memory.RunMemory(ctx, cfg, p, ins...)
 }
 
-// Case is one table-driven test of Process: records in, expected writes out.
-type Case struct {
-	Name string
-	// In are the records fed to Process, in order (see RunMemory).
-	In []Input
-	// Want is what each outbound client should receive, by client id, in
-	// order; a client missing from Want must receive nothing. Outputs compare
-	// by key, encoded value and headers, and by Timestamp where the wanted one
-	// is set (an output carries its input's Time unless Process sets one).
-	Want map[string][]Output
-	// WantDeadLetters is how many records should end as dead letters.
-	WantDeadLetters int
-	// WantCommitted, when not nil, is the next offset that should be committed,
-	// by "topic/partition".
-	WantCommitted map[string]int64
-	// WantErr says the run should fail (e.g. failure policy stop).
-	WantErr bool
-	// Config to run with; nil means TestConfig().
-	Config *Config
-}
+// Case is one table-driven test of Process: records in, expected writes out;
+// see harness.Case for its fields. A nil Config means TestConfig().
+type Case harness.Case[InValue, OutValue, Config]
 
 // Check runs c.In through p in memory and reports on t every way the result
 // differs from what c wants.
