@@ -22,6 +22,17 @@ type Codec[In, Out any] struct {
 	EncodeOut func(Out) ([]byte, error)
 }
 
+// Convert turns an inbound value into an outbound one through their encoded
+// form (EncodeIn, then DecodeOut), as forwarding a record unchanged needs.
+func (c Codec[In, Out]) Convert(v In) (Out, error) {
+	b, err := c.EncodeIn(v)
+	if err != nil {
+		var zero Out
+		return zero, err
+	}
+	return c.DecodeOut(b)
+}
+
 // Input is one inbound record, its value decoded into In. Key, Value,
 // RawValue and Headers may share memory with the runtime: returning them in
 // outputs is fine, keeping them after Process returns needs a copy.

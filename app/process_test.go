@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -91,6 +92,22 @@ func TestHandlerFailures(t *testing.T) {
 				t.Errorf("Process called: %v for value %q", called, tt.value)
 			}
 		})
+	}
+}
+
+func TestCodecConvert(t *testing.T) {
+	num := Codec[string, int]{
+		EncodeIn:  encodeText,
+		DecodeOut: func(b []byte) (int, error) { return strconv.Atoi(string(b)) },
+	}
+	if got, err := num.Convert("42"); got != 42 || err != nil {
+		t.Errorf("Convert(42) = %v, %v; want 42", got, err)
+	}
+	if _, err := num.Convert("bad"); err == nil {
+		t.Error("Convert of a value EncodeIn refuses: no error")
+	}
+	if _, err := num.Convert("x"); err == nil {
+		t.Error("Convert of a value DecodeOut refuses: no error")
 	}
 }
 

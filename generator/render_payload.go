@@ -70,12 +70,7 @@ func renderPayload(m *model) ([]byte, error) {
 		f.Comment("ConvertValue turns an inbound value into an outbound one through their")
 		f.Comment("encoded form, as forwarding a record unchanged needs.")
 		f.Func().Id("ConvertValue").Params(jen.Id("v").Id("InValue")).Params(jen.Id("OutValue"), jen.Error()).Block(
-			jen.List(jen.Id("b"), jen.Err()).Op(":=").Id("EncodeInValue").Call(jen.Id("v")),
-			jen.If(jen.Err().Op("!=").Nil()).Block(
-				jen.Var().Id("zero").Id("OutValue"),
-				jen.Return(jen.Id("zero"), jen.Err()),
-			),
-			jen.Return(jen.Id("DecodeOutValue").Call(jen.Id("b"))),
+			jen.Return(jen.Id("codec").Dot("Convert").Call(jen.Id("v"))),
 		)
 	}
 	return render(f)

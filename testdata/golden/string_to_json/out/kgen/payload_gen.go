@@ -77,10 +77,5 @@ func EncodeOutValue(v OutValue) ([]byte, error) {
 // ConvertValue turns an inbound value into an outbound one through their
 // encoded form, as forwarding a record unchanged needs.
 func ConvertValue(v InValue) (OutValue, error) {
-	b, err := EncodeInValue(v)
-	if err != nil {
-		var zero OutValue
-		return zero, err
-	}
-	return DecodeOutValue(b)
+	return codec.Convert(v)
 }
