@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"reflect"
 
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
+
 	kgenmod "github.com/kgen-dev/kgen"
 	"github.com/kgen-dev/kgen/runtime"
 	"github.com/kgen-dev/kgen/settings"
@@ -19,10 +21,10 @@ const (
 // client is one inbound or outbound client as the generated code names it.
 type client struct {
 	ID    string
-	Name  string // settings name, e.g. runtime.KafkaConsumer
+	Name  string // settings name, e.g. consumer.Name
 	Field string // Config field, from the id
 	// Type is the client's config type, from its registered descriptor's
-	// NewConfig (e.g. runtime.KafkaConsumerConfig).
+	// NewConfig (e.g. consumer.Config).
 	Type  reflect.Type
 	Value reflect.Value
 	// Retries is the Config field holding MaxRetries (inbound only).
@@ -78,7 +80,7 @@ func newModel(s *settings.Settings, opts Options) (*model, error) {
 		if err != nil {
 			return nil, fmt.Errorf("inbound client %d: %w", i, err)
 		}
-		if k, ok := in.Config.(*runtime.KafkaConsumerConfig); ok && k != nil {
+		if k, ok := in.Config.(*consumer.Config); ok && k != nil {
 			switch {
 			case len(k.Topics) > 0:
 				c.DefaultTopic = k.Topics[0]

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dave/jennifer/jen"
+	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
 
-	"github.com/kgen-dev/kgen/runtime"
+	"github.com/dave/jennifer/jen"
 )
 
 func TestGoName(t *testing.T) {
@@ -71,12 +71,12 @@ func TestStringCode(t *testing.T) {
 func TestSecretsNeverCompiled(t *testing.T) {
 	w := &literalWriter{}
 	for _, tt := range []struct {
-		sec  runtime.Security
+		sec  rkafka.Security
 		want string
 	}{
-		{runtime.Security{Username: "u", Password: "hunter2"}, `x=T{Username:"u",}`},
-		{runtime.Security{Password: envOpen + "PW" + envClose}, `x=T{Password:os.Getenv("PW"),}`},
-		{runtime.Security{Password: "pre-" + envOpen + "PW" + envClose}, `x=T{}`},
+		{rkafka.Security{Username: "u", Password: "hunter2"}, `x=T{Username:"u",}`},
+		{rkafka.Security{Password: envOpen + "PW" + envClose}, `x=T{Password:os.Getenv("PW"),}`},
+		{rkafka.Security{Password: "pre-" + envOpen + "PW" + envClose}, `x=T{}`},
 	} {
 		c, err := w.structValues(reflect.ValueOf(tt.sec))
 		if err != nil {

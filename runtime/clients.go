@@ -1,8 +1,9 @@
 package runtime
 
-// The built-in clients, registered when the package is loaded.
+// The built-in clients of package runtime, registered when the package is
+// loaded. The Kafka clients are registered by runtime/builtin.
 func init() {
-	for _, c := range []Client{kafkaConsumerClient, fileReaderClient, kafkaProducerClient, fileWriterClient, stdoutClient} {
+	for _, c := range []Client{fileReaderClient, fileWriterClient, stdoutClient} {
 		Register(c)
 	}
 }

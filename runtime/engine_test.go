@@ -397,7 +397,7 @@ func TestOutboundFailures(t *testing.T) {
 				Failure: FailurePolicy{OnFailure: DeadLetter, Backoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond}}
 			sink := &MemorySink{Fail: func(m Message) error {
 				if string(m.Value) == "v1" && fails.Add(1) <= 5 {
-					return &OutboundError{Client: KafkaProducer, Err: errors.New("broker away"), Permanent: tt.permanent}
+					return &OutboundError{Client: "kafka_producer", Err: errors.New("broker away"), Permanent: tt.permanent}
 				}
 				return nil
 			}}

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/kgen-dev/kgen/runtime"
+	_ "github.com/kgen-dev/kgen/runtime/builtin" // registers the Kafka clients
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	"github.com/kgen-dev/kgen/runtime/kafka/producer"
 )
 
 // A processor written by hand against the runtime, without kgen: consume a
@@ -20,15 +23,15 @@ func ExampleRun() {
 	cfg := runtime.Config{
 		Workers: 8,
 		Inbound: []runtime.InboundConfig{{
-			ID: "articles", Name: runtime.KafkaConsumer, MaxRetries: 3,
-			Config: &runtime.KafkaConsumerConfig{
+			ID: "articles", Name: consumer.Name, MaxRetries: 3,
+			Config: &consumer.Config{
 				Brokers: []string{"127.0.0.1:9092"}, GroupID: "uppercase",
 				Topics: []string{"articles"}, AutoOffsetReset: "earliest",
 			},
 		}},
 		Outbound: []runtime.OutboundConfig{{
-			ID: "out", Name: runtime.KafkaProducer,
-			Config: &runtime.KafkaProducerConfig{
+			ID: "out", Name: producer.Name,
+			Config: &producer.Config{
 				Brokers: []string{"127.0.0.1:9092"}, Topic: "articles-upper",
 				Acks: -1, Linger: 5 * time.Millisecond,
 			},

@@ -2,8 +2,6 @@ package runtime
 
 import (
 	"log/slog"
-
-	"github.com/segmentio/kafka-go"
 )
 
 // Fault-injection seams of the clients, for their conformance tests
@@ -26,11 +24,4 @@ func OpenFileForTest(path string, truncate bool, cfg FileWriterConfig) (FileHand
 		mode = defaultFileMode
 	}
 	return openFile(path, truncate, mode, cfg.FollowSymlinks)
-}
-
-// NewKafkaSinkVia is NewKafkaSink with the producer's requests going
-// through wrap(transport).
-func NewKafkaSinkVia(cfg KafkaProducerConfig, log *slog.Logger,
-	wrap func(kafka.RoundTripper) kafka.RoundTripper) (*KafkaSink, error) {
-	return newKafkaSink(cfg, log, wrap)
 }

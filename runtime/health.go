@@ -87,25 +87,7 @@ func (h *health) problems() []string {
 		}
 	}
 	h.mu.Unlock()
-	sort.Slice(lanes, func(i, j int) bool {
-		if lanes[i].topic != lanes[j].topic {
-			return lanes[i].topic < lanes[j].topic
-		}
-		return lanes[i].partition < lanes[j].partition
-	})
-	for _, l := range lanes {
-		p := l.problem.Load()
-		if p == nil || (!p.stuck && p.failures < fetchFailuresNotReady) {
-			continue
-		}
-		if p.stuck {
-			out = append(out, fmt.Sprintf("partition %s/%d stuck at offset %d: %s (%d tries since %s): %s",
-				l.topic, l.partition, p.offset, p.reason, p.failures, p.since.UTC().Format(time.RFC3339), p.err))
-			continue
-		}
-		out = append(out, fmt.Sprintf("partition %s/%d: fetch failing at offset %d: %s (%d tries since %s): %s",
-			l.topic, l.partition, p.offset, p.reason, p.failures, p.since.UTC().Format(time.RFC3339), p.err))
-	}
+	out = append(out, h.e.PartitionProblems()...)
 	for id, s := range h.sinks {
 		if r, ok := s.(readier); ok {
 			if err := r.Ready(); err != nil {
@@ -188,4 +170,34 @@ func watchStalls(ctx context.Context, e *Engine) {
 			return
 		}
 	}
+}
+
+// PartitionProblems lists the partitions whose fetching is stuck (the
+// same bytes fail every time) or has failed fetchFailuresNotReady times in
+// a row, each with its offset, reason and error, sorted by topic and
+// partition: what /readyz reports about the inbound partitions. A source
+// reports them through its lanes (FetchReporter).
+func (e *Engine) PartitionProblems() []string {
+	lanes := e.snapshotLanes()
+	sort.Slice(lanes, func(i, j int) bool {
+		if lanes[i].topic != lanes[j].topic {
+			return lanes[i].topic < lanes[j].topic
+		}
+		return lanes[i].partition < lanes[j].partition
+	})
+	var out []string
+	for _, l := range lanes {
+		p := l.problem.Load()
+		if p == nil || (!p.Stuck && p.Failures < fetchFailuresNotReady) {
+			continue
+		}
+		if p.Stuck {
+			out = append(out, fmt.Sprintf("partition %s/%d stuck at offset %d: %s (%d tries since %s): %s",
+				l.topic, l.partition, p.Offset, p.Reason, p.Failures, p.Since.UTC().Format(time.RFC3339), p.Err))
+			continue
+		}
+		out = append(out, fmt.Sprintf("partition %s/%d: fetch failing at offset %d: %s (%d tries since %s): %s",
+			l.topic, l.partition, p.Offset, p.Reason, p.Failures, p.Since.UTC().Format(time.RFC3339), p.Err))
+	}
+	return out
 }

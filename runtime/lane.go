@@ -51,31 +51,32 @@ type lane struct {
 	hwm       atomic.Int64 // partition high watermark, -1 unknown
 	committed atomic.Int64 // last committed offset, -1 none
 	stalled   atomic.Bool
-	problem   atomic.Pointer[fetchProblem] // why fetching fails, nil when it works
+	problem   atomic.Pointer[FetchProblem] // why fetching fails, nil when it works
 }
 
-// fetchProblem is why a partition's fetcher is failing, for /readyz and
+// FetchProblem is why a partition's fetcher is failing, for /readyz and
 // the metrics.
-type fetchProblem struct {
-	reason   string // broker unreachable, not leader, undecodable batch, ...
-	err      string
-	offset   int64 // the fetch position
-	since    time.Time
-	failures int  // consecutive failed fetches
-	stuck    bool // the same bytes fail every time (undecodable batch)
+type FetchProblem struct {
+	Reason   string // broker unreachable, not leader, undecodable batch, ...
+	Err      string
+	Offset   int64 // the fetch position
+	Since    time.Time
+	Failures int  // consecutive failed fetches
+	Stuck    bool // the same bytes fail every time (undecodable batch)
 }
 
-// fetchReporter is what a Lane of the engine offers sources beyond Lane:
-// fetch positions and fetch problems.
-type fetchReporter interface {
+// FetchReporter is what a Lane of the engine offers sources beyond Lane:
+// fetch positions and fetch problems. A source that fetches (the Kafka
+// consumer) asserts its lanes to it.
+type FetchReporter interface {
 	Advance(next int64)
-	FetchFailed(p fetchProblem)
+	FetchFailed(p FetchProblem)
 	FetchOK()
 	Undecodable(ctx context.Context, de *DecodeError, attempt int) bool
 }
 
 // FetchFailed records why fetching fails (the source calls it per failure).
-func (l *lane) FetchFailed(p fetchProblem) { l.problem.Store(&p) }
+func (l *lane) FetchFailed(p FetchProblem) { l.problem.Store(&p) }
 
 // FetchOK clears the fetch problem after a successful fetch.
 func (l *lane) FetchOK() {

@@ -58,7 +58,7 @@ func (s *MemorySink) Messages() []Message {
 func RunInMemory(ctx context.Context, cfg Config, h Handler, recs []Record) (MemoryResult, error) {
 	cfg = cfg.Defaults()
 	if len(cfg.Inbound) == 0 {
-		cfg.Inbound = []InboundConfig{{ID: "in", Name: KafkaConsumer}}
+		cfg.Inbound = []InboundConfig{{ID: "in", Name: "kafka_consumer"}} // a name only: no client is built
 	}
 	if len(cfg.Outbound) == 0 {
 		cfg.Outbound = []OutboundConfig{{ID: "out", Name: Stdout}}

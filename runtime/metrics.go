@@ -140,7 +140,7 @@ func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 		failing, stuck := 0.0, 0.0
 		if pr := l.problem.Load(); pr != nil {
 			failing = 1
-			if pr.stuck {
+			if pr.Stuck {
 				stuck = 1
 			}
 		}

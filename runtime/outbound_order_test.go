@@ -25,7 +25,7 @@ type flakySink struct {
 }
 
 // errBehind is what flakySink fails the messages behind a failed one with.
-var errBehind = &OutboundError{Client: KafkaProducer, Err: errors.New("an earlier batch of the partition failed")}
+var errBehind = &OutboundError{Client: "kafka_producer", Err: errors.New("an earlier batch of the partition failed")}
 
 func (s *flakySink) Write(_ context.Context, msgs []Message) error {
 	failed := map[string]bool{}
@@ -149,7 +149,7 @@ func TestOutboundFailureKeepsKeyOrder(t *testing.T) {
 			}
 			sink := &flakySink{fail: func(v string, try int) error {
 				if (v == "v4" || v == "v31") && try == 1 {
-					return &OutboundError{Client: KafkaProducer, Err: errors.New("not leader")}
+					return &OutboundError{Client: "kafka_producer", Err: errors.New("not leader")}
 				}
 				return nil
 			}}
@@ -240,7 +240,7 @@ func TestPermanentOutboundErrorSkipsRetries(t *testing.T) {
 	}{
 		{"Permanent", Permanent(errors.New("MESSAGE_TOO_LARGE"))},
 		{"wrapped Permanent", fmt.Errorf("produce: %w", Permanent(errors.New("MESSAGE_TOO_LARGE")))},
-		{"OutboundError", &OutboundError{Client: KafkaProducer, Err: errors.New("INVALID_TOPIC"), Permanent: true}},
+		{"OutboundError", &OutboundError{Client: "kafka_producer", Err: errors.New("INVALID_TOPIC"), Permanent: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const n = 9
@@ -325,7 +325,7 @@ func TestOutboundFailureHoldsKeyAndWatermark(t *testing.T) {
 	if err := l.Submit(context.Background(), recs[2:]); err != nil {
 		t.Fatal(err)
 	}
-	sink.ack(1, &OutboundError{Client: KafkaProducer, Err: errors.New("request timed out")})
+	sink.ack(1, &OutboundError{Client: "kafka_producer", Err: errors.New("request timed out")})
 	written(2, "v1")
 	committable(1)
 	written(3, "v2")
@@ -456,7 +456,7 @@ func TestDeadLetterWriteRetried(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		if fails++; fails == 1 {
-			return &OutboundError{Client: KafkaProducer, Err: errors.New("dead-letter topic away")}
+			return &OutboundError{Client: "kafka_producer", Err: errors.New("dead-letter topic away")}
 		}
 		return nil
 	}}

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // testSinkConfig is the config of the client the registry tests register.
@@ -70,9 +69,8 @@ func TestClientConfig(t *testing.T) {
 		want    any
 		wantErr string
 	}{
-		{name: "typed, defaults applied", dir: Outbound, client: KafkaProducer,
-			cfg:  &KafkaProducerConfig{Brokers: []string{"b:9092"}, Linger: time.Second},
-			want: ptrTo(kafkaProducerDefaults(KafkaProducerConfig{Brokers: []string{"b:9092"}, Linger: time.Second}))},
+		{name: "typed, defaults applied", dir: Inbound, client: FileReader,
+			cfg: &FileReaderConfig{Path: "-"}, want: &FileReaderConfig{Path: "-", Framing: "lines"}},
 		{name: "nil is the zero config with defaults", dir: Inbound, client: FileReader, cfg: nil,
 			want: &FileReaderConfig{Framing: "lines"}},
 		{name: "typed nil pointer", dir: Outbound, client: Stdout, cfg: (*StdoutConfig)(nil),
@@ -91,10 +89,10 @@ func TestClientConfig(t *testing.T) {
 			cfg: json.RawMessage(`{"format": "xml"}`), wantErr: `config does not match the client's schema: /format:`},
 		{name: "unknown name", dir: Outbound, client: "webhook", cfg: json.RawMessage(`{}`),
 			wantErr: `outbound client "w" (webhook): not registered: no client of that name is registered`},
-		{name: "wrong direction", dir: Inbound, client: KafkaProducer,
-			wantErr: `inbound client "w" (kafka_producer): kafka_producer is an outbound client`},
-		{name: "wrong config type", dir: Outbound, client: KafkaProducer, cfg: &KafkaConsumerConfig{},
-			wantErr: `config is a *runtime.KafkaConsumerConfig, want a *runtime.KafkaProducerConfig`},
+		{name: "wrong direction", dir: Inbound, client: Stdout,
+			wantErr: `inbound client "w" (stdout): stdout is an outbound client`},
+		{name: "wrong config type", dir: Outbound, client: Stdout, cfg: &FileWriterConfig{},
+			wantErr: `config is a *runtime.FileWriterConfig, want a *runtime.StdoutConfig`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -146,7 +144,7 @@ func TestRegisterPanics(t *testing.T) {
 		c    Client
 	}{
 		{"empty name", Client{Direction: Outbound, NewConfig: cfg, NewSink: sink}},
-		{"twice", Client{Name: KafkaProducer, Direction: Outbound, NewConfig: cfg, NewSink: sink}},
+		{"twice", Client{Name: Stdout, Direction: Outbound, NewConfig: cfg, NewSink: sink}},
 		{"no NewConfig", Client{Name: "x1", Direction: Outbound, NewSink: sink}},
 		{"outbound without NewSink", Client{Name: "x2", Direction: Outbound, NewConfig: cfg}},
 		{"inbound without NewSource", Client{Name: "x3", Direction: Inbound, NewConfig: cfg}},
@@ -175,7 +173,7 @@ func TestClientsSorted(t *testing.T) {
 	if !slices.IsSorted(names) {
 		t.Errorf("Clients() not sorted: %v", names)
 	}
-	for _, n := range []string{KafkaConsumer, FileReader, KafkaProducer, FileWriter, Stdout} {
+	for _, n := range []string{FileReader, FileWriter, Stdout} {
 		if !slices.Contains(names, n) {
 			t.Errorf("built-in client %s not registered: %v", n, names)
 		}

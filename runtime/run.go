@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kgen-dev/kgen/runtime/internal/backoff"
 	"log/slog"
 	"sync"
 	"time"
@@ -53,7 +54,7 @@ func clientEnv(id string, cfg Config) Env {
 // backoff and jitter whenever it fails, so the processor never silently
 // stops consuming. Restarts are counted and a crash loop shows in /readyz.
 func supervise(ctx context.Context, id string, e *Engine, h *health, log *slog.Logger, run func(context.Context) error) {
-	b := newBackoff(time.Second, 30*time.Second)
+	b := backoff.New(time.Second, 30*time.Second)
 	for {
 		err := run(ctx)
 		if ctx.Err() != nil || errors.Is(err, ErrSourceDone) {
@@ -65,7 +66,7 @@ func supervise(ctx context.Context, id string, e *Engine, h *health, log *slog.L
 		e.restarted(id)
 		h.clientFailed(id)
 		log.Error("inbound client failed; restarting", "client", id, "err", err)
-		b.wait(ctx)
+		b.Wait(ctx)
 	}
 }
 

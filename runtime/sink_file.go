@@ -24,6 +24,9 @@ const (
 	// fileBufferSize is the write buffer of each file; a full buffer is
 	// written out by the writer that fills it and wakes the flusher.
 	fileBufferSize = 64 << 10
+	// fileReadyWindow is how long a failed write keeps Ready failing when
+	// no write has succeeded since (the Kafka producer's too).
+	fileReadyWindow = 30 * time.Second
 )
 
 // ErrInvalidUTF8 is wrapped in the error of a message whose value is not
@@ -555,7 +558,7 @@ func (s *FileSink) Ready() error {
 			return broken
 		}
 		f := fo.lastFail.Load()
-		if f != nil && fo.lastOK.Load() < f.at && time.Duration(now-f.at) < producerReadyWindow {
+		if f != nil && fo.lastOK.Load() < f.at && time.Duration(now-f.at) < fileReadyWindow {
 			return f.err
 		}
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
 )
 
 // TestConsumerOptions: the consumer options and config keys the runtime
@@ -17,31 +17,31 @@ func TestConsumerOptions(t *testing.T) {
 		name       string
 		config     string // extra keys of inbound config
 		client     string // extra keys of client_config
-		check      func(k *runtime.KafkaConsumerConfig) bool
+		check      func(k *consumer.Config) bool
 		warn       string // a warning that must appear ("" none about these keys)
 		warnAbsent string // text no warning may contain
 	}{
 		{name: "check_crcs false", client: `"check_crcs": false`,
-			check: func(k *runtime.KafkaConsumerConfig) bool { return k.SkipCRCCheck }, warnAbsent: "check_crcs"},
+			check: func(k *consumer.Config) bool { return k.SkipCRCCheck }, warnAbsent: "check_crcs"},
 		{name: "check_crcs true", client: `"check_crcs": true`,
-			check: func(k *runtime.KafkaConsumerConfig) bool { return !k.SkipCRCCheck }, warnAbsent: "check_crcs"},
+			check: func(k *consumer.Config) bool { return !k.SkipCRCCheck }, warnAbsent: "check_crcs"},
 		{name: "metadata_max_age_ms", client: `"metadata_max_age_ms": 2000`,
-			check:      func(k *runtime.KafkaConsumerConfig) bool { return k.PartitionWatchInterval == 2*time.Second },
+			check:      func(k *consumer.Config) bool { return k.PartitionWatchInterval == 2*time.Second },
 			warnAbsent: "metadata_max_age_ms"},
 		{name: "retry_backoff_ms", client: `"retry_backoff_ms": 250`,
-			check: func(k *runtime.KafkaConsumerConfig) bool { return k.RetryBackoff == 250*time.Millisecond }, warnAbsent: "retry_backoff_ms"},
+			check: func(k *consumer.Config) bool { return k.RetryBackoff == 250*time.Millisecond }, warnAbsent: "retry_backoff_ms"},
 		{name: "read_committed", client: `"isolation_level": "read_committed"`,
-			check: func(k *runtime.KafkaConsumerConfig) bool { return k.IsolationLevel == "read_committed" }, warnAbsent: "read_committed"},
+			check: func(k *consumer.Config) bool { return k.IsolationLevel == "read_committed" }, warnAbsent: "read_committed"},
 		{name: "max_records explained", config: `"max_records": 1`,
-			check: func(*runtime.KafkaConsumerConfig) bool { return true }, warn: "max_records has no effect: kgen has no poll loop"},
+			check: func(*consumer.Config) bool { return true }, warn: "max_records has no effect: kgen has no poll loop"},
 		{name: "max_poll_records explained", client: `"max_poll_records": 10`,
-			check: func(*runtime.KafkaConsumerConfig) bool { return true }, warn: "max_poll_records has no effect: kgen has no poll loop"},
+			check: func(*consumer.Config) bool { return true }, warn: "max_poll_records has no effect: kgen has no poll loop"},
 		{name: "poll_timeout and close_timeout", config: `"poll_timeout": 3, "close_timeout": 4`,
-			check: func(k *runtime.KafkaConsumerConfig) bool {
+			check: func(k *consumer.Config) bool {
 				return k.PollTimeout == 3*time.Second && k.CloseTimeout == 4*time.Second
 			}, warnAbsent: "timeout"},
 		{name: "enable_listener explained", config: `"enable_listener": true`,
-			check: func(*runtime.KafkaConsumerConfig) bool { return true }, warn: "enable_listener has no effect"},
+			check: func(*consumer.Config) bool { return true }, warn: "enable_listener has no effect"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,6 +15,10 @@ import (
 	"strings"
 	"time"
 
+	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	"github.com/kgen-dev/kgen/runtime/kafka/producer"
+
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"github.com/kgen-dev/kgen/runtime"
@@ -263,7 +267,7 @@ func (cx *converter) inbound(ptr string, d clientDoc) runtime.InboundConfig {
 	in := runtime.InboundConfig{ID: d.ID, Name: d.Name, MaxRetries: defaultMaxRetries}
 	base := ptr + "/config"
 	switch d.Name {
-	case runtime.KafkaConsumer:
+	case consumer.Name:
 		var c kafkaConsumerDoc
 		if !cx.decode(base, d.Config, &c) {
 			return in
@@ -292,7 +296,7 @@ func (cx *converter) outbound(ptr string, d clientDoc) runtime.OutboundConfig {
 	out := runtime.OutboundConfig{ID: d.ID, Name: d.Name}
 	base := ptr + "/config"
 	switch d.Name {
-	case runtime.KafkaProducer:
+	case producer.Name:
 		var c kafkaProducerDoc
 		if cx.decode(base, d.Config, &c) {
 			out.Config = cx.kafkaProducer(base, c)
@@ -320,8 +324,8 @@ func (cx *converter) decode(ptr string, v any, dst any) bool {
 	return true
 }
 
-func (cx *converter) kafkaConsumer(base string, d kafkaConsumerDoc) *runtime.KafkaConsumerConfig {
-	k := &runtime.KafkaConsumerConfig{
+func (cx *converter) kafkaConsumer(base string, d kafkaConsumerDoc) *consumer.Config {
+	k := &consumer.Config{
 		Brokers:           []string{defaultBroker},
 		Topics:            d.Topics,
 		AutoOffsetReset:   defaultAutoOffsetReset,
@@ -334,7 +338,7 @@ func (cx *converter) kafkaConsumer(base string, d kafkaConsumerDoc) *runtime.Kaf
 		CommitInterval:    defaultCommitInterval,
 		IsolationLevel:    "read_uncommitted",
 		Balancers:         []string{"range", "roundrobin"},
-		Security:          runtime.Security{Protocol: "PLAINTEXT"},
+		Security:          rkafka.Security{Protocol: "PLAINTEXT"},
 	}
 	cc := base + "/client_config"
 	applyOptions(cx, cc, d.ClientConfig, consumerOptions, k, kafkaCommon{&k.Brokers, &k.ClientID, &k.Security})
@@ -385,7 +389,7 @@ func (cx *converter) kafkaConsumer(base string, d kafkaConsumerDoc) *runtime.Kaf
 			continue
 		}
 		seen[key] = i
-		a := runtime.PartitionAssignment{Topic: p.Topic, Partition: int(p.Partition)}
+		a := consumer.PartitionAssignment{Topic: p.Topic, Partition: int(p.Partition)}
 		if p.Offset != nil {
 			off := int64(*p.Offset)
 			a.Offset = &off
@@ -398,8 +402,8 @@ func (cx *converter) kafkaConsumer(base string, d kafkaConsumerDoc) *runtime.Kaf
 	return k
 }
 
-func (cx *converter) kafkaProducer(base string, d kafkaProducerDoc) *runtime.KafkaProducerConfig {
-	k := &runtime.KafkaProducerConfig{
+func (cx *converter) kafkaProducer(base string, d kafkaProducerDoc) *producer.Config {
+	k := &producer.Config{
 		Brokers:        []string{defaultBroker},
 		Topic:          d.Topic,
 		Acks:           defaultAcks,
@@ -411,7 +415,7 @@ func (cx *converter) kafkaProducer(base string, d kafkaProducerDoc) *runtime.Kaf
 		Compression:    "none",
 		RequestTimeout: defaultRequestTimeout,
 		Partitioner:    defaultPartitioner,
-		Security:       runtime.Security{Protocol: "PLAINTEXT"},
+		Security:       rkafka.Security{Protocol: "PLAINTEXT"},
 	}
 	cc := base + "/client_config"
 	applyOptions(cx, cc, d.ClientConfig, producerOptions, k, kafkaCommon{&k.Brokers, &k.ClientID, &k.Security})
@@ -434,7 +438,7 @@ func (cx *converter) kafkaProducer(base string, d kafkaProducerDoc) *runtime.Kaf
 // producerIdempotence checks enable_idempotence against acks and says
 // what the producer options that depend on it do (cc is client_config's
 // pointer, opts its options).
-func (cx *converter) producerIdempotence(cc string, opts map[string]any, k *runtime.KafkaProducerConfig) {
+func (cx *converter) producerIdempotence(cc string, opts map[string]any, k *producer.Config) {
 	enable, set := opts["enable_idempotence"].(bool)
 	idempotent := k.Acks == -1 && !k.DisableIdempotence
 	switch {
@@ -507,7 +511,7 @@ func (cx *converter) checkBrokers(base, dir, id string, opts map[string]any) {
 
 // checkSecurity reports what a schema cannot: options that contradict the
 // protocol, and secrets written inline.
-func (cx *converter) checkSecurity(base string, opts map[string]any, sec runtime.Security) {
+func (cx *converter) checkSecurity(base string, opts map[string]any, sec rkafka.Security) {
 	sasl := strings.HasPrefix(sec.Protocol, "SASL_")
 	tls := strings.HasSuffix(sec.Protocol, "SSL")
 	if sasl {
@@ -732,8 +736,8 @@ func orDefault(s, def string) string {
 }
 
 // kafkaIn is in's Kafka consumer config, nil for another client.
-func kafkaIn(in runtime.InboundConfig) *runtime.KafkaConsumerConfig {
-	k, _ := in.Config.(*runtime.KafkaConsumerConfig)
+func kafkaIn(in runtime.InboundConfig) *consumer.Config {
+	k, _ := in.Config.(*consumer.Config)
 	return k
 }
 
@@ -744,8 +748,8 @@ func fileIn(in runtime.InboundConfig) *runtime.FileReaderConfig {
 }
 
 // kafkaOut is out's Kafka producer config, nil for another client.
-func kafkaOut(out runtime.OutboundConfig) *runtime.KafkaProducerConfig {
-	k, _ := out.Config.(*runtime.KafkaProducerConfig)
+func kafkaOut(out runtime.OutboundConfig) *producer.Config {
+	k, _ := out.Config.(*producer.Config)
 	return k
 }
 

@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kgen-dev/kgen/runtime"
+	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	"github.com/kgen-dev/kgen/runtime/kafka/producer"
 )
 
 // This file maps kafka-python's option names, which the seed's
@@ -40,7 +42,7 @@ type option[T any] struct {
 type kafkaCommon struct {
 	Brokers  *[]string
 	ClientID *string
-	Security *runtime.Security
+	Security *rkafka.Security
 }
 
 // Reasons shared by several options.
@@ -105,16 +107,16 @@ var commonOptions = map[string]option[kafkaCommon]{
 }
 
 // consumerOptions are KafkaConsumer's own options.
-var consumerOptions = map[string]option[runtime.KafkaConsumerConfig]{
+var consumerOptions = map[string]option[consumer.Config]{
 	// Consumer group (ConsumerGroupConfig.ID); required with topics.
-	"group_id": {apply: func(c *runtime.KafkaConsumerConfig, v any) error { c.GroupID = v.(string); return nil }},
+	"group_id": {apply: func(c *consumer.Config, v any) error { c.GroupID = v.(string); return nil }},
 	// MaxWait; kafka-go's default (10s) would also slow shutdown.
-	"fetch_max_wait_ms": {apply: func(c *runtime.KafkaConsumerConfig, v any) (err error) {
+	"fetch_max_wait_ms": {apply: func(c *consumer.Config, v any) (err error) {
 		c.MaxWait, err = millis(v)
 		return err
 	}},
 	// MinBytes.
-	"fetch_min_bytes": {apply: func(c *runtime.KafkaConsumerConfig, v any) (err error) {
+	"fetch_min_bytes": {apply: func(c *consumer.Config, v any) (err error) {
 		c.MinBytes, err = integer(v)
 		return err
 	}},
@@ -122,7 +124,7 @@ var consumerOptions = map[string]option[runtime.KafkaConsumerConfig]{
 	// bound is max_partition_fetch_bytes.
 	"fetch_max_bytes": {ignored: "kafka-go fetches one partition per request; max_partition_fetch_bytes bounds each fetch"},
 	// MaxBytes (per partition, per fetch).
-	"max_partition_fetch_bytes": {apply: func(c *runtime.KafkaConsumerConfig, v any) (err error) {
+	"max_partition_fetch_bytes": {apply: func(c *consumer.Config, v any) (err error) {
 		c.MaxBytes, err = integer(v)
 		return err
 	}},
@@ -131,7 +133,7 @@ var consumerOptions = map[string]option[runtime.KafkaConsumerConfig]{
 	"request_timeout_ms": {ignored: "a fetch may take fetch_max_wait_ms plus config.poll_timeout; group requests and connections have fixed timeouts (10 s)"},
 	// RetryBackoff: the first wait before a failed fetch is tried again,
 	// doubled per failure up to 5 s.
-	"retry_backoff_ms": {apply: func(c *runtime.KafkaConsumerConfig, v any) (err error) {
+	"retry_backoff_ms": {apply: func(c *consumer.Config, v any) (err error) {
 		c.RetryBackoff, err = millis(v)
 		return err
 	}},
@@ -139,7 +141,7 @@ var consumerOptions = map[string]option[runtime.KafkaConsumerConfig]{
 	"max_in_flight_requests_per_connection": {ignored: "the fetcher keeps one fetch in flight per partition, on a connection of its own"},
 	// StartOffset when the group has no committed offset; "none" is
 	// refused by the schema (kafka-go cannot fail on a missing offset).
-	"auto_offset_reset": {apply: func(c *runtime.KafkaConsumerConfig, v any) error { c.AutoOffsetReset = v.(string); return nil }},
+	"auto_offset_reset": {apply: func(c *consumer.Config, v any) error { c.AutoOffsetReset = v.(string); return nil }},
 	// Committing before processing would lose records on a crash; false
 	// is what kgen does anyway, so only true is worth a warning.
 	"enable_auto_commit": {
@@ -147,21 +149,21 @@ var consumerOptions = map[string]option[runtime.KafkaConsumerConfig]{
 		warnIf:  func(v any) bool { return v == true },
 	},
 	// CommitInterval of the runtime's own commit timer.
-	"auto_commit_interval_ms": {apply: func(c *runtime.KafkaConsumerConfig, v any) (err error) {
+	"auto_commit_interval_ms": {apply: func(c *consumer.Config, v any) (err error) {
 		c.CommitInterval, err = millis(v)
 		return err
 	}},
 	// Each record batch's CRC32C is checked unless check_crcs is false
 	// (SkipCRCCheck); a mismatch is an undecodable batch.
-	"check_crcs": {apply: func(c *runtime.KafkaConsumerConfig, v any) error { c.SkipCRCCheck = !v.(bool); return nil }},
+	"check_crcs": {apply: func(c *consumer.Config, v any) error { c.SkipCRCCheck = !v.(bool); return nil }},
 	// PartitionWatchInterval: how often the group looks for partitions
 	// added to its topics (and for missing topics that appear).
-	"metadata_max_age_ms": {apply: func(c *runtime.KafkaConsumerConfig, v any) (err error) {
+	"metadata_max_age_ms": {apply: func(c *consumer.Config, v any) (err error) {
 		c.PartitionWatchInterval, err = millis(v)
 		return err
 	}},
 	// GroupBalancers, by protocol name; sticky is not available.
-	"partition_assignment_strategy": {apply: func(c *runtime.KafkaConsumerConfig, v any) error {
+	"partition_assignment_strategy": {apply: func(c *consumer.Config, v any) error {
 		c.Balancers = nil
 		for _, b := range v.([]any) {
 			name := strings.ToLower(strings.TrimSuffix(b.(string), "PartitionAssignor"))
@@ -178,15 +180,15 @@ var consumerOptions = map[string]option[runtime.KafkaConsumerConfig]{
 	// (the seed's max_records is 1: one record per round trip).
 	"max_poll_records": {ignored: whyMaxRecords},
 	// kafka-python sends it as the JoinGroup rebalance timeout.
-	"max_poll_interval_ms": {apply: func(c *runtime.KafkaConsumerConfig, v any) (err error) {
+	"max_poll_interval_ms": {apply: func(c *consumer.Config, v any) (err error) {
 		c.RebalanceTimeout, err = millis(v)
 		return err
 	}},
-	"session_timeout_ms": {apply: func(c *runtime.KafkaConsumerConfig, v any) (err error) {
+	"session_timeout_ms": {apply: func(c *consumer.Config, v any) (err error) {
 		c.SessionTimeout, err = millis(v)
 		return err
 	}},
-	"heartbeat_interval_ms": {apply: func(c *runtime.KafkaConsumerConfig, v any) (err error) {
+	"heartbeat_interval_ms": {apply: func(c *consumer.Config, v any) (err error) {
 		c.HeartbeatInterval, err = millis(v)
 		return err
 	}},
@@ -201,7 +203,7 @@ var consumerOptions = map[string]option[runtime.KafkaConsumerConfig]{
 	// read_committed: fetches stop at the last stable offset, records of
 	// aborted transactions and transaction markers are dropped, and
 	// "latest" starts at the last stable offset.
-	"isolation_level": {apply: func(c *runtime.KafkaConsumerConfig, v any) error {
+	"isolation_level": {apply: func(c *consumer.Config, v any) error {
 		c.IsolationLevel = v.(string)
 		return nil
 	}},
@@ -209,9 +211,9 @@ var consumerOptions = map[string]option[runtime.KafkaConsumerConfig]{
 }
 
 // producerOptions are KafkaProducer's own options.
-var producerOptions = map[string]option[runtime.KafkaProducerConfig]{
+var producerOptions = map[string]option[producer.Config]{
 	// RequiredAcks: 0, 1 or -1/"all".
-	"acks": {apply: func(c *runtime.KafkaProducerConfig, v any) error {
+	"acks": {apply: func(c *producer.Config, v any) error {
 		if v == "all" {
 			c.Acks = -1
 			return nil
@@ -221,19 +223,19 @@ var producerOptions = map[string]option[runtime.KafkaProducerConfig]{
 		return err
 	}},
 	// Compression; null means none.
-	"compression_type": {apply: func(c *runtime.KafkaProducerConfig, v any) error { c.Compression = v.(string); return nil }},
+	"compression_type": {apply: func(c *producer.Config, v any) error { c.Compression = v.(string); return nil }},
 	// MaxAttempts = retries + 1: retries counts retries, MaxAttempts
 	// attempts. Left out, a batch is retried until its records' delivery
 	// deadline (future_timeout), like the Java client's default; the
 	// engine's own retries (max_retries) come on top.
-	"retries": {apply: func(c *runtime.KafkaProducerConfig, v any) error {
+	"retries": {apply: func(c *producer.Config, v any) error {
 		n, err := integer(v)
 		c.MaxAttempts = n + 1
 		return err
 	}},
 	// BatchBytes: the bytes of a partition's batch, as in kafka-python
 	// and Java; a record larger than it goes alone in its own batch.
-	"batch_size": {apply: func(c *runtime.KafkaProducerConfig, v any) error {
+	"batch_size": {apply: func(c *producer.Config, v any) error {
 		n, err := integer(v)
 		c.BatchBytes = int64(n)
 		if err == nil && n == 0 {
@@ -244,21 +246,21 @@ var producerOptions = map[string]option[runtime.KafkaProducerConfig]{
 	}},
 	// BatchTimeout; a zero Linger means the runtime's default (5ms), so 0
 	// is read as 1ms.
-	"linger_ms": {apply: func(c *runtime.KafkaProducerConfig, v any) (err error) {
+	"linger_ms": {apply: func(c *producer.Config, v any) (err error) {
 		c.Linger, err = millis(v)
 		c.Linger = max(c.Linger, time.Millisecond)
 		return err
 	}},
 	// Balancer: murmur2 is kafka-python's and Java's keyed partitioning.
 	// kafka-python takes a callable; kgen takes a name.
-	"partitioner":             {apply: func(c *runtime.KafkaProducerConfig, v any) error { c.Partitioner = v.(string); return nil }},
+	"partitioner":             {apply: func(c *producer.Config, v any) error { c.Partitioner = v.(string); return nil }},
 	"buffer_memory":           {ignored: "the producer has no memory pool; the engine's max_in_flight_bytes bounds memory instead"},
 	"connections_max_idle_ms": {ignored: "the producer closes connections idle for 30s (its leader connections and kafka-go's transport alike)"},
 	// kafka-python blocks send() up to max_block_ms when its buffer is
 	// full; the engine applies backpressure before records reach a sink.
 	"max_block_ms": {ignored: "writes wait under the engine's in-flight bounds (processing.max_in_flight_*), not a send timeout"},
 	// MaxRequestSize: the largest request, and so the largest record.
-	"max_request_size": {apply: func(c *runtime.KafkaProducerConfig, v any) (err error) {
+	"max_request_size": {apply: func(c *producer.Config, v any) (err error) {
 		n, err := integer(v)
 		c.MaxRequestSize = int64(n)
 		return err
@@ -266,20 +268,20 @@ var producerOptions = map[string]option[runtime.KafkaProducerConfig]{
 	"metadata_max_age_ms": {ignored: "kafka-go's transport refreshes metadata on its own schedule"},
 	"retry_backoff_ms":    {ignored: "the producer's retry backoff is fixed (100ms doubling to 1s); processing.retry_backoff_ms paces the engine's retries"},
 	// RequestTimeout (Writer.WriteTimeout).
-	"request_timeout_ms": {apply: func(c *runtime.KafkaProducerConfig, v any) (err error) {
+	"request_timeout_ms": {apply: func(c *producer.Config, v any) (err error) {
 		c.RequestTimeout, err = millis(v)
 		return err
 	}},
 	// MaxInFlight: requests in flight per partition; more than one only
 	// with the idempotent producer, at most 5 (kafkaProducer warns).
-	"max_in_flight_requests_per_connection": {apply: func(c *runtime.KafkaProducerConfig, v any) (err error) {
+	"max_in_flight_requests_per_connection": {apply: func(c *producer.Config, v any) (err error) {
 		c.MaxInFlight, err = integer(v)
 		return err
 	}},
 	"bootstrap_topics_filter": {ignored: "kafka-go fetches metadata for the topics it writes"},
 	// DisableIdempotence; true with acks 0 or 1 is refused in
 	// kafkaProducer, once acks is known.
-	"enable_idempotence": {apply: func(c *runtime.KafkaProducerConfig, v any) error {
+	"enable_idempotence": {apply: func(c *producer.Config, v any) error {
 		c.DisableIdempotence = !v.(bool)
 		return nil
 	}},

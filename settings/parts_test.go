@@ -11,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	"github.com/kgen-dev/kgen/runtime/kafka/producer"
+
 	"github.com/kgen-dev/kgen/runtime"
 	"github.com/kgen-dev/kgen/schema"
 )
@@ -93,23 +97,23 @@ func TestSeedConversion(t *testing.T) {
 	want := runtime.Config{
 		Workers: 3,
 		Inbound: []runtime.InboundConfig{{
-			ID: "inbound", Name: runtime.KafkaConsumer, MaxRetries: 3,
-			Config: &runtime.KafkaConsumerConfig{
+			ID: "inbound", Name: consumer.Name, MaxRetries: 3,
+			Config: &consumer.Config{
 				Brokers: []string{"localhost:9092"}, GroupID: "ARTICLE_cosnumer_group", Topics: []string{"ARTICLE"},
 				AutoOffsetReset: "earliest", SessionTimeout: 27 * time.Second, HeartbeatInterval: 9 * time.Second,
 				RebalanceTimeout: 30 * time.Second, MinBytes: 1, MaxBytes: 1 << 20, MaxWait: 500 * time.Millisecond,
 				CommitInterval: 5 * time.Second, PollTimeout: 10 * time.Second, CloseTimeout: 5 * time.Second,
 				IsolationLevel: "read_uncommitted", Balancers: []string{"range", "roundrobin"},
-				Security: runtime.Security{Protocol: "PLAINTEXT"},
+				Security: rkafka.Security{Protocol: "PLAINTEXT"},
 			},
 		}},
 		Outbound: []runtime.OutboundConfig{{
-			ID: "outbound", Name: runtime.KafkaProducer,
-			Config: &runtime.KafkaProducerConfig{
+			ID: "outbound", Name: producer.Name,
+			Config: &producer.Config{
 				Brokers: []string{"localhost:9092"}, Topic: "ARTICLE", Acks: 1, MaxAttempts: 2, BatchBytes: 16384, MaxRequestSize: 1048576, MaxInFlight: 5,
 				Linger: 5 * time.Millisecond, Compression: "none", RequestTimeout: 30 * time.Second,
 				AckTimeout: 5 * time.Second, CloseTimeout: 5 * time.Second, Partitioner: "murmur2",
-				Security: runtime.Security{Protocol: "PLAINTEXT"},
+				Security: rkafka.Security{Protocol: "PLAINTEXT"},
 			},
 		}},
 		Failure: runtime.FailurePolicy{OnFailure: runtime.Stop},

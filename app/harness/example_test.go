@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	"github.com/kgen-dev/kgen/runtime/kafka/producer"
+
 	"github.com/kgen-dev/kgen/app"
 	"github.com/kgen-dev/kgen/app/harness"
 	"github.com/kgen-dev/kgen/runtime"
@@ -17,8 +20,8 @@ type config struct{}
 func (config) Runtime() runtime.Config {
 	return runtime.Config{
 		Workers:  1,
-		Inbound:  []runtime.InboundConfig{{ID: "inbound", Name: runtime.KafkaConsumer}},
-		Outbound: []runtime.OutboundConfig{{ID: "outbound", Name: runtime.KafkaProducer}},
+		Inbound:  []runtime.InboundConfig{{ID: "inbound", Name: consumer.Name}},
+		Outbound: []runtime.OutboundConfig{{ID: "outbound", Name: producer.Name}},
 		Logger:   slog.New(slog.DiscardHandler),
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
+
 	"github.com/kgen-dev/kgen/app"
 	"github.com/kgen-dev/kgen/runtime"
 )
@@ -22,7 +24,7 @@ func (c config) Runtime() runtime.Config {
 	return runtime.Config{
 		Workers:  2,
 		Logger:   slog.New(slog.DiscardHandler),
-		Inbound:  []runtime.InboundConfig{{ID: "in", Name: runtime.KafkaConsumer}},
+		Inbound:  []runtime.InboundConfig{{ID: "in", Name: consumer.Name}},
 		Outbound: []runtime.OutboundConfig{{ID: "out", Name: runtime.Stdout}},
 		Failure:  runtime.FailurePolicy{OnFailure: c.failure, Backoff: time.Millisecond, MaxBackoff: time.Millisecond},
 	}

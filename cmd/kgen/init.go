@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
+
 	"github.com/spf13/cobra"
 
 	"github.com/kgen-dev/kgen"
@@ -166,7 +168,7 @@ func (e *env) printFailurePolicy(s *settings.Settings, data []byte) {
 	// client: only Kafka inbound clients have some.
 	topic := ""
 	for _, in := range s.Runtime.Inbound {
-		k, _ := in.Config.(*runtime.KafkaConsumerConfig)
+		k, _ := in.Config.(*consumer.Config)
 		if k == nil {
 			topic = ""
 			break

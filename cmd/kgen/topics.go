@@ -10,6 +10,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	"github.com/kgen-dev/kgen/runtime/kafka/producer"
+
 	"github.com/spf13/cobra"
 
 	"github.com/kgen-dev/kgen/runtime"
@@ -22,7 +26,7 @@ type namedTopic struct {
 	name    string
 	role    string // "inbound in", "outbound out", "dead letters"
 	brokers []string
-	sec     runtime.Security
+	sec     rkafka.Security
 	client  string
 }
 
@@ -47,9 +51,9 @@ func settingsTopics(cfg runtime.Config) []namedTopic {
 		seen[t.name] = true
 		out = append(out, t)
 	}
-	var dlqConn *runtime.KafkaConsumerConfig
+	var dlqConn *consumer.Config
 	for _, in := range cfg.Inbound {
-		k, _ := in.Config.(*runtime.KafkaConsumerConfig)
+		k, _ := in.Config.(*consumer.Config)
 		if k == nil {
 			continue
 		}
@@ -64,7 +68,7 @@ func settingsTopics(cfg runtime.Config) []namedTopic {
 		}
 	}
 	for _, o := range cfg.Outbound {
-		if k, _ := o.Config.(*runtime.KafkaProducerConfig); k != nil {
+		if k, _ := o.Config.(*producer.Config); k != nil {
 			add(namedTopic{k.Topic, role("outbound", o.ID), k.Brokers, k.Security, k.ClientID})
 		}
 	}
@@ -148,7 +152,7 @@ broker's own defaults (num.partitions, default.replication.factor).`,
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			return e.eachTopic(ctx, settingsTopics(cfg), func(a *runtime.Admin, t namedTopic) error {
+			return e.eachTopic(ctx, settingsTopics(cfg), func(a *rkafka.Admin, t namedTopic) error {
 				created, err := a.Create(ctx, t.name, partitions, replication)
 				if err != nil {
 					return err
@@ -193,7 +197,7 @@ func (e *env) topicsListCmd() *cobra.Command {
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
 			missing := 0
-			err = e.eachTopic(ctx, settingsTopics(cfg), func(a *runtime.Admin, t namedTopic) error {
+			err = e.eachTopic(ctx, settingsTopics(cfg), func(a *rkafka.Admin, t namedTopic) error {
 				info, err := a.Describe(ctx, []string{t.name})
 				if err != nil {
 					return err
@@ -260,9 +264,9 @@ Keys, values and header values are printed as quoted strings (Go syntax).`,
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			return e.eachTopic(ctx, []namedTopic{*target}, func(a *runtime.Admin, t namedTopic) error {
+			return e.eachTopic(ctx, []namedTopic{*target}, func(a *rkafka.Admin, t namedTopic) error {
 				count := 0
-				err := a.Read(ctx, t.name, n, func(r runtime.ReadRecord) error {
+				err := a.Read(ctx, t.name, n, func(r rkafka.ReadRecord) error {
 					count++
 					printRecord(e.stdout, r)
 					return nil
@@ -282,13 +286,13 @@ Keys, values and header values are printed as quoted strings (Go syntax).`,
 }
 
 // eachTopic runs fn for each topic with an Admin on its client's brokers.
-func (e *env) eachTopic(ctx context.Context, topics []namedTopic, fn func(*runtime.Admin, namedTopic) error) error {
+func (e *env) eachTopic(ctx context.Context, topics []namedTopic, fn func(*rkafka.Admin, namedTopic) error) error {
 	if len(topics) == 0 {
 		fmt.Fprintln(e.stderr, "kgen: the settings name no Kafka topic")
 		return nil
 	}
 	for _, t := range topics {
-		a, err := runtime.NewAdmin(t.brokers, t.sec, t.client)
+		a, err := rkafka.NewAdmin(t.brokers, t.sec, t.client)
 		if err != nil {
 			return fail("%s (%s): %v", t.name, t.role, err)
 		}
@@ -305,7 +309,7 @@ func (e *env) eachTopic(ctx context.Context, topics []namedTopic, fn func(*runti
 }
 
 // printRecord writes one record as a line.
-func printRecord(w io.Writer, r runtime.ReadRecord) {
+func printRecord(w io.Writer, r rkafka.ReadRecord) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "partition=%d offset=%d time=%s key=%s", r.Partition, r.Offset,
 		r.Time.UTC().Format(time.RFC3339Nano), quoteBytes(r.Key))

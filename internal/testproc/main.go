@@ -16,6 +16,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	"github.com/kgen-dev/kgen/runtime/kafka/producer"
+
 	"github.com/kgen-dev/kgen/runtime"
 )
 
@@ -44,7 +47,7 @@ func main() {
 	_ = lvl.UnmarshalText([]byte(*level))
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 
-	kc := &runtime.KafkaConsumerConfig{
+	kc := &consumer.Config{
 		Brokers: strings.Split(*brokers, ","), GroupID: *group, AutoOffsetReset: "earliest",
 		CommitInterval: *commit, SessionTimeout: 10 * time.Second, HeartbeatInterval: time.Second,
 		MaxWait: 200 * time.Millisecond,
@@ -58,11 +61,11 @@ func main() {
 		}
 		i := strings.LastIndexByte(a, ':')
 		p, _ := strconv.Atoi(a[i+1:])
-		kc.Assignments = append(kc.Assignments, runtime.PartitionAssignment{Topic: a[:i], Partition: p})
+		kc.Assignments = append(kc.Assignments, consumer.PartitionAssignment{Topic: a[:i], Partition: p})
 	}
 	cfg := runtime.Config{
 		Workers: *workers,
-		Inbound: []runtime.InboundConfig{{ID: "in", Name: runtime.KafkaConsumer, Config: kc, MaxRetries: *retries}},
+		Inbound: []runtime.InboundConfig{{ID: "in", Name: consumer.Name, Config: kc, MaxRetries: *retries}},
 		Failure: runtime.FailurePolicy{OnFailure: runtime.OnFailure(*policy), DeadLetterTopic: *dlq,
 			Backoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
 		Flow:   runtime.FlowConfig{DrainTimeout: *drain, MaxInFlightRecords: *inFlight},
@@ -73,8 +76,8 @@ func main() {
 		cfg.Outbound = []runtime.OutboundConfig{{ID: "out", Name: runtime.FileWriter,
 			Config: &runtime.FileWriterConfig{Path: *file, Append: true, Framing: "lines"}}}
 	case *out != "":
-		cfg.Outbound = []runtime.OutboundConfig{{ID: "out", Name: runtime.KafkaProducer,
-			Config: &runtime.KafkaProducerConfig{Brokers: kc.Brokers, Topic: *out, Acks: -1,
+		cfg.Outbound = []runtime.OutboundConfig{{ID: "out", Name: producer.Name,
+			Config: &producer.Config{Brokers: kc.Brokers, Topic: *out, Acks: -1,
 				Linger: 5 * time.Millisecond, BatchSize: 1000, MaxAttempts: 5, AckTimeout: 30 * time.Second}}}
 	}
 	poisonBytes := []byte(*poison)

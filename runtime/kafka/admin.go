@@ -1,9 +1,10 @@
-package runtime
+package kafka
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kgen-dev/kgen/runtime"
 	"io"
 	"slices"
 	"time"
@@ -24,7 +25,7 @@ func NewAdmin(brokers []string, sec Security, clientID string) (*Admin, error) {
 	if len(brokers) == 0 {
 		return nil, errors.New("no bootstrap servers")
 	}
-	t, err := kafkaTransport(sec, clientID)
+	t, err := Transport(sec, clientID)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +103,7 @@ type ReadRecord struct {
 	Time      time.Time
 	Key       []byte
 	Value     []byte
-	Headers   []Header
+	Headers   []runtime.Header
 }
 
 // Read hands fn the records of topic present when it starts, partition by
@@ -167,7 +168,7 @@ func (a *Admin) Read(ctx context.Context, topic string, limit int, fn func(ReadR
 					return fmt.Errorf("read %s/%d at %d: %w", topic, p.Partition, r.Offset, err)
 				}
 				for _, h := range r.Headers {
-					rec.Headers = append(rec.Headers, Header{Key: h.Key, Value: h.Value})
+					rec.Headers = append(rec.Headers, runtime.Header{Key: h.Key, Value: h.Value})
 				}
 				next = r.Offset + 1
 				if err := fn(rec); err != nil {

@@ -1,4 +1,4 @@
-package runtime
+package kafka
 
 import (
 	"crypto/tls"
@@ -19,16 +19,16 @@ import (
 // differ between its Dialer (10s dial timeout, none for a Dialer{} literal)
 // and its Transport (5s), so both are set from these.
 const (
-	// defaultDialTimeout bounds one connection set-up: TCP connect, TLS
+	// DialTimeout bounds one connection set-up: TCP connect, TLS
 	// handshake and SASL exchange.
-	defaultDialTimeout = 10 * time.Second
-	// defaultClientID is sent when the settings name no client_id.
-	defaultClientID = "kgen"
-	// transportIdleTimeout closes pooled connections unused for this long
+	DialTimeout = 10 * time.Second
+	// DefaultClientID is sent when the settings name no client_id.
+	DefaultClientID = "kgen"
+	// IdleTimeout closes pooled connections unused for this long
 	// (kafka-go's default; kafka-python's connections_max_idle_ms is 9m,
 	// but the Kafka protocol has no ping and brokers close idle
 	// connections after 10m).
-	transportIdleTimeout = 30 * time.Second
+	IdleTimeout = 30 * time.Second
 	// transportMetadataTTL is the upper bound of the Transport's metadata
 	// cache age. kafka-go does not refresh metadata on NotLeader errors, so
 	// this is how long a producer may keep writing to a stale leader; it is
@@ -36,19 +36,19 @@ const (
 	transportMetadataTTL = 6 * time.Second
 )
 
-// kafkaDialer returns the Dialer used by the consumer (Reader,
+// Dialer returns the Dialer used by the consumer (Reader,
 // ConsumerGroup, Conn) with sec's TLS and SASL settings. A timeout <= 0
-// means defaultDialTimeout: a kafka.Dialer literal has no timeout at all.
-func kafkaDialer(sec Security, clientID string, timeout time.Duration) (*kafka.Dialer, error) {
-	tlsCfg, mech, err := securitySettings(sec)
+// means DialTimeout: a kafka.Dialer literal has no timeout at all.
+func Dialer(sec Security, clientID string, timeout time.Duration) (*kafka.Dialer, error) {
+	tlsCfg, mech, err := SecuritySettings(sec)
 	if err != nil {
 		return nil, err
 	}
 	if timeout <= 0 {
-		timeout = defaultDialTimeout
+		timeout = DialTimeout
 	}
 	if clientID == "" {
-		clientID = defaultClientID
+		clientID = DefaultClientID
 	}
 	return &kafka.Dialer{
 		ClientID:      clientID,
@@ -59,7 +59,7 @@ func kafkaDialer(sec Security, clientID string, timeout time.Duration) (*kafka.D
 	}, nil
 }
 
-// kafkaTransport returns a Transport (used by Writer and Client) with sec's
+// Transport returns a Transport (used by Writer and Client) with sec's
 // TLS and SASL settings and every timeout set explicitly. The caller owns
 // it and must call CloseIdleConnections when done, or its connection
 // goroutines outlive the client.
@@ -68,17 +68,17 @@ func kafkaDialer(sec Security, clientID string, timeout time.Duration) (*kafka.D
 // Writer's metadata lookups from its cache only, so a topic outside that
 // list (a dead-letter topic, a per-message topic) would always look
 // unknown.
-func kafkaTransport(sec Security, clientID string) (*kafka.Transport, error) {
-	tlsCfg, mech, err := securitySettings(sec)
+func Transport(sec Security, clientID string) (*kafka.Transport, error) {
+	tlsCfg, mech, err := SecuritySettings(sec)
 	if err != nil {
 		return nil, err
 	}
 	if clientID == "" {
-		clientID = defaultClientID
+		clientID = DefaultClientID
 	}
 	return &kafka.Transport{
-		DialTimeout: defaultDialTimeout,
-		IdleTimeout: transportIdleTimeout,
+		DialTimeout: DialTimeout,
+		IdleTimeout: IdleTimeout,
 		MetadataTTL: transportMetadataTTL,
 		ClientID:    clientID,
 		TLS:         tlsCfg,
@@ -86,11 +86,11 @@ func kafkaTransport(sec Security, clientID string) (*kafka.Transport, error) {
 	}, nil
 }
 
-// securitySettings maps kafka-python's security_protocol to kafka-go:
+// SecuritySettings maps kafka-python's security_protocol to kafka-go:
 // PLAINTEXT (or empty) uses neither TLS nor SASL, SSL only TLS,
 // SASL_PLAINTEXT only SASL, SASL_SSL both. Like kafka-python, the ssl_*
 // and sasl_* settings are ignored by protocols that do not use them.
-func securitySettings(sec Security) (*tls.Config, sasl.Mechanism, error) {
+func SecuritySettings(sec Security) (*tls.Config, sasl.Mechanism, error) {
 	var useTLS, useSASL bool
 	switch p := strings.ToUpper(sec.Protocol); p {
 	case "", "PLAINTEXT":

@@ -1,4 +1,4 @@
-package runtime_test
+package kafka_test
 
 // Real-broker tests of the runtime's delivery semantics. They need the
 // broker that internal/kafkatest starts (scripts/kafka.sh); under CI=true
@@ -23,6 +23,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	_ "github.com/kgen-dev/kgen/runtime/builtin"
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	"github.com/kgen-dev/kgen/runtime/kafka/producer"
 
 	"github.com/segmentio/kafka-go"
 
@@ -101,12 +105,12 @@ func passthrough(_ context.Context, r *runtime.Record) ([]runtime.Output, error)
 func kafkaConfig(addr, group string, topics []string, out string, workers int, log *slog.Logger) runtime.Config {
 	return runtime.Config{
 		Workers: workers,
-		Inbound: []runtime.InboundConfig{{ID: "in", Name: runtime.KafkaConsumer, MaxRetries: 2,
-			Config: &runtime.KafkaConsumerConfig{Brokers: []string{addr}, GroupID: group, Topics: topics,
+		Inbound: []runtime.InboundConfig{{ID: "in", Name: consumer.Name, MaxRetries: 2,
+			Config: &consumer.Config{Brokers: []string{addr}, GroupID: group, Topics: topics,
 				AutoOffsetReset: "earliest", CommitInterval: 200 * time.Millisecond, MaxWait: 100 * time.Millisecond,
 				HeartbeatInterval: time.Second}}},
-		Outbound: []runtime.OutboundConfig{{ID: "out", Name: runtime.KafkaProducer,
-			Config: &runtime.KafkaProducerConfig{Brokers: []string{addr}, Topic: out, Acks: -1,
+		Outbound: []runtime.OutboundConfig{{ID: "out", Name: producer.Name,
+			Config: &producer.Config{Brokers: []string{addr}, Topic: out, Acks: -1,
 				Linger: 5 * time.Millisecond, BatchSize: 1000, MaxAttempts: 5, AckTimeout: 30 * time.Second}}},
 		Failure: runtime.FailurePolicy{Backoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond},
 		Logger:  log,
@@ -245,7 +249,7 @@ func TestKafkaManualAssignmentResumes(t *testing.T) {
 	first := keyedMessages(300, 30, "a")
 	kafkatest.Produce(t, addr, in, first)
 	cfg := kafkaConfig(addr, group, nil, out, 4, testLogger(t))
-	cfg.Inbound[0].Config.(*runtime.KafkaConsumerConfig).Assignments = []runtime.PartitionAssignment{{Topic: in, Partition: 0}, {Topic: in, Partition: 1}}
+	cfg.Inbound[0].Config.(*consumer.Config).Assignments = []consumer.PartitionAssignment{{Topic: in, Partition: 0}, {Topic: in, Partition: 1}}
 	stop := runInProcess(t, cfg, passthrough)
 	got := kafkatest.ReadAll(t, addr, out, len(first), 60*time.Second)
 	if err := stop(); err != nil {
@@ -730,7 +734,7 @@ func TestKafkaOutboundBrokerAwayAndBack(t *testing.T) {
 	in, out := kafkatest.Topic(t, addr, 2), kafkatest.Topic(t, addr2, 2)
 	group := "g-" + in
 	cfg := kafkaConfig(addr, group, []string{in}, out, 4, testLogger(t))
-	pc := cfg.Outbound[0].Config.(*runtime.KafkaProducerConfig)
+	pc := cfg.Outbound[0].Config.(*producer.Config)
 	pc.Brokers = []string{addr2}
 	pc.AckTimeout, pc.RequestTimeout, pc.MaxAttempts = 2*time.Second, 2*time.Second, 2
 	cfg.Failure.MaxBackoff = 500 * time.Millisecond
@@ -783,7 +787,7 @@ func TestKafkaTwoInboundTwoOutboundRouting(t *testing.T) {
 	dir := t.TempDir()
 	cfg := kafkaConfig(addr, "g-"+orders, []string{orders}, enriched, 4, testLogger(t))
 	second := cfg.Inbound[0]
-	kc := *second.Config.(*runtime.KafkaConsumerConfig)
+	kc := *second.Config.(*consumer.Config)
 	kc.Topics, kc.GroupID = []string{payments}, "g-"+payments
 	second.ID, second.Config = "payments", &kc
 	cfg.Inbound[0].ID = "orders"
@@ -848,8 +852,8 @@ func TestKafkaInboundBrokerAwayAndBack(t *testing.T) {
 	in, out := kafkatest.Topic(t, addr2, 3), kafkatest.Topic(t, addr, 3)
 	group := "g-" + in
 	cfg := kafkaConfig(addr2, group, []string{in}, out, 4, testLogger(t))
-	cfg.Inbound[0].Config.(*runtime.KafkaConsumerConfig).PollTimeout = time.Second
-	cfg.Outbound[0].Config.(*runtime.KafkaProducerConfig).Brokers = []string{addr}
+	cfg.Inbound[0].Config.(*consumer.Config).PollTimeout = time.Second
+	cfg.Outbound[0].Config.(*producer.Config).Brokers = []string{addr}
 	stop := runInProcess(t, cfg, passthrough)
 	defer stop()
 
@@ -884,7 +888,7 @@ func TestKafkaSourceReadsWhatTheSinkWrites(t *testing.T) {
 	for _, codec := range []string{"none", "gzip", "snappy", "lz4", "zstd"} {
 		t.Run(codec, func(t *testing.T) {
 			in := kafkatest.Topic(t, addr, 2)
-			sink, err := runtime.NewKafkaSink(runtime.KafkaProducerConfig{Brokers: []string{addr}, Topic: in,
+			sink, err := producer.NewSink(producer.Config{Brokers: []string{addr}, Topic: in,
 				Acks: -1, Compression: codec, BatchSize: 100}, log)
 			if err != nil {
 				t.Fatal(err)

@@ -1,4 +1,4 @@
-package runtime
+package kafka
 
 import (
 	"context"
@@ -12,22 +12,22 @@ import (
 	metadataAPI "github.com/segmentio/kafka-go/protocol/metadata"
 )
 
-// lookupLeader asks the broker at addr for the leader of topic/partition
+// LookupLeader asks the broker at addr for the leader of topic/partition
 // and returns the leader's address. Its Metadata request never creates a
 // missing topic: kafka-go's Dialer.LookupPartition asks with topic
 // creation allowed, so on a broker with auto.create.topics.enable (Kafka's
 // default) a producer reconnecting to a deleted output topic, or a
 // fetcher to a deleted input, would create it again with the broker's
 // defaults.
-func lookupLeader(ctx context.Context, d *kafka.Dialer, addr, topic string, partition int) (string, error) {
-	conn, kc, err := rawConn(ctx, d, addr)
+func LookupLeader(ctx context.Context, d *kafka.Dialer, addr, topic string, partition int) (string, error) {
+	conn, kc, err := DialRaw(ctx, d, addr, DialTimeout)
 	if err != nil {
 		return "", err
 	}
 	defer kc.Close()
 	// One short round trip: bounded by the dial timeout and ctx's
 	// deadline, without a cancellation callback of its own.
-	deadline := time.Now().Add(defaultDialTimeout)
+	deadline := time.Now().Add(DialTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}

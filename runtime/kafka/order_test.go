@@ -1,4 +1,4 @@
-package runtime_test
+package kafka_test
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kgen-dev/kgen/runtime/kafka/producer"
 
 	"github.com/segmentio/kafka-go"
 
@@ -29,7 +31,7 @@ func TestKafkaOutboundFailureKeepsKeyOrder(t *testing.T) {
 	out := in + "-late"
 	group := "g-" + in
 	cfg := kafkaConfig(addr, group, []string{in}, out, 4, testLogger(t))
-	pc := cfg.Outbound[0].Config.(*runtime.KafkaProducerConfig)
+	pc := cfg.Outbound[0].Config.(*producer.Config)
 	pc.AckTimeout, pc.RequestTimeout, pc.MaxAttempts = 2*time.Second, time.Second, 2
 	cfg.Failure.MaxBackoff = 500 * time.Millisecond
 	cfg.MetricsAddr = freeAddr(t)

@@ -13,6 +13,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	"github.com/kgen-dev/kgen/runtime/kafka/producer"
+
 	"github.com/kgen-dev/kgen/bench/internal/contender"
 	"github.com/kgen-dev/kgen/runtime"
 )
@@ -32,14 +35,14 @@ func main() {
 
 func run(ctx context.Context, f contender.Flags, inflight int64, commit time.Duration, batchBytes int64, acks int) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	kc := &runtime.KafkaConsumerConfig{
+	kc := &consumer.Config{
 		Brokers: f.Brokers, GroupID: f.Group, Topics: []string{f.In}, AutoOffsetReset: "earliest",
 		CommitInterval: commit, SessionTimeout: 10 * time.Second, HeartbeatInterval: time.Second,
 		MaxWait: 200 * time.Millisecond,
 	}
 	cfg := runtime.Config{
 		Workers: f.Workers,
-		Inbound: []runtime.InboundConfig{{ID: "in", Name: runtime.KafkaConsumer, Config: kc}},
+		Inbound: []runtime.InboundConfig{{ID: "in", Name: consumer.Name, Config: kc}},
 		Flow:    runtime.FlowConfig{MaxInFlightBytes: inflight},
 		Logger:  log,
 	}
@@ -47,8 +50,8 @@ func run(ctx context.Context, f contender.Flags, inflight int64, commit time.Dur
 		cfg.Outbound = []runtime.OutboundConfig{{ID: "out", Name: runtime.FileWriter,
 			Config: &runtime.FileWriterConfig{Path: f.File, Append: true, Binary: true, Framing: "lines"}}}
 	} else {
-		cfg.Outbound = []runtime.OutboundConfig{{ID: "out", Name: runtime.KafkaProducer,
-			Config: &runtime.KafkaProducerConfig{Brokers: f.Brokers, Topic: f.Out, Acks: acks,
+		cfg.Outbound = []runtime.OutboundConfig{{ID: "out", Name: producer.Name,
+			Config: &producer.Config{Brokers: f.Brokers, Topic: f.Out, Acks: acks,
 				Linger: 5 * time.Millisecond, BatchBytes: batchBytes, AckTimeout: 30 * time.Second}}}
 	}
 	sleep := f.Sleep

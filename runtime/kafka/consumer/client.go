@@ -1,47 +1,51 @@
-package runtime
+package consumer
 
 import (
 	_ "embed"
 	"time"
+
+	"github.com/kgen-dev/kgen/runtime/kafka/producer"
+
+	"github.com/kgen-dev/kgen/runtime"
 )
 
-// The "kafka_consumer" inbound client: its descriptor, defaults and
-// settings schema.
+// Name is the client's name in the settings and the registry.
+const Name = "kafka_consumer"
 
-//go:embed client_kafka_consumer.schema.json
-var kafkaConsumerSchema []byte
+//go:embed client.schema.json
+var schema []byte
 
-// kafkaConsumerClient describes the Kafka consumer.
-var kafkaConsumerClient = Client{
-	Name:      KafkaConsumer,
-	Direction: Inbound,
+// Client describes the Kafka consumer: register it with runtime.Register
+// (runtime/builtin does).
+var Client = runtime.Client{
+	Name:      Name,
+	Direction: runtime.Inbound,
 	Summary:   "reads records from Kafka topics as a consumer group or from assigned partitions (kafka-python KafkaConsumer options)",
-	Schema:    kafkaConsumerSchema,
-	NewConfig: func() any { return &KafkaConsumerConfig{} },
+	Schema:    schema,
+	NewConfig: func() any { return &Config{} },
 	Defaults: func(cfg any) any {
-		c := kafkaConsumerDefaults(*cfg.(*KafkaConsumerConfig))
+		c := defaults(*cfg.(*Config))
 		return &c
 	},
-	NewSource: func(cfg any, env Env) (Source, error) {
-		c := withMaxBatch(*cfg.(*KafkaConsumerConfig), env.Flow.MaxInFlightBytes)
-		return buildKafkaSource(env.ID, c, env.Flow.DrainTimeout, env.Logger)
+	NewSource: func(cfg any, env runtime.Env) (runtime.Source, error) {
+		c := withMaxBatch(*cfg.(*Config), env.Flow.MaxInFlightBytes)
+		return buildSource(env.ID, c, env.Flow.DrainTimeout, env.Logger)
 	},
 	// Dead letters go to a producer on the consumer's cluster: acks from
 	// every in-sync replica, the producer's defaults otherwise.
-	DeadLetters: func(cfg any, topic string, env Env) (Sink, error) {
-		c := cfg.(*KafkaConsumerConfig)
-		p := kafkaProducerDefaults(KafkaProducerConfig{
+	DeadLetters: func(cfg any, topic string, env runtime.Env) (runtime.Sink, error) {
+		c := cfg.(*Config)
+		return producer.NewSink(producer.Config{
 			Brokers: c.Brokers, Topic: topic, ClientID: c.ClientID, Acks: -1, Security: c.Security,
-		})
-		return buildKafkaSink(p, env.Logger.With("client", env.ID+"-dead-letters"), nil)
+		}, env.Logger.With("client", env.ID+"-dead-letters"))
 	},
 }
 
-// kafkaConsumerDefaults fills the zero fields with kgen's documented
+// defaults fills the zero fields with kgen's documented
 // defaults (kafka-python's where the seed relied on them). MaxBatchBytes
 // stays zero: its default is the engine's Flow.MaxInFlightBytes, known
 // when the client is built (withMaxBatch).
-func kafkaConsumerDefaults(c KafkaConsumerConfig) KafkaConsumerConfig {
+func defaults(c Config) Config {
 	if c.AutoOffsetReset == "" {
 		c.AutoOffsetReset = "latest"
 	}
@@ -83,7 +87,7 @@ func kafkaConsumerDefaults(c KafkaConsumerConfig) KafkaConsumerConfig {
 
 // withMaxBatch returns c with MaxBatchBytes set to flowBytes when zero: a
 // larger batch could never be in flight.
-func withMaxBatch(c KafkaConsumerConfig, flowBytes int64) KafkaConsumerConfig {
+func withMaxBatch(c Config, flowBytes int64) Config {
 	if c.MaxBatchBytes <= 0 {
 		c.MaxBatchBytes = flowBytes
 	}

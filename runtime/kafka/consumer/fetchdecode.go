@@ -1,4 +1,4 @@
-package runtime
+package consumer
 
 import (
 	"bytes"
@@ -11,6 +11,9 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/kgen-dev/kgen/runtime"
+	batchwire "github.com/kgen-dev/kgen/runtime/kafka/internal/wire"
 
 	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
@@ -183,29 +186,6 @@ func parseFetchResponse(body []byte, topic string, partition int32) (fetchPartit
 	return fetchPartition{throttle: throttle, topicMissing: true}, nil
 }
 
-// DecodeError is a record batch the fetcher cannot decode: an unknown
-// codec, a CRC mismatch, a corrupt or truncated batch, or the old message
-// format (v0/v1). Unlike a network or broker error, fetching the same
-// offset again returns the same bytes, so the partition is stuck at Offset
-// until the failure policy steps over the batch (to Next).
-type DecodeError struct {
-	Topic     string
-	Partition int32
-	// Offset is the first offset of the batch; Next the offset after it
-	// (the next batch's base offset when the response holds one, else the
-	// batch's own last offset + 1).
-	Offset, Next int64
-	// Batch is the raw batch as fetched (for a dead-letter record).
-	Batch []byte
-	Err   error
-}
-
-func (e *DecodeError) Error() string {
-	return fmt.Sprintf("%s/%d offset %d: undecodable record batch: %v", e.Topic, e.Partition, e.Offset, e.Err)
-}
-
-func (e *DecodeError) Unwrap() error { return e.Err }
-
 // errCRC is a batch whose CRC32C does not match its content.
 var errCRC = errors.New("CRC mismatch")
 
@@ -264,12 +244,12 @@ func (d *batchDecoder) keep(b []byte) []byte {
 // truncated last batch (the broker cuts responses at max bytes) is left
 // for the next fetch. A batch that cannot be decoded stops the decoding:
 // the records before it are returned with next at the batch and a
-// *DecodeError.
+// *runtime.DecodeError.
 //
 // Under read_committed, aborted lists the aborted transactions of the
 // response; it is sorted here by first offset (the broker sends it in no
 // promised order; the Java consumer sorts it too).
-func (d *batchDecoder) decode(data []byte, aborted []abortedTxn, recs []Record, next int64) ([]Record, int64, error) {
+func (d *batchDecoder) decode(data []byte, aborted []abortedTxn, recs []runtime.Record, next int64) ([]runtime.Record, int64, error) {
 	var abortedPIDs map[int64]struct{}
 	if d.committed && len(aborted) > 1 {
 		slices.SortStableFunc(aborted, func(a, b abortedTxn) int { return cmp.Compare(a.firstOffset, b.firstOffset) })
@@ -284,8 +264,8 @@ func (d *batchDecoder) decode(data []byte, aborted []abortedTxn, recs []Record, 
 		data = data[12+length:]
 		// A batch is handed on whole or not at all.
 		mark, markNext := len(recs), next
-		bad := func(lastDelta int32, err error) ([]Record, int64, error) {
-			de := &DecodeError{Topic: d.topic, Partition: d.partition, Offset: base, Err: err, Batch: bytes.Clone(batch)}
+		bad := func(lastDelta int32, err error) ([]runtime.Record, int64, error) {
+			de := &runtime.DecodeError{Topic: d.topic, Partition: d.partition, Offset: base, Err: err, Batch: bytes.Clone(batch)}
 			switch {
 			case len(data) >= 8 && int64(binary.BigEndian.Uint64(data)) > base:
 				de.Next = int64(binary.BigEndian.Uint64(data))
@@ -315,7 +295,7 @@ func (d *batchDecoder) decode(data []byte, aborted []abortedTxn, recs []Record, 
 			return bad(0, fmt.Errorf("batch of %d bytes: %w", len(batch), w.err))
 		}
 		if !d.skipCRC {
-			if got := crc32.Checksum(batch[21:], castagnoli); got != crc {
+			if got := crc32.Checksum(batch[21:], batchwire.Castagnoli); got != crc {
 				return bad(lastDelta, fmt.Errorf("%w: computed %08x, batch says %08x", errCRC, got, crc))
 			}
 		}
@@ -368,9 +348,9 @@ func (d *batchDecoder) decode(data []byte, aborted []abortedTxn, recs []Record, 
 			if rw.err == nil && (nh < 0 || nh > len(rw.b)/2) {
 				rw.fail() // every header takes at least two bytes
 			}
-			var hdrs []Header
+			var hdrs []runtime.Header
 			if nh > 0 && rw.err == nil {
-				hdrs = make([]Header, nh)
+				hdrs = make([]runtime.Header, nh)
 				for i := range hdrs {
 					hdrs[i].Key = string(rw.bytes(int(rw.varint())))
 					hdrs[i].Value = rw.bytes(int(rw.varint()))
@@ -394,7 +374,7 @@ func (d *batchDecoder) decode(data []byte, aborted []abortedTxn, recs []Record, 
 			for i := range hdrs {
 				hdrs[i].Value = d.keep(hdrs[i].Value)
 			}
-			recs = append(recs, Record{
+			recs = append(recs, runtime.Record{
 				Topic: d.topic, Partition: d.partition, Offset: off,
 				Key: d.keep(key), Value: d.keep(value), Headers: hdrs, Time: time.UnixMilli(ts),
 			})

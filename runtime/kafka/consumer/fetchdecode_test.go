@@ -1,4 +1,4 @@
-package runtime
+package consumer
 
 import (
 	"bufio"
@@ -13,6 +13,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	batchwire "github.com/kgen-dev/kgen/runtime/kafka/internal/wire"
+
+	"github.com/kgen-dev/kgen/runtime"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
@@ -34,29 +38,28 @@ func encodeBatches(t *testing.T, bs ...testBatch) []byte {
 	t.Helper()
 	var out []byte
 	for _, tb := range bs {
-		b := newRecordBatch()
+		b := batchwire.NewBatch(0)
 		for i := range tb.n {
 			off := tb.base + int64(i)
-			m := Message{Key: fmt.Appendf(nil, "k%d", off), Value: fmt.Appendf(nil, "v%d", off),
-				Headers: []Header{{Key: "off", Value: fmt.Appendf(nil, "%d", off)}}}
+			m := runtime.Message{Key: fmt.Appendf(nil, "k%d", off), Value: fmt.Appendf(nil, "v%d", off),
+				Headers: []runtime.Header{{Key: "off", Value: fmt.Appendf(nil, "%d", off)}}}
 			if tb.key != nil {
-				m = Message{Key: tb.key, Value: []byte{0, 0, 0, 0, 0, 0}}
+				m = runtime.Message{Key: tb.key, Value: []byte{0, 0, 0, 0, 0, 0}}
 			}
-			b.add(&m, 1_700_000_000_000+off, &ackToken{})
+			b.Add(&m, 1_700_000_000_000+off)
 		}
 		var scratch []byte
-		raw, err := b.seal(tb.codec.Codec(), &scratch)
+		raw, err := b.Seal(tb.codec.Codec(), &scratch)
 		if err != nil {
 			t.Fatal(err)
 		}
-		raw = bytes.Clone(raw[sizeLen:])
-		b.free()
+		raw = bytes.Clone(raw[batchwire.SizeLen:])
 		be := binary.BigEndian
 		be.PutUint64(raw, uint64(tb.base))
-		a := be.Uint16(raw[offAttributes-sizeLen:]) | uint16(tb.attrs)
-		be.PutUint16(raw[offAttributes-sizeLen:], a)
+		a := be.Uint16(raw[batchwire.OffAttributes-batchwire.SizeLen:]) | uint16(tb.attrs)
+		be.PutUint16(raw[batchwire.OffAttributes-batchwire.SizeLen:], a)
 		if tb.producer != 0 {
-			be.PutUint64(raw[offProducerID-sizeLen:], uint64(tb.producer))
+			be.PutUint64(raw[batchwire.OffProducerID-batchwire.SizeLen:], uint64(tb.producer))
 		}
 		fixCRC(raw)
 		out = append(out, raw...)
@@ -67,10 +70,10 @@ func encodeBatches(t *testing.T, bs ...testBatch) []byte {
 // fixCRC rewrites the CRC32C of the batch that starts raw (at its base
 // offset) after a test patched its header.
 func fixCRC(raw []byte) {
-	binary.BigEndian.PutUint32(raw[offCRC-sizeLen:], crc32.Checksum(raw[offAttributes-sizeLen:], castagnoli))
+	binary.BigEndian.PutUint32(raw[batchwire.OffCRC-batchwire.SizeLen:], crc32.Checksum(raw[batchwire.OffAttributes-batchwire.SizeLen:], batchwire.Castagnoli))
 }
 
-func offsets(recs []Record) []int64 {
+func offsets(recs []runtime.Record) []int64 {
 	var out []int64
 	for _, r := range recs {
 		out = append(out, r.Offset)
@@ -183,11 +186,11 @@ func TestBatchDecoderErrors(t *testing.T) {
 	oldFormat[16] = 1 // magic of the first batch
 	corrupt := bytes.Clone(good)
 	// The second batch's records claim a key longer than the batch.
-	corrupt[first+batchHeaderLen+4] = 0x7e
+	corrupt[first+batchwire.BatchHeaderLen+4] = 0x7e
 	badCRC := bytes.Clone(corrupt)
 	fixCRC(corrupt[first:second])
 	unknownCodec := bytes.Clone(good)
-	unknownCodec[first+offAttributes-sizeLen+1] |= 5
+	unknownCodec[first+batchwire.OffAttributes-batchwire.SizeLen+1] |= 5
 	fixCRC(unknownCodec[first:second])
 	tests := []struct {
 		name, data string
@@ -210,7 +213,7 @@ func TestBatchDecoderErrors(t *testing.T) {
 		if len(recs) != tt.wantRecs || next != int64(tt.wantRecs) {
 			t.Errorf("%s: %d records, next %d; want the %d of the good batches before it", tt.name, len(recs), next, tt.wantRecs)
 		}
-		var de *DecodeError
+		var de *runtime.DecodeError
 		if !errors.As(err, &de) {
 			t.Errorf("%s: %T is not a *DecodeError", tt.name, err)
 			continue
@@ -324,7 +327,7 @@ func BenchmarkBatchDecoder(b *testing.B) {
 	data := benchBatches(b)
 	b.Run("kgen", func(b *testing.B) {
 		d := batchDecoder{topic: "t"}
-		recs := make([]Record, 0, 2000)
+		recs := make([]runtime.Record, 0, 2000)
 		b.ReportAllocs()
 		b.SetBytes(2000 * 100)
 		cpu0 := cpuTime()
@@ -371,17 +374,17 @@ func BenchmarkBatchDecoder(b *testing.B) {
 func benchBatches(b *testing.B) []byte {
 	var data []byte
 	for i := range 4 {
-		bt := newRecordBatch()
+		bt := batchwire.NewBatch(0)
 		for j := range 500 {
-			m := Message{Key: fmt.Appendf(nil, "key-%06d", j), Value: bytes.Repeat([]byte("v"), 100)}
-			bt.add(&m, 1_700_000_000_000, &ackToken{})
+			m := runtime.Message{Key: fmt.Appendf(nil, "key-%06d", j), Value: bytes.Repeat([]byte("v"), 100)}
+			bt.Add(&m, 1_700_000_000_000)
 		}
 		var scratch []byte
-		raw, err := bt.seal(nil, &scratch)
+		raw, err := bt.Seal(nil, &scratch)
 		if err != nil {
 			b.Fatal(err)
 		}
-		raw = bytes.Clone(raw[sizeLen:])
+		raw = bytes.Clone(raw[batchwire.SizeLen:])
 		binary.BigEndian.PutUint64(raw, uint64(i*500))
 		data = append(data, raw...)
 	}
@@ -450,20 +453,19 @@ func TestParseFetchResponseHostile(t *testing.T) {
 // batch's expansion are bounded by the bytes present and by maxBatch.
 func TestBatchDecoderHostile(t *testing.T) {
 	countBomb := encodeBatches(t, testBatch{base: 0, n: 1})
-	binary.BigEndian.PutUint32(countBomb[batchHeaderLen-4:], 1<<31-1) // records claimed
+	binary.BigEndian.PutUint32(countBomb[batchwire.BatchHeaderLen-4:], 1<<31-1) // records claimed
 	fixCRC(countBomb)
 
 	// A zstd batch of 64 MiB of zeros compresses to a few KiB.
-	b := newRecordBatch()
-	m := Message{Value: make([]byte, 64<<20)}
-	b.add(&m, 0, &ackToken{})
+	b := batchwire.NewBatch(0)
+	m := runtime.Message{Value: make([]byte, 64<<20)}
+	b.Add(&m, 0)
 	var scratch []byte
-	sealed, err := b.seal(kafka.Zstd.Codec(), &scratch)
+	sealed, err := b.Seal(kafka.Zstd.Codec(), &scratch)
 	if err != nil {
 		t.Fatal(err)
 	}
-	zstdBomb := bytes.Clone(sealed[sizeLen:])
-	b.free()
+	zstdBomb := bytes.Clone(sealed[batchwire.SizeLen:])
 	if len(zstdBomb) > 64<<10 {
 		t.Fatalf("zstd batch of %d bytes: not a bomb", len(zstdBomb))
 	}
@@ -480,7 +482,7 @@ func TestBatchDecoderHostile(t *testing.T) {
 		d := batchDecoder{topic: "t", maxBatch: 1 << 20}
 		var err error
 		n := allocated(func() { _, _, err = d.decode(tt.data, nil, nil, 0) })
-		var de *DecodeError
+		var de *runtime.DecodeError
 		if !errors.As(err, &de) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: err %v, want an undecodable batch saying %q", tt.name, err, tt.want)
 		}
@@ -509,7 +511,7 @@ func TestFetchResponseSizeBounded(t *testing.T) {
 		hdr = binary.BigEndian.AppendUint32(hdr, 1)      // correlation id
 		server.Write(hdr)
 	}()
-	cfg := withMaxBatch(kafkaConsumerDefaults(KafkaConsumerConfig{}), 64<<20)
+	cfg := withMaxBatch(defaults(Config{}), 64<<20)
 	f := newPartitionFetcher(&cfg, &kafka.Dialer{}, nil, nil, "t", 0)
 	f.conn, f.br = client, bufio.NewReader(client)
 	var err error
@@ -533,7 +535,7 @@ func FuzzFetchResponse(f *testing.F) {
 	f.Add(fetchBody{topic: "t", highWater: 7, stable: 7, aborted: []abortedTxn{{4, 5}, {2, 0}}, records: batches}.bytes())
 	f.Add(hostileHeader(1<<31-1, 1))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var recs []Record
+		var recs []runtime.Record
 		var next int64
 		n := allocated(func() {
 			p, err := parseFetchResponse(body, "t", 0)

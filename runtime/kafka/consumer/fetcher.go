@@ -1,16 +1,18 @@
-package runtime
+package consumer
 
 import (
 	"bufio"
 	"context"
 	"crypto/tls"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"sync"
 	"time"
+
+	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
+
+	"github.com/kgen-dev/kgen/runtime"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
@@ -27,7 +29,7 @@ const fetchVersion = 11
 // and SASL included); requests are encoded by kafka-go's protocol package
 // and responses decoded in place by batchDecoder.
 type partitionFetcher struct {
-	cfg       *KafkaConsumerConfig
+	cfg       *Config
 	dialer    *kafka.Dialer
 	tlsCfg    *tls.Config   // applied by the fetcher: the Dialer's TLS is nil
 	client    *kafka.Client // ListOffsets, routed to the leader
@@ -47,7 +49,7 @@ type partitionFetcher struct {
 	sleep func(ctx context.Context, d time.Duration)
 }
 
-func newPartitionFetcher(cfg *KafkaConsumerConfig, d *kafka.Dialer, tlsCfg *tls.Config, client *kafka.Client, topic string, partition int) *partitionFetcher {
+func newPartitionFetcher(cfg *Config, d *kafka.Dialer, tlsCfg *tls.Config, client *kafka.Client, topic string, partition int) *partitionFetcher {
 	return &partitionFetcher{cfg: cfg, dialer: d, tlsCfg: tlsCfg, client: client, topic: topic, partition: int32(partition),
 		dec: batchDecoder{topic: topic, partition: int32(partition), committed: cfg.IsolationLevel == "read_committed",
 			skipCRC: cfg.SkipCRCCheck, maxBatch: cfg.MaxBatchBytes},
@@ -68,86 +70,20 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	}
 }
 
-// connSlot receives the connection the fetch dialer's DialFunc opened.
-type connSlot struct {
-	mu   sync.Mutex
-	conn net.Conn
-}
-
-type connSlotKey struct{}
-
-// fetchDialer returns a copy of d whose connections the fetcher can use
-// for raw requests: TLS (when tlsCfg is set) is done in DialFunc, and the
-// resulting net.Conn is handed to the connSlot in the context; kafka-go
-// then runs SASL over it.
-func fetchDialer(d *kafka.Dialer, tlsCfg *tls.Config) *kafka.Dialer {
-	fd := *d
-	fd.TLS = nil
-	nd := &net.Dialer{Timeout: d.Timeout, KeepAlive: d.KeepAlive}
-	fd.DialFunc = func(ctx context.Context, network, address string) (net.Conn, error) {
-		conn, err := nd.DialContext(ctx, network, address)
-		if err != nil {
-			return nil, err
-		}
-		if tlsCfg != nil {
-			c := tlsCfg
-			if c.ServerName == "" {
-				c = c.Clone()
-				host, _, _ := net.SplitHostPort(address)
-				c.ServerName = host
-			}
-			tc := tls.Client(conn, c)
-			if err := tc.HandshakeContext(ctx); err != nil {
-				conn.Close()
-				return nil, err
-			}
-			conn = tc
-		}
-		if slot, ok := ctx.Value(connSlotKey{}).(*connSlot); ok {
-			slot.mu.Lock()
-			slot.conn = conn
-			slot.mu.Unlock()
-		}
-		return conn, nil
-	}
-	return &fd
-}
-
-// rawConn dials addr with d (a fetchDialer) and returns the connection
-// after kafka-go's set-up (TLS, SASL), for raw requests; closing either
-// return value closes the connection.
-func rawConn(ctx context.Context, d *kafka.Dialer, addr string) (net.Conn, *kafka.Conn, error) {
-	slot := &connSlot{}
-	dctx, cancel := context.WithTimeout(context.WithValue(ctx, connSlotKey{}, slot), defaultDialTimeout)
-	defer cancel()
-	kc, err := d.DialContext(dctx, "tcp", addr)
-	if err != nil {
-		return nil, nil, err
-	}
-	slot.mu.Lock()
-	conn := slot.conn
-	slot.mu.Unlock()
-	if conn == nil {
-		kc.Close()
-		return nil, nil, errors.New("fetch connection not captured")
-	}
-	return conn, kc, nil
-}
-
 // connect opens a connection to the partition's leader, found through
 // the bootstrap brokers.
 func (f *partitionFetcher) connect(ctx context.Context) error {
 	f.close()
 	var last error
 	for _, addr := range f.cfg.Brokers {
-		lctx, cancel := context.WithTimeout(ctx, defaultDialTimeout)
-		leader, err := lookupLeader(lctx, f.dialer, addr, f.topic, int(f.partition))
+		lctx, cancel := context.WithTimeout(ctx, rkafka.DialTimeout)
+		leader, err := rkafka.LookupLeader(lctx, f.dialer, addr, f.topic, int(f.partition))
 		cancel()
 		if err != nil {
 			last = err
 			continue
 		}
-		conn, _, err := rawConn(ctx, f.dialer, leader)
+		conn, _, err := rkafka.DialRaw(ctx, f.dialer, leader, rkafka.DialTimeout)
 		if err != nil {
 			return fmt.Errorf("dial leader %s of %s/%d: %w", leader, f.topic, f.partition, err)
 		}
@@ -167,7 +103,7 @@ func (f *partitionFetcher) resolve(ctx context.Context, which int64) (int64, err
 	if f.dec.committed {
 		iso = kafka.ReadCommitted
 	}
-	lctx, cancel := context.WithTimeout(ctx, defaultDialTimeout)
+	lctx, cancel := context.WithTimeout(ctx, rkafka.DialTimeout)
 	defer cancel()
 	resp, err := f.client.ListOffsets(lctx, &kafka.ListOffsetsRequest{
 		Topics:         map[string][]kafka.OffsetRequest{f.topic: {{Partition: int(f.partition), Timestamp: which}}},
@@ -206,7 +142,7 @@ func (f *partitionFetcher) close() {
 // returns the next offset to fetch and the high watermark (-1 unknown).
 // A broker error for the partition is returned as a kafka.Error; a network
 // or decoding error leaves the fetcher disconnected.
-func (f *partitionFetcher) fetch(ctx context.Context, offset int64, recs []Record) ([]Record, int64, int64, error) {
+func (f *partitionFetcher) fetch(ctx context.Context, offset int64, recs []runtime.Record) ([]runtime.Record, int64, int64, error) {
 	if wait := time.Until(f.throttled); wait > 0 {
 		f.sleep(ctx, wait)
 		if ctx.Err() != nil {

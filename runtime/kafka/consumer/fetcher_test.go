@@ -1,4 +1,4 @@
-package runtime
+package consumer
 
 import (
 	"context"
@@ -9,6 +9,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kgen-dev/kgen/runtime"
+
+	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -21,11 +25,11 @@ import (
 // fast, broker-free, and able to inject what a real broker rarely does.
 
 // fetchRig is a fake broker with topic "t", an engine whose handler
-// records the offsets it sees, and a KafkaSource reading from the broker.
+// records the offsets it sees, and a Source reading from the broker.
 type fetchRig struct {
 	b   *fakeBroker
-	e   *Engine
-	src *KafkaSource
+	e   *runtime.Engine
+	src *Source
 
 	mu   sync.Mutex
 	seen []int64
@@ -35,18 +39,18 @@ type fetchRig struct {
 	sleeps       []time.Duration
 }
 
-func newFetchRig(t *testing.T, partitions int, cfg KafkaConsumerConfig, failure FailurePolicy, maxRetries int, deadLetters map[string]Sink) *fetchRig {
+func newFetchRig(t *testing.T, partitions int, cfg Config, failure runtime.FailurePolicy, maxRetries int, deadLetters map[string]runtime.Sink) *fetchRig {
 	t.Helper()
 	r := &fetchRig{b: newFakeBroker(t, map[string]int{"t": partitions})}
 	failure.Backoff, failure.MaxBackoff = time.Millisecond, time.Millisecond
-	r.e = NewEngine(Config{Workers: 1, Logger: quietLogger(), Failure: failure,
-		Inbound: []InboundConfig{{ID: "in", Name: KafkaConsumer, MaxRetries: maxRetries}}},
-		func(_ context.Context, rec *Record) ([]Output, error) {
+	r.e = runtime.NewEngine(runtime.Config{Workers: 1, Logger: quietLogger(), Failure: failure,
+		Inbound: []runtime.InboundConfig{{ID: "in", Name: Name, MaxRetries: maxRetries}}},
+		func(_ context.Context, rec *runtime.Record) ([]runtime.Output, error) {
 			r.mu.Lock()
 			r.seen = append(r.seen, rec.Offset)
 			r.mu.Unlock()
 			return nil, nil
-		}, map[string]Sink{}, nil, deadLetters)
+		}, map[string]runtime.Sink{}, nil, deadLetters)
 	r.e.Start()
 	t.Cleanup(func() { r.e.Stop(context.Background()) })
 	cfg.Brokers = []string{r.b.addr()}
@@ -57,7 +61,7 @@ func newFetchRig(t *testing.T, partitions int, cfg KafkaConsumerConfig, failure 
 		cfg.Topics = []string{"t"}
 	}
 	cfg.MaxWait = 10 * time.Millisecond
-	src, err := NewKafkaSource("in", cfg, 5*time.Second, quietLogger())
+	src, err := NewSource("in", cfg, 5*time.Second, quietLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +101,7 @@ func (r *fetchRig) offsets() (seen, fetched []int64, sleeps []time.Duration) {
 }
 
 // consume runs the source's fetch loop on t/0 from offset until stop.
-func (r *fetchRig) consume(offset int64) (Lane, func()) {
+func (r *fetchRig) consume(offset int64) (runtime.Lane, func()) {
 	l := r.e.Open("in", "t", 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -132,8 +136,8 @@ func TestFetchCancelAfterErrorDoesNotPanic(t *testing.T) {
 		return func() bool { return false } // already started: stop cannot prevent it
 	}
 	defer func() { afterFunc = context.AfterFunc }()
-	cfg := withMaxBatch(kafkaConsumerDefaults(KafkaConsumerConfig{Brokers: []string{b.addr()}}), 64<<20)
-	f := newPartitionFetcher(&cfg, fetchDialer(&kafka.Dialer{ClientID: "t", Timeout: time.Second}, nil), nil, nil, "t", 0)
+	cfg := withMaxBatch(defaults(Config{Brokers: []string{b.addr()}}), 64<<20)
+	f := newPartitionFetcher(&cfg, rkafka.RawDialer(&kafka.Dialer{ClientID: "t", Timeout: time.Second}, nil), nil, nil, "t", 0)
 	defer f.close()
 	if _, _, _, err := f.fetch(context.Background(), 0, nil); err == nil {
 		t.Fatal("fetch succeeded on a dropped connection")
@@ -147,7 +151,7 @@ func TestFetchCancelAfterErrorDoesNotPanic(t *testing.T) {
 // TestFetchStartRetriesListOffsets: a failed ListOffsets (leader moved)
 // is retried; the partition never starts from a guessed offset 0.
 func TestFetchStartRetriesListOffsets(t *testing.T) {
-	r := newFetchRig(t, 1, KafkaConsumerConfig{}, FailurePolicy{OnFailure: Skip}, 0, nil)
+	r := newFetchRig(t, 1, Config{}, runtime.FailurePolicy{OnFailure: runtime.Skip}, 0, nil)
 	calls := 0
 	r.b.listOffsets = func(_ string, _ int32, ts int64, _ int8) (int64, int16) {
 		calls++
@@ -168,7 +172,7 @@ func TestFetchStartRetriesListOffsets(t *testing.T) {
 // TestFetchLatestReadCommittedStartsAtLSO: under read_committed, latest is
 // the last stable offset, not the high watermark.
 func TestFetchLatestReadCommittedStartsAtLSO(t *testing.T) {
-	r := newFetchRig(t, 1, KafkaConsumerConfig{IsolationLevel: "read_committed"}, FailurePolicy{OnFailure: Skip}, 0, nil)
+	r := newFetchRig(t, 1, Config{IsolationLevel: "read_committed"}, runtime.FailurePolicy{OnFailure: runtime.Skip}, 0, nil)
 	r.b.listOffsets = func(_ string, _ int32, ts int64, iso int8) (int64, int16) {
 		if iso == 1 {
 			return 3, 0 // last stable offset: a transaction is open from 3
@@ -188,7 +192,7 @@ func TestFetchLatestReadCommittedStartsAtLSO(t *testing.T) {
 // receives nothing still makes its start position committable, so the next
 // owner starts there rather than at a later latest.
 func TestFetchIdleLatestCommitsStart(t *testing.T) {
-	r := newFetchRig(t, 1, KafkaConsumerConfig{}, FailurePolicy{OnFailure: Skip}, 0, nil)
+	r := newFetchRig(t, 1, Config{}, runtime.FailurePolicy{OnFailure: runtime.Skip}, 0, nil)
 	r.b.listOffsets = func(string, int32, int64, int8) (int64, int16) { return 5, 0 }
 	r.serve(func(int, int64) []byte { return empty(5) })
 	l, stop := r.consume(kafka.LastOffset)
@@ -202,7 +206,7 @@ func TestFetchIdleLatestCommitsStart(t *testing.T) {
 // TestFetchMarkerOnlyTailCommittable: a transactional input ends with its
 // commit marker; the committable offset passes the marker (lag 0).
 func TestFetchMarkerOnlyTailCommittable(t *testing.T) {
-	r := newFetchRig(t, 1, KafkaConsumerConfig{IsolationLevel: "read_committed"}, FailurePolicy{OnFailure: Skip}, 0, nil)
+	r := newFetchRig(t, 1, Config{IsolationLevel: "read_committed"}, runtime.FailurePolicy{OnFailure: runtime.Skip}, 0, nil)
 	data := encodeBatches(t,
 		testBatch{base: 0, n: 2, attrs: attrTransactional, producer: 3},
 		testBatch{base: 2, n: 1, attrs: attrTransactional | attrControl, producer: 3, key: []byte{0, 0, 0, 1}})
@@ -226,7 +230,7 @@ func TestManualFinalCommitOneRequest(t *testing.T) {
 	for p := range 3 {
 		parts = append(parts, PartitionAssignment{Topic: "t", Partition: p})
 	}
-	r := newFetchRig(t, 3, KafkaConsumerConfig{Assignments: parts, CommitInterval: time.Hour}, FailurePolicy{OnFailure: Skip}, 0, nil)
+	r := newFetchRig(t, 3, Config{Assignments: parts, CommitInterval: time.Hour}, runtime.FailurePolicy{OnFailure: runtime.Skip}, 0, nil)
 	r.b.listOffsets = func(string, int32, int64, int8) (int64, int16) { return 5, 0 }
 	r.serve(func(int, int64) []byte { return empty(5) })
 	ctx, cancel := context.WithCancel(context.Background())
@@ -271,23 +275,22 @@ func TestFetchUndecodable(t *testing.T) {
 		}
 		return empty(6)
 	}
-	for _, policy := range []OnFailure{Skip, DeadLetter, Stop} {
+	for _, policy := range []runtime.OnFailure{runtime.Skip, runtime.DeadLetter, runtime.Stop} {
 		t.Run(string(policy), func(t *testing.T) {
 			dl := &recordSink{}
-			r := newFetchRig(t, 1, KafkaConsumerConfig{}, FailurePolicy{OnFailure: policy, DeadLetterTopic: "dlq"}, 2,
-				map[string]Sink{"in": dl})
+			r := newFetchRig(t, 1, Config{}, runtime.FailurePolicy{OnFailure: policy, DeadLetterTopic: "dlq"}, 2,
+				map[string]runtime.Sink{"in": dl})
 			r.serve(answer)
 			l, stop := r.consume(0)
 			defer stop()
 			switch policy {
-			case Stop:
+			case runtime.Stop:
 				waitFor(t, func() bool { return r.e.Err() != nil })
-				var de *DecodeError
+				var de *runtime.DecodeError
 				if !errors.As(r.e.Err(), &de) || de.Offset != 2 {
 					t.Fatalf("stopped with %v, want the undecodable batch at 2", r.e.Err())
 				}
-				h := &health{e: r.e, failures: map[string][]time.Time{}}
-				if p := strings.Join(h.problems(), "\n"); !strings.Contains(p, "partition t/0 stuck at offset 2: undecodable record batch") ||
+				if p := strings.Join(r.e.PartitionProblems(), "\n"); !strings.Contains(p, "partition t/0 stuck at offset 2: undecodable record batch") ||
 					!strings.Contains(p, "CRC mismatch") {
 					t.Fatalf("readiness problems:\n%s\nwant the stuck partition named with its offset and cause", p)
 				}
@@ -312,11 +315,11 @@ func TestFetchUndecodable(t *testing.T) {
 				if n := countOf(fetched, 2); n != 2 || fetched[0] != 0 {
 					t.Errorf("fetches %v: want the bad batch fetched at 0 and twice at 2", fetched)
 				}
-				if l.(*laneHandle).problem.Load() != nil {
-					t.Error("the fetch problem was not cleared after stepping over the batch")
+				if p := r.e.PartitionProblems(); len(p) != 0 {
+					t.Errorf("the fetch problem was not cleared after stepping over the batch: %v", p)
 				}
 			}
-			if policy == DeadLetter {
+			if policy == runtime.DeadLetter {
 				msgs := dl.taken()
 				if len(msgs) != 1 || string(msgs[0].Value) != string(bad) || msgs[0].Topic != "dlq" {
 					t.Fatalf("dead letters %+v, want the raw batch on dlq", msgs)
@@ -325,7 +328,7 @@ func TestFetchUndecodable(t *testing.T) {
 				for _, hd := range msgs[0].Headers {
 					h[hd.Key] = string(hd.Value)
 				}
-				if h[HeaderOffset] != "2" || h[HeaderNextOffset] != "4" || h[HeaderTopic] != "t" || !strings.Contains(h[HeaderError], "CRC") {
+				if h[runtime.HeaderOffset] != "2" || h[runtime.HeaderNextOffset] != "4" || h[runtime.HeaderTopic] != "t" || !strings.Contains(h[runtime.HeaderError], "CRC") {
 					t.Fatalf("dead-letter headers %v", h)
 				}
 			}
@@ -346,10 +349,10 @@ func countOf(s []int64, v int64) int {
 // recordSink acknowledges every message at once and keeps them.
 type recordSink struct {
 	mu   sync.Mutex
-	msgs []Message
+	msgs []runtime.Message
 }
 
-func (s *recordSink) Write(_ context.Context, msgs []Message) error {
+func (s *recordSink) Write(_ context.Context, msgs []runtime.Message) error {
 	s.mu.Lock()
 	s.msgs = append(s.msgs, msgs...)
 	s.mu.Unlock()
@@ -361,7 +364,7 @@ func (s *recordSink) Write(_ context.Context, msgs []Message) error {
 
 func (s *recordSink) Close(context.Context) error { return nil }
 
-func (s *recordSink) taken() []Message {
+func (s *recordSink) taken() []runtime.Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.msgs)
@@ -371,7 +374,7 @@ func (s *recordSink) taken() []Message {
 // named in /readyz with the reason; once fetching works again the reason
 // goes away by itself.
 func TestFetchFailuresInReadiness(t *testing.T) {
-	r := newFetchRig(t, 1, KafkaConsumerConfig{}, FailurePolicy{OnFailure: Skip}, 0, nil)
+	r := newFetchRig(t, 1, Config{}, runtime.FailurePolicy{OnFailure: runtime.Skip}, 0, nil)
 	var mu sync.Mutex
 	failing := true
 	r.serve(func(int, int64) []byte {
@@ -384,19 +387,18 @@ func TestFetchFailuresInReadiness(t *testing.T) {
 	})
 	_, stop := r.consume(0)
 	defer stop()
-	h := &health{e: r.e, failures: map[string][]time.Time{}}
 	want := "partition t/0: fetch failing at offset 0: not leader"
-	waitFor(t, func() bool { return strings.Contains(strings.Join(h.problems(), "\n"), want) })
+	waitFor(t, func() bool { return strings.Contains(strings.Join(r.e.PartitionProblems(), "\n"), want) })
 	mu.Lock()
 	failing = false
 	mu.Unlock()
-	waitFor(t, func() bool { return !strings.Contains(strings.Join(h.problems(), "\n"), "partition t/0") })
+	waitFor(t, func() bool { return !strings.Contains(strings.Join(r.e.PartitionProblems(), "\n"), "partition t/0") })
 }
 
 // TestFetchBackoffResetAfterEmptyFetch: a successful fetch, even an empty
 // one, resets the retry backoff: the next failure waits the minimum again.
 func TestFetchBackoffResetAfterEmptyFetch(t *testing.T) {
-	r := newFetchRig(t, 1, KafkaConsumerConfig{RetryBackoff: 100 * time.Millisecond}, FailurePolicy{OnFailure: Skip}, 0, nil)
+	r := newFetchRig(t, 1, Config{RetryBackoff: 100 * time.Millisecond}, runtime.FailurePolicy{OnFailure: runtime.Skip}, 0, nil)
 	r.serve(func(i int, _ int64) []byte {
 		if i == 3 {
 			return empty(0) // works once, between failures
@@ -426,8 +428,8 @@ func TestFetchHonoursThrottle(t *testing.T) {
 		}
 		return empty(0)
 	}
-	cfg := withMaxBatch(kafkaConsumerDefaults(KafkaConsumerConfig{Brokers: []string{b.addr()}, MaxWait: 10 * time.Millisecond}), 64<<20)
-	f := newPartitionFetcher(&cfg, fetchDialer(&kafka.Dialer{ClientID: "t", Timeout: time.Second}, nil), nil, nil, "t", 0)
+	cfg := withMaxBatch(defaults(Config{Brokers: []string{b.addr()}, MaxWait: 10 * time.Millisecond}), 64<<20)
+	f := newPartitionFetcher(&cfg, rkafka.RawDialer(&kafka.Dialer{ClientID: "t", Timeout: time.Second}, nil), nil, nil, "t", 0)
 	defer f.close()
 	var waits []time.Duration
 	f.sleep = func(_ context.Context, d time.Duration) { waits = append(waits, d) }
@@ -447,7 +449,7 @@ func TestFetchHonoursThrottle(t *testing.T) {
 // TestKafkaSourceReadyReportsGroupJoinFailure: while the group cannot be
 // joined (no coordinator), the source says so.
 func TestKafkaSourceReadyReportsGroupJoinFailure(t *testing.T) {
-	r := newFetchRig(t, 1, KafkaConsumerConfig{}, FailurePolicy{OnFailure: Skip}, 0, nil)
+	r := newFetchRig(t, 1, Config{}, runtime.FailurePolicy{OnFailure: runtime.Skip}, 0, nil)
 	r.b.coordinatorErr = 15 // COORDINATOR_NOT_AVAILABLE
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -463,7 +465,7 @@ func TestKafkaSourceReadyReportsGroupJoinFailure(t *testing.T) {
 }
 
 // scrapeEngine returns the engine's metrics in the text format.
-func scrapeEngine(t *testing.T, e *Engine) (int, string) {
+func scrapeEngine(t *testing.T, e *runtime.Engine) (int, string) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(e.Collector())
@@ -476,7 +478,7 @@ func scrapeEngine(t *testing.T, e *Engine) (int, string) {
 // is named by Ready (and warned about once); once it exists the reason
 // goes away, and the partition watcher sees the change.
 func TestKafkaSourceReportsMissingTopic(t *testing.T) {
-	r := newFetchRig(t, 1, KafkaConsumerConfig{Topics: []string{"t", "later"}}, FailurePolicy{OnFailure: Skip}, 0, nil)
+	r := newFetchRig(t, 1, Config{Topics: []string{"t", "later"}}, runtime.FailurePolicy{OnFailure: runtime.Skip}, 0, nil)
 	counts, err := r.src.partitionCounts(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package runtime
+package consumer
 
 import (
 	"context"
@@ -7,18 +7,22 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
+
+	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/internal/backoff"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
 	metadataAPI "github.com/segmentio/kafka-go/protocol/metadata"
 )
 
-// KafkaSource is the Kafka inbound client. In consumer-group mode it uses
+// Source is the Kafka inbound client. In consumer-group mode it uses
 // kafka-go's ConsumerGroup/Generation API (never the Reader with GroupID:
 // that commits across rebalances into partitions it no longer owns); with
 // manual assignments it reads the listed partitions and commits under the
@@ -28,11 +32,11 @@ import (
 // (see partitionFetcher) and submits them to the engine's lane; offsets are
 // committed from the lane's watermark on CommitInterval and once more after
 // the lane drains, always inside the generation that owns the partition.
-type KafkaSource struct {
+type Source struct {
 	id        string
-	cfg       KafkaConsumerConfig
+	cfg       Config
 	dialer    *kafka.Dialer
-	fetchDl   *kafka.Dialer // the fetchers': TLS in DialFunc (see fetchDialer)
+	fetchDl   *kafka.Dialer // the fetchers': TLS in DialFunc (see rkafka.RawDialer)
 	tlsCfg    *tls.Config
 	transport *kafka.Transport
 	client    *kafka.Client // ListOffsets, metadata and manual commits
@@ -48,39 +52,39 @@ type KafkaSource struct {
 	warned   map[string]bool   // missing topics already warned about
 }
 
-// NewKafkaSource returns the Kafka inbound client with id. drain bounds how
+// NewSource returns the Kafka inbound client with id. drain bounds how
 // long a revoked or closing partition may finish its in-flight work.
 //
 // Zero fields of cfg take the kafka_consumer client's defaults;
 // MaxBatchBytes defaults to Flow.MaxInFlightBytes's default.
-func NewKafkaSource(id string, cfg KafkaConsumerConfig, drain time.Duration, log *slog.Logger) (*KafkaSource, error) {
-	return buildKafkaSource(id, withMaxBatch(kafkaConsumerDefaults(cfg), 64<<20), drain, log)
+func NewSource(id string, cfg Config, drain time.Duration, log *slog.Logger) (*Source, error) {
+	return buildSource(id, withMaxBatch(defaults(cfg), 64<<20), drain, log)
 }
 
-// buildKafkaSource is NewKafkaSource for a cfg whose defaults are applied.
-func buildKafkaSource(id string, cfg KafkaConsumerConfig, drain time.Duration, log *slog.Logger) (*KafkaSource, error) {
+// buildSource is NewSource for a cfg whose defaults are applied.
+func buildSource(id string, cfg Config, drain time.Duration, log *slog.Logger) (*Source, error) {
 	if len(cfg.Brokers) == 0 {
 		return nil, fmt.Errorf("kafka consumer %q: no bootstrap servers", id)
 	}
 	if len(cfg.Assignments) == 0 && (cfg.GroupID == "" || len(cfg.Topics) == 0) {
 		return nil, fmt.Errorf("kafka consumer %q: consumer-group mode needs group_id and topics", id)
 	}
-	d, err := kafkaDialer(cfg.Security, cfg.ClientID, 10*time.Second)
+	d, err := rkafka.Dialer(cfg.Security, cfg.ClientID, 10*time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("kafka consumer %q: %w", id, err)
 	}
-	tlsCfg, _, err := securitySettings(cfg.Security)
+	tlsCfg, _, err := rkafka.SecuritySettings(cfg.Security)
 	if err != nil {
 		return nil, fmt.Errorf("kafka consumer %q: %w", id, err)
 	}
-	transport, err := kafkaTransport(cfg.Security, cfg.ClientID)
+	transport, err := rkafka.Transport(cfg.Security, cfg.ClientID)
 	if err != nil {
 		return nil, fmt.Errorf("kafka consumer %q: %w", id, err)
 	}
 	if log == nil {
 		log = slog.Default()
 	}
-	return &KafkaSource{id: id, cfg: cfg, dialer: d, fetchDl: fetchDialer(d, tlsCfg), tlsCfg: tlsCfg,
+	return &Source{id: id, cfg: cfg, dialer: d, fetchDl: rkafka.RawDialer(d, tlsCfg), tlsCfg: tlsCfg,
 		transport: transport, client: &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 10 * time.Second, Transport: transport},
 		drain: drain, log: log.With("component", "kafka_consumer", "client", id),
 		problems: map[string]string{}, warned: map[string]bool{}}, nil
@@ -88,7 +92,7 @@ func buildKafkaSource(id string, cfg KafkaConsumerConfig, drain time.Duration, l
 
 // Ready implements readier: the group-level problems (joining the group,
 // missing input topics); fetch problems are reported per partition.
-func (s *KafkaSource) Ready() error {
+func (s *Source) Ready() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.problems) == 0 {
@@ -102,7 +106,7 @@ func (s *KafkaSource) Ready() error {
 	return errors.New(strings.Join(out, "; "))
 }
 
-func (s *KafkaSource) setProblem(kind, text string) {
+func (s *Source) setProblem(kind, text string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if text == "" {
@@ -113,7 +117,7 @@ func (s *KafkaSource) setProblem(kind, text string) {
 }
 
 // Run implements Source.
-func (s *KafkaSource) Run(ctx context.Context, intake Intake) error {
+func (s *Source) Run(ctx context.Context, intake runtime.Intake) error {
 	defer s.transport.CloseIdleConnections()
 	if len(s.cfg.Assignments) > 0 {
 		return s.runManual(ctx, intake)
@@ -121,7 +125,7 @@ func (s *KafkaSource) Run(ctx context.Context, intake Intake) error {
 	return s.runGroup(ctx, intake)
 }
 
-func (s *KafkaSource) runGroup(ctx context.Context, intake Intake) error {
+func (s *Source) runGroup(ctx context.Context, intake runtime.Intake) error {
 	balancers, err := groupBalancers(s.cfg.Balancers)
 	if err != nil {
 		return err
@@ -182,17 +186,17 @@ type offsetCommitter struct {
 	commit func(map[string]map[int]int64) error
 	log    *slog.Logger
 	// lanes learn their committed offsets (for lag metrics).
-	lanes map[string]map[int]Lane
+	lanes map[string]map[int]runtime.Lane
 }
 
 func (c *offsetCommitter) track(pl partLane) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.lanes == nil {
-		c.lanes = map[string]map[int]Lane{}
+		c.lanes = map[string]map[int]runtime.Lane{}
 	}
 	if c.lanes[pl.topic] == nil {
-		c.lanes[pl.topic] = map[int]Lane{}
+		c.lanes[pl.topic] = map[int]runtime.Lane{}
 	}
 	c.lanes[pl.topic][pl.partition] = pl.lane
 }
@@ -250,7 +254,7 @@ func (c *offsetCommitter) send(want map[string]map[int]int64) error {
 type partLane struct {
 	topic     string
 	partition int
-	lane      Lane
+	lane      runtime.Lane
 }
 
 // collect returns the committable offsets of lanes.
@@ -273,7 +277,7 @@ func collect(lanes []partLane) map[string]map[int]int64 {
 // or ctx ended and they drained). The final commit of every partition is
 // one request, sent after all of them drained, while the generation (and
 // its coordinator connection) is still alive.
-func (s *KafkaSource) serveGeneration(ctx context.Context, gen *kafka.Generation, intake Intake) {
+func (s *Source) serveGeneration(ctx context.Context, gen *kafka.Generation, intake runtime.Intake) {
 	var lanes []partLane
 	n := 0
 	for _, parts := range gen.Assignments {
@@ -324,7 +328,7 @@ func (s *KafkaSource) serveGeneration(ctx context.Context, gen *kafka.Generation
 
 // commitLoop commits finished offsets every CommitInterval until gctx or
 // ctx ends.
-func (s *KafkaSource) commitLoop(ctx, gctx context.Context, c *offsetCommitter, lanes []partLane, generation int32) {
+func (s *Source) commitLoop(ctx, gctx context.Context, c *offsetCommitter, lanes []partLane, generation int32) {
 	t := time.NewTicker(s.cfg.CommitInterval)
 	defer t.Stop()
 	for {
@@ -342,7 +346,7 @@ func (s *KafkaSource) commitLoop(ctx, gctx context.Context, c *offsetCommitter, 
 }
 
 // finalCommit commits the drained partitions' last offsets in one request.
-func (s *KafkaSource) finalCommit(c *offsetCommitter, offsets map[string]map[int]int64) {
+func (s *Source) finalCommit(c *offsetCommitter, offsets map[string]map[int]int64) {
 	if err := c.send(offsets); err != nil {
 		s.log.Warn("final offset commit failed; records after the last commit will be read again",
 			"offsets", offsets, "err", err)
@@ -377,7 +381,7 @@ func (f *finalOffsets) get() map[string]map[int]int64 {
 // them) when a consumed topic gains partitions or appears; kafka-go's own
 // watcher would end every generation at once while a topic is missing. A
 // missing topic is warned about once and reported by Ready.
-func (s *KafkaSource) watchPartitions(ctx, gctx context.Context) {
+func (s *Source) watchPartitions(ctx, gctx context.Context) {
 	t := time.NewTicker(s.cfg.PartitionWatchInterval)
 	defer t.Stop()
 	var base map[string]int
@@ -405,16 +409,16 @@ func (s *KafkaSource) watchPartitions(ctx, gctx context.Context) {
 // topicMetadata asks a bootstrap broker for the consumed topics' metadata
 // (never the transport's cache, which is up to 6 s old; never creating
 // a missing topic).
-func (s *KafkaSource) topicMetadata(ctx context.Context) (*metadataAPI.Response, error) {
+func (s *Source) topicMetadata(ctx context.Context) (*metadataAPI.Response, error) {
 	var last error
 	for _, addr := range s.cfg.Brokers {
-		conn, kc, err := rawConn(ctx, s.fetchDl, addr)
+		conn, kc, err := rkafka.DialRaw(ctx, s.fetchDl, addr, rkafka.DialTimeout)
 		if err != nil {
 			last = err
 			continue
 		}
 		stop := afterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
-		_ = conn.SetDeadline(time.Now().Add(defaultDialTimeout))
+		_ = conn.SetDeadline(time.Now().Add(rkafka.DialTimeout))
 		res, err := protocol.RoundTrip(conn, 8, 1, s.fetchDl.ClientID, &metadataAPI.Request{TopicNames: s.cfg.Topics})
 		stop()
 		kc.Close()
@@ -429,7 +433,7 @@ func (s *KafkaSource) topicMetadata(ctx context.Context) (*metadataAPI.Response,
 
 // partitionCounts returns the partition count of every consumed topic (0
 // for a missing one), and updates the missing-topic problem.
-func (s *KafkaSource) partitionCounts(ctx context.Context) (map[string]int, error) {
+func (s *Source) partitionCounts(ctx context.Context) (map[string]int, error) {
 	resp, err := s.topicMetadata(ctx)
 	if err != nil {
 		return nil, err
@@ -482,7 +486,7 @@ func assignmentsText(a map[string][]kafka.PartitionAssignment) string {
 // consumePartition fetches one partition until the generation or ctx ends,
 // then drains its lane and returns its final offset (ok false: nothing to
 // commit, or the drain budget ran out).
-func (s *KafkaSource) consumePartition(ctx, gctx context.Context, pl partLane, offset int64) (int64, bool) {
+func (s *Source) consumePartition(ctx, gctx context.Context, pl partLane, offset int64) (int64, bool) {
 	fctx, cancel := context.WithCancel(gctx)
 	stop := context.AfterFunc(ctx, cancel)
 	s.fetch(fctx, pl, offset)
@@ -504,16 +508,16 @@ func (s *KafkaSource) consumePartition(ctx, gctx context.Context, pl partLane, o
 // out-of-range offset resets by AutoOffsetReset; a batch that cannot be
 // decoded is tried again, then handed to the failure policy (see
 // lane.Undecodable).
-func (s *KafkaSource) fetch(ctx context.Context, pl partLane, offset int64) {
-	rep, _ := pl.lane.(fetchReporter)
-	backoff := newBackoff(s.cfg.RetryBackoff, max(5*time.Second, s.cfg.RetryBackoff))
+func (s *Source) fetch(ctx context.Context, pl partLane, offset int64) {
+	rep, _ := pl.lane.(runtime.FetchReporter)
+	bo := backoff.New(s.cfg.RetryBackoff, max(5*time.Second, s.cfg.RetryBackoff))
 	f := newPartitionFetcher(&s.cfg, s.fetchDl, s.tlsCfg, s.client, pl.topic, pl.partition)
 	if s.sleep != nil {
-		backoff.sleep, f.sleep = s.sleep, s.sleep
+		bo.Sleep, f.sleep = s.sleep, s.sleep
 	}
 	defer f.close()
-	var recs []Record
-	var problem fetchProblem
+	var recs []runtime.Record
+	var problem runtime.FetchProblem
 	for ctx.Err() == nil {
 		var err error
 		if offset < 0 {
@@ -545,15 +549,15 @@ func (s *KafkaSource) fetch(ctx context.Context, pl partLane, offset int64) {
 			// markers become committable.
 			rep.Advance(offset)
 		}
-		var de *DecodeError
+		var de *runtime.DecodeError
 		switch {
 		case ctx.Err() != nil:
 			return
 		case err == nil:
-			backoff.reset()
-			if problem.failures > 0 {
-				s.log.Info("fetching works again", "topic", pl.topic, "partition", pl.partition, "failures", problem.failures)
-				problem = fetchProblem{}
+			bo.Reset()
+			if problem.Failures > 0 {
+				s.log.Info("fetching works again", "topic", pl.topic, "partition", pl.partition, "failures", problem.Failures)
+				problem = runtime.FetchProblem{}
 				if rep != nil {
 					rep.FetchOK()
 				}
@@ -565,38 +569,38 @@ func (s *KafkaSource) fetch(ctx context.Context, pl partLane, offset int64) {
 			offset = resetOffset(s.cfg.AutoOffsetReset)
 			continue
 		}
-		if problem.failures == 0 {
-			problem.since = time.Now()
+		if problem.Failures == 0 {
+			problem.Since = time.Now()
 		}
-		problem.failures++
-		problem.reason, problem.err, problem.offset = fetchReason(err), err.Error(), offset
-		if problem.stuck = errors.As(err, &de); problem.stuck {
-			problem.offset, problem.err = de.Offset, de.Err.Error() // the reason already says undecodable
+		problem.Failures++
+		problem.Reason, problem.Err, problem.Offset = fetchReason(err), err.Error(), offset
+		if problem.Stuck = errors.As(err, &de); problem.Stuck {
+			problem.Offset, problem.Err = de.Offset, de.Err.Error() // the reason already says undecodable
 		}
 		if rep != nil {
 			rep.FetchFailed(problem)
 		}
-		if problem.stuck {
-			if rep != nil && rep.Undecodable(ctx, de, problem.failures) {
+		if problem.Stuck {
+			if rep != nil && rep.Undecodable(ctx, de, problem.Failures) {
 				offset = de.Next
 				rep.Advance(offset)
-				problem = fetchProblem{}
+				problem = runtime.FetchProblem{}
 				rep.FetchOK()
 				continue
 			}
 			s.log.Warn("undecodable record batch; the partition cannot move past it", "topic", pl.topic, "partition", pl.partition,
-				"offset", de.Offset, "attempt", problem.failures, "err", err)
+				"offset", de.Offset, "attempt", problem.Failures, "err", err)
 		} else {
 			s.log.Warn("fetch failed; retrying", "topic", pl.topic, "partition", pl.partition,
-				"reason", problem.reason, "attempt", problem.failures, "err", err)
+				"reason", problem.Reason, "attempt", problem.Failures, "err", err)
 		}
-		backoff.wait(ctx)
+		bo.Wait(ctx)
 	}
 }
 
 // fetchReason classifies a fetch failure for /readyz.
 func fetchReason(err error) string {
-	var de *DecodeError
+	var de *runtime.DecodeError
 	var ke kafka.Error
 	switch {
 	case errors.As(err, &de):
@@ -644,7 +648,7 @@ func groupBalancers(names []string) ([]kafka.GroupBalancer, error) {
 
 // runManual reads the listed partitions without group membership; offsets
 // are fetched from and committed under GroupID when it is set.
-func (s *KafkaSource) runManual(ctx context.Context, intake Intake) error {
+func (s *Source) runManual(ctx context.Context, intake runtime.Intake) error {
 	client := s.client
 	committed, err := s.committedOffsets(ctx, client)
 	for err != nil {
@@ -690,7 +694,7 @@ func (s *KafkaSource) runManual(ctx context.Context, intake Intake) error {
 	return nil
 }
 
-func (s *KafkaSource) committedOffsets(ctx context.Context, client *kafka.Client) (map[string]map[int]int64, error) {
+func (s *Source) committedOffsets(ctx context.Context, client *kafka.Client) (map[string]map[int]int64, error) {
 	out := map[string]map[int]int64{}
 	if s.cfg.GroupID == "" {
 		return out, nil
@@ -720,7 +724,7 @@ func (s *KafkaSource) committedOffsets(ctx context.Context, client *kafka.Client
 	return out, nil
 }
 
-func (s *KafkaSource) commitManual(client *kafka.Client, offsets map[string]map[int]int64) error {
+func (s *Source) commitManual(client *kafka.Client, offsets map[string]map[int]int64) error {
 	if s.cfg.GroupID == "" {
 		return nil
 	}
@@ -744,24 +748,4 @@ func (s *KafkaSource) commitManual(client *kafka.Client, offsets map[string]map[
 		}
 	}
 	return nil
-}
-
-// backoff is an exponential delay with jitter for reconnect loops.
-type backoff struct {
-	min, max, cur time.Duration
-	sleep         func(ctx context.Context, d time.Duration) // nil: sleepCtx
-}
-
-func newBackoff(lo, hi time.Duration) *backoff { return &backoff{min: lo, max: hi, cur: lo} }
-
-func (b *backoff) reset() { b.cur = b.min }
-
-func (b *backoff) wait(ctx context.Context) {
-	d := b.cur/2 + rand.N(b.cur/2+1)
-	b.cur = min(b.cur*2, b.max)
-	if b.sleep != nil {
-		b.sleep(ctx, d)
-		return
-	}
-	sleepCtx(ctx, d)
 }

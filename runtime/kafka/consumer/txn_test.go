@@ -1,4 +1,4 @@
-package runtime
+package consumer
 
 import (
 	"bytes"
@@ -10,6 +10,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	batchwire "github.com/kgen-dev/kgen/runtime/kafka/internal/wire"
+
+	"github.com/kgen-dev/kgen/runtime"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
@@ -77,24 +81,23 @@ func (p *txnProducer) begin(topic string) {
 // write appends one transactional batch of values to topic/0.
 func (p *txnProducer) write(topic string, values ...string) {
 	p.t.Helper()
-	b := newRecordBatch()
+	b := batchwire.NewBatch(0)
 	for _, v := range values {
-		m := Message{Key: []byte(p.id), Value: []byte(v)}
-		b.add(&m, time.Now().UnixMilli(), &ackToken{})
+		m := runtime.Message{Key: []byte(p.id), Value: []byte(v)}
+		b.Add(&m, time.Now().UnixMilli())
 	}
 	var scratch []byte
-	sealed, err := b.seal(nil, &scratch)
+	sealed, err := b.Seal(nil, &scratch)
 	if err != nil {
 		p.t.Fatal(err)
 	}
 	raw := bytes.Clone(sealed)
-	b.free()
 	be := binary.BigEndian
-	be.PutUint16(raw[offAttributes:], be.Uint16(raw[offAttributes:])|attrTransactional)
-	be.PutUint64(raw[offProducerID:], uint64(p.pid))
-	be.PutUint16(raw[offProducerEpch:], uint16(p.epoch))
-	be.PutUint32(raw[offProducerEpch+2:], uint32(p.seq))
-	fixCRC(raw[sizeLen:])
+	be.PutUint16(raw[batchwire.OffAttributes:], be.Uint16(raw[batchwire.OffAttributes:])|attrTransactional)
+	be.PutUint64(raw[batchwire.OffProducerID:], uint64(p.pid))
+	be.PutUint16(raw[batchwire.OffProducerEpoch:], uint16(p.epoch))
+	be.PutUint32(raw[batchwire.OffProducerEpoch+2:], uint32(p.seq))
+	fixCRC(raw[batchwire.SizeLen:])
 	p.seq += int32(len(values))
 	for range 50 { // a new topic's leader may not be known yet; a resent batch is deduplicated by its sequence
 		var resp *kafka.ProduceResponse
@@ -160,16 +163,16 @@ func TestKafkaReadCommittedInterleavedAborts(t *testing.T) {
 	var mu sync.Mutex
 	var got []string
 	group := "g-" + topic
-	cfg := Config{Workers: 2, Logger: quietLogger(),
-		Inbound: []InboundConfig{{ID: "in", Name: KafkaConsumer, Config: &KafkaConsumerConfig{
+	cfg := runtime.Config{Workers: 2, Logger: quietLogger(),
+		Inbound: []runtime.InboundConfig{{ID: "in", Name: Name, Config: &Config{
 			Brokers: []string{addr}, GroupID: group, Topics: []string{topic}, AutoOffsetReset: "earliest",
 			IsolationLevel: "read_committed", CommitInterval: 100 * time.Millisecond, MaxWait: 100 * time.Millisecond}}},
-		Outbound: []OutboundConfig{{ID: "out", Name: FileWriter, Config: &FileWriterConfig{Path: t.TempDir() + "/out", Framing: "lines"}}},
+		Outbound: []runtime.OutboundConfig{{ID: "out", Name: runtime.FileWriter, Config: &runtime.FileWriterConfig{Path: t.TempDir() + "/out", Framing: "lines"}}},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
-		errc <- Run(ctx, cfg, func(_ context.Context, r *Record) ([]Output, error) {
+		errc <- runtime.Run(ctx, cfg, func(_ context.Context, r *runtime.Record) ([]runtime.Output, error) {
 			mu.Lock()
 			got = append(got, string(r.Value))
 			mu.Unlock()
@@ -232,16 +235,16 @@ func TestKafkaReadCommittedLatestStartsAtLSO(t *testing.T) {
 	var mu sync.Mutex
 	var got []string
 	group := "g-" + topic
-	cfg := Config{Workers: 2, Logger: quietLogger(),
-		Inbound: []InboundConfig{{ID: "in", Name: KafkaConsumer, Config: &KafkaConsumerConfig{
+	cfg := runtime.Config{Workers: 2, Logger: quietLogger(),
+		Inbound: []runtime.InboundConfig{{ID: "in", Name: Name, Config: &Config{
 			Brokers: []string{addr}, GroupID: group, Topics: []string{topic}, AutoOffsetReset: "latest",
 			IsolationLevel: "read_committed", CommitInterval: 100 * time.Millisecond, MaxWait: 100 * time.Millisecond}}},
-		Outbound: []OutboundConfig{{ID: "out", Name: FileWriter, Config: &FileWriterConfig{Path: t.TempDir() + "/out", Framing: "lines"}}},
+		Outbound: []runtime.OutboundConfig{{ID: "out", Name: runtime.FileWriter, Config: &runtime.FileWriterConfig{Path: t.TempDir() + "/out", Framing: "lines"}}},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
-		errc <- Run(ctx, cfg, func(_ context.Context, r *Record) ([]Output, error) {
+		errc <- runtime.Run(ctx, cfg, func(_ context.Context, r *runtime.Record) ([]runtime.Output, error) {
 			mu.Lock()
 			got = append(got, string(r.Value))
 			mu.Unlock()

@@ -1,4 +1,4 @@
-package runtime
+package producer
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+
+	"github.com/kgen-dev/kgen/runtime"
 
 	"sync/atomic"
 	"testing"
@@ -73,7 +75,7 @@ func (c *benchAcker) Done(err error) {
 func BenchmarkKafkaSinkWrite(b *testing.B) {
 	for _, acks := range []int{1, -1} {
 		b.Run(fmt.Sprintf("acks=%d", acks), func(b *testing.B) {
-			s, err := newKafkaSink(KafkaProducerConfig{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Acks: acks},
+			s, err := newSink(Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Acks: acks},
 				quietLogger(), func(kafka.RoundTripper) kafka.RoundTripper { return nullBroker{partitions: 6} })
 			if err != nil {
 				b.Fatal(err)
@@ -91,7 +93,7 @@ func BenchmarkKafkaSinkWriteBroker(b *testing.B) {
 	for _, acks := range []int{1, -1} {
 		b.Run(fmt.Sprintf("acks=%d", acks), func(b *testing.B) {
 			topic := kafkatest.Topic(b, addr, 6)
-			s, err := NewKafkaSink(KafkaProducerConfig{Brokers: []string{addr}, Topic: topic, Acks: acks}, quietLogger())
+			s, err := NewSink(Config{Brokers: []string{addr}, Topic: topic, Acks: acks}, quietLogger())
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -100,9 +102,9 @@ func BenchmarkKafkaSinkWriteBroker(b *testing.B) {
 	}
 }
 
-func benchSinkWrite(b *testing.B, s *KafkaSink) {
+func benchSinkWrite(b *testing.B, s *Sink) {
 	const per = 1000
-	msgs := make([]Message, per)
+	msgs := make([]runtime.Message, per)
 	keys := make([][]byte, per)
 	for i := range keys {
 		keys[i] = fmt.Appendf(nil, "key-%06d", i*7919%100000)
@@ -116,7 +118,7 @@ func benchSinkWrite(b *testing.B, s *KafkaSink) {
 	cpu0 := cpuTime()
 	for sent := 0; sent < n; sent += per {
 		for i := range msgs {
-			msgs[i] = Message{Key: keys[i], Value: value, Ack: ca}
+			msgs[i] = runtime.Message{Key: keys[i], Value: value, Ack: ca}
 		}
 		if err := s.Write(context.Background(), msgs); err != nil {
 			b.Fatal(err)

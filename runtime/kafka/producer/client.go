@@ -1,34 +1,37 @@
-package runtime
+package producer
 
 import (
 	_ "embed"
 	"time"
+
+	"github.com/kgen-dev/kgen/runtime"
 )
 
-// The "kafka_producer" outbound client: its descriptor, defaults and
-// settings schema.
+// Name is the client's name in the settings and the registry.
+const Name = "kafka_producer"
 
-//go:embed client_kafka_producer.schema.json
-var kafkaProducerSchema []byte
+//go:embed client.schema.json
+var schema []byte
 
-// kafkaProducerClient describes the Kafka producer.
-var kafkaProducerClient = Client{
-	Name:      KafkaProducer,
-	Direction: Outbound,
+// Client describes the Kafka producer: register it with runtime.Register
+// (runtime/builtin does).
+var Client = runtime.Client{
+	Name:      Name,
+	Direction: runtime.Outbound,
 	Summary:   "writes outputs to a Kafka topic (kafka-python KafkaProducer options)",
-	Schema:    kafkaProducerSchema,
-	NewConfig: func() any { return &KafkaProducerConfig{} },
+	Schema:    schema,
+	NewConfig: func() any { return &Config{} },
 	Defaults: func(cfg any) any {
-		c := kafkaProducerDefaults(*cfg.(*KafkaProducerConfig))
+		c := defaults(*cfg.(*Config))
 		return &c
 	},
-	NewSink: func(cfg any, env Env) (Sink, error) {
-		return buildKafkaSink(*cfg.(*KafkaProducerConfig), env.Logger.With("client", env.ID), nil)
+	NewSink: func(cfg any, env runtime.Env) (runtime.Sink, error) {
+		return buildSink(*cfg.(*Config), env.Logger.With("client", env.ID), nil)
 	},
 }
 
-// Producer defaults, applied by kafkaProducerDefaults to the zero fields of
-// a KafkaProducerConfig (kafka-python's where the seed relied on them).
+// Producer defaults, applied by defaults to the zero fields of
+// a Config (kafka-python's where the seed relied on them).
 const (
 	// defaultProducerBatchBytes is batch_size, the bytes of a partition's
 	// batch: kafka-python's and Java's documented 16384.
@@ -53,10 +56,10 @@ const (
 	defaultProducerCloseTimeout = 5 * time.Second
 )
 
-// kafkaProducerDefaults returns c with every zero field set to its
+// defaults returns c with every zero field set to its
 // default, and the fields that cannot take their value as given brought
 // into range.
-func kafkaProducerDefaults(c KafkaProducerConfig) KafkaProducerConfig {
+func defaults(c Config) Config {
 	if c.MaxAttempts < 0 {
 		c.MaxAttempts = 0 // until the delivery deadline
 	}

@@ -1,4 +1,4 @@
-package runtime_test
+package producer_test
 
 import (
 	"context"
@@ -15,8 +15,8 @@ import (
 	"github.com/segmentio/kafka-go/protocol"
 
 	"github.com/kgen-dev/kgen/internal/kafkatest"
-	"github.com/kgen-dev/kgen/runtime"
 	"github.com/kgen-dev/kgen/runtime/clienttest"
+	"github.com/kgen-dev/kgen/runtime/kafka/producer"
 )
 
 // TestKafkaConformance runs the sink conformance suite on the Kafka
@@ -30,20 +30,20 @@ func TestKafkaConformance(t *testing.T) {
 	addr := kafkatest.Broker(t)
 	clienttest.TestSink(t, func(t *testing.T, o clienttest.SinkOptions) clienttest.SinkSetup {
 		topic := kafkatest.Topic(t, addr, 3)
-		cfg := runtime.KafkaProducerConfig{Brokers: []string{addr}, Topic: topic, Acks: -1}
+		cfg := producer.Config{Brokers: []string{addr}, Topic: topic, Acks: -1}
 		log := slog.New(slog.DiscardHandler)
 		var (
-			s     *runtime.KafkaSink
+			s     *producer.Sink
 			err   error
 			fault atomic.Pointer[error]
 		)
 		if o.Faults {
 			cfg.MaxAttempts = 3
-			s, err = runtime.NewKafkaSinkVia(cfg, log, func(rt kafka.RoundTripper) kafka.RoundTripper {
+			s, err = producer.NewSinkVia(cfg, log, func(rt kafka.RoundTripper) kafka.RoundTripper {
 				return faultRoundTripper{rt, &fault}
 			})
 		} else {
-			s, err = runtime.NewKafkaSink(cfg, log)
+			s, err = producer.NewSink(cfg, log)
 		}
 		if err != nil {
 			t.Fatal(err)

@@ -1,4 +1,4 @@
-package runtime
+package producer
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/kgen-dev/kgen/runtime"
 
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/goleak"
@@ -73,7 +75,7 @@ func TestKafkaSinkSplitsBatchesTheBrokerFindsTooLarge(t *testing.T) {
 	addr := kafkatest.Broker(t)
 	topic := configTopic(t, addr, map[string]string{"max.message.bytes": "2000"})
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	s, err := NewKafkaSink(KafkaProducerConfig{Brokers: []string{addr}, Topic: topic, Acks: -1,
+	s, err := NewSink(Config{Brokers: []string{addr}, Topic: topic, Acks: -1,
 		BatchBytes: 16384, Linger: 50 * time.Millisecond}, sinkTestLogger())
 	if err != nil {
 		t.Fatal(err)
@@ -81,9 +83,9 @@ func TestKafkaSinkSplitsBatchesTheBrokerFindsTooLarge(t *testing.T) {
 	defer s.Close(context.Background())
 	const n = 500
 	acks := newAckLog(t, n)
-	msgs := make([]Message, n)
+	msgs := make([]runtime.Message, n)
 	for i := range msgs {
-		msgs[i] = Message{Key: fmt.Appendf(nil, "k%d", i%7), Value: fmt.Appendf(nil, "%04d-%s", i, strings.Repeat("v", 100)), Ack: acks.ack(i)}
+		msgs[i] = runtime.Message{Key: fmt.Appendf(nil, "k%d", i%7), Value: fmt.Appendf(nil, "%04d-%s", i, strings.Repeat("v", 100)), Ack: acks.ack(i)}
 	}
 	if err := s.Write(context.Background(), msgs); err != nil {
 		t.Fatal(err)
@@ -106,16 +108,16 @@ func TestKafkaSinkSplitsBatchesTheBrokerFindsTooLarge(t *testing.T) {
 
 	// Alone too large: permanent; what follows is written.
 	big := newAckLog(t, 2)
-	if err := s.Write(context.Background(), []Message{{Value: make([]byte, 5000), Ack: big.ack(0)}}); err != nil {
+	if err := s.Write(context.Background(), []runtime.Message{{Value: make([]byte, 5000), Ack: big.ack(0)}}); err != nil {
 		t.Fatal(err)
 	}
 	for big.count() < 1 {
 		time.Sleep(time.Millisecond)
 	}
-	if err, _ := big.err(0); !errors.Is(err, ErrPermanent) || !IsPermanent(err) || !errors.Is(err, kafka.MessageSizeTooLarge) {
+	if err, _ := big.err(0); !errors.Is(err, runtime.ErrPermanent) || !runtime.IsPermanent(err) || !errors.Is(err, kafka.MessageSizeTooLarge) {
 		t.Errorf("record too large alone: err = %v, want a permanent MESSAGE_TOO_LARGE", err)
 	}
-	if err := s.Write(context.Background(), []Message{{Value: []byte("after"), Ack: big.ack(1)}}); err != nil {
+	if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("after"), Ack: big.ack(1)}}); err != nil {
 		t.Fatal(err)
 	}
 	big.wait(30 * time.Second)
@@ -158,12 +160,12 @@ func endOffset(t *testing.T, addr, topic string) int64 {
 // writeInOrder writes n numbered records to topic through s and checks
 // that each is acknowledged and that the partition holds each once, in
 // order.
-func writeInOrder(t *testing.T, s *KafkaSink, addr, topic string, n int) {
+func writeInOrder(t *testing.T, s *Sink, addr, topic string, n int) {
 	t.Helper()
 	acks := newAckLog(t, n)
-	msgs := make([]Message, n)
+	msgs := make([]runtime.Message, n)
 	for i := range msgs {
-		msgs[i] = Message{Key: fmt.Appendf(nil, "k%d", i%13), Value: fmt.Appendf(nil, "%06d", i), Ack: acks.ack(i)}
+		msgs[i] = runtime.Message{Key: fmt.Appendf(nil, "k%d", i%13), Value: fmt.Appendf(nil, "%06d", i), Ack: acks.ack(i)}
 	}
 	for i := 0; i < n; i += 100 {
 		if err := s.Write(context.Background(), msgs[i:min(i+100, n)]); err != nil {
@@ -197,7 +199,7 @@ func TestKafkaSinkIdempotentRetryWritesOnce(t *testing.T) {
 	addr := kafkatest.Broker(t)
 	topic := kafkatest.Topic(t, addr, 1)
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	s, err := NewKafkaSink(KafkaProducerConfig{Brokers: []string{addr}, Topic: topic, Acks: -1}, sinkTestLogger())
+	s, err := NewSink(Config{Brokers: []string{addr}, Topic: topic, Acks: -1}, sinkTestLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +225,7 @@ func TestKafkaSinkIdempotentOrderWithSeveralInFlight(t *testing.T) {
 	// MaxRequestSize bounds how far a batch grows while the partition
 	// cannot send (see partWriter.add): many batches, so several requests
 	// are in flight.
-	s, err := NewKafkaSink(KafkaProducerConfig{Brokers: []string{addr}, Topic: topic, Acks: -1,
+	s, err := NewSink(Config{Brokers: []string{addr}, Topic: topic, Acks: -1,
 		BatchBytes: 600, MaxRequestSize: 2048, MaxInFlight: 5, Linger: time.Millisecond}, sinkTestLogger())
 	if err != nil {
 		t.Fatal(err)

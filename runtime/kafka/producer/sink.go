@@ -1,4 +1,4 @@
-package runtime
+package producer
 
 import (
 	"context"
@@ -11,6 +11,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/kgen-dev/kgen/runtime"
+	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
 
 	"github.com/segmentio/kafka-go"
 )
@@ -36,7 +39,7 @@ var ErrAckTimeout = errors.New("no ack within the ack timeout")
 // errNoTopic fails a message that names no topic on a sink without one.
 var errNoTopic = errors.New("message has no topic and the producer has none")
 
-// KafkaSink is the Kafka outbound client: batches per partition, encoded
+// Sink is the Kafka outbound client: batches per partition, encoded
 // as they come and sent with kafka-go's Client.RawProduce (see producer).
 // Each message's Acker is called once: nil when the broker acknowledged the
 // batch holding it (with Acks 0 that is as soon as it was sent), or an
@@ -44,8 +47,8 @@ var errNoTopic = errors.New("message has no topic and the producer has none")
 //
 // A message's delivery deadline is the time Write got it plus AckTimeout;
 // the producer alone keeps it (see producer): there is no second timer.
-type KafkaSink struct {
-	cfg       KafkaProducerConfig
+type Sink struct {
+	cfg       Config
 	log       *slog.Logger
 	prod      *producer
 	transport *kafka.Transport
@@ -66,7 +69,7 @@ type KafkaSink struct {
 // ackToken travels with one message through its partition's batch.
 type ackToken struct {
 	done atomic.Bool
-	ack  Acker
+	ack  runtime.Acker
 }
 
 // finish reports err to the token's Acker unless it was finished before:
@@ -81,7 +84,7 @@ func (t *ackToken) finish(err error) bool {
 
 // claim marks the token finished and returns its Acker for the caller to
 // call, unless it was finished before (ok false).
-func (t *ackToken) claim() (a Acker, ok bool) {
+func (t *ackToken) claim() (a runtime.Acker, ok bool) {
 	if !t.done.CompareAndSwap(false, true) {
 		return nil, false
 	}
@@ -97,28 +100,28 @@ type sinkFailure struct {
 	err error
 }
 
-// NewKafkaSink returns a producer writing to cfg.Brokers. Zero fields of cfg
+// NewSink returns a producer writing to cfg.Brokers. Zero fields of cfg
 // take the kafka_producer client's defaults (the defaultProducer*
 // constants), except Acks: 0 means RequireNone (kafka-python's acks=0), so
 // callers wanting kafka-python's default of 1 must set it. It does not
 // contact the brokers: connection problems surface as failed acks and
 // through Ready.
-func NewKafkaSink(cfg KafkaProducerConfig, log *slog.Logger) (*KafkaSink, error) {
-	return newKafkaSink(cfg, log, nil)
+func NewSink(cfg Config, log *slog.Logger) (*Sink, error) {
+	return newSink(cfg, log, nil)
 }
 
-// newKafkaSink is NewKafkaSink with the producer's requests going through
+// newSink is NewSink with the producer's requests going through
 // wrap(transport) when wrap is not nil (tests inject faults there).
-func newKafkaSink(cfg KafkaProducerConfig, log *slog.Logger, wrap func(kafka.RoundTripper) kafka.RoundTripper) (*KafkaSink, error) {
-	return buildKafkaSink(kafkaProducerDefaults(cfg), log, wrap)
+func newSink(cfg Config, log *slog.Logger, wrap func(kafka.RoundTripper) kafka.RoundTripper) (*Sink, error) {
+	return buildSink(defaults(cfg), log, wrap)
 }
 
-// buildKafkaSink is newKafkaSink for a cfg whose defaults are applied.
-func buildKafkaSink(cfg KafkaProducerConfig, log *slog.Logger, wrap func(kafka.RoundTripper) kafka.RoundTripper) (*KafkaSink, error) {
+// buildSink is newSink for a cfg whose defaults are applied.
+func buildSink(cfg Config, log *slog.Logger, wrap func(kafka.RoundTripper) kafka.RoundTripper) (*Sink, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	log = log.With("component", KafkaProducer)
+	log = log.With("component", Name)
 	if len(cfg.Brokers) == 0 {
 		return nil, errors.New("kafka producer: no brokers")
 	}
@@ -134,19 +137,19 @@ func buildKafkaSink(cfg KafkaProducerConfig, log *slog.Logger, wrap func(kafka.R
 	if err != nil {
 		return nil, err
 	}
-	transport, err := kafkaTransport(cfg.Security, cfg.ClientID)
+	transport, err := rkafka.Transport(cfg.Security, cfg.ClientID)
 	if err != nil {
 		return nil, fmt.Errorf("kafka producer: %w", err)
 	}
 	if acks == kafka.RequireNone {
 		log.Warn("acks=0: messages count as written once sent, without broker confirmation")
 	}
-	s := &KafkaSink{
+	s := &Sink{
 		cfg:       cfg,
 		log:       log,
 		transport: transport,
 		epoch:     time.Now(),
-		closeErr:  &OutboundError{Client: KafkaProducer, Err: fmt.Errorf("flush cut short: %w", ErrClosed)},
+		closeErr:  &runtime.OutboundError{Client: Name, Err: fmt.Errorf("flush cut short: %w", runtime.ErrClosed)},
 	}
 	var rt kafka.RoundTripper = transport
 	if wrap != nil {
@@ -154,15 +157,15 @@ func buildKafkaSink(cfg KafkaProducerConfig, log *slog.Logger, wrap func(kafka.R
 	}
 	s.prod = newProducer(cfg, log, rt, acks, codec, balancer, s.closeErr, s.noteResult)
 	if wrap == nil {
-		d, err := kafkaDialer(cfg.Security, cfg.ClientID, 0)
+		d, err := rkafka.Dialer(cfg.Security, cfg.ClientID, 0)
 		if err != nil {
 			return nil, fmt.Errorf("kafka producer: %w", err)
 		}
-		tlsCfg, _, err := securitySettings(cfg.Security)
+		tlsCfg, _, err := rkafka.SecuritySettings(cfg.Security)
 		if err != nil {
 			return nil, fmt.Errorf("kafka producer: %w", err)
 		}
-		s.prod.dialer = fetchDialer(d, tlsCfg)
+		s.prod.dialer = rkafka.RawDialer(d, tlsCfg)
 	}
 	return s, nil
 }
@@ -213,7 +216,7 @@ func balancer(name string) (kafka.Balancer, error) {
 	return nil, fmt.Errorf("kafka producer: partitioner %q: want murmur2, crc32, fnv1a or round_robin", name)
 }
 
-func (s *KafkaSink) since() time.Duration { return time.Since(s.epoch) }
+func (s *Sink) since() time.Duration { return time.Since(s.epoch) }
 
 // Write queues msgs and returns without waiting for the broker, except
 // for a topic's partitions, which it looks up when they are not cached
@@ -224,7 +227,7 @@ func (s *KafkaSink) since() time.Duration { return time.Since(s.epoch) }
 // its key and headers, encoded before Write returns: the caller may reuse
 // msgs and the byte slices they point to as soon as Write returns. It
 // returns ErrClosed, calling no Acker, after Close.
-func (s *KafkaSink) Write(ctx context.Context, msgs []Message) error {
+func (s *Sink) Write(ctx context.Context, msgs []runtime.Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
@@ -232,7 +235,7 @@ func (s *KafkaSink) Write(ctx context.Context, msgs []Message) error {
 	closed := s.closed
 	s.mu.Unlock()
 	if closed {
-		return ErrClosed
+		return runtime.ErrClosed
 	}
 	toks := make([]ackToken, len(msgs))
 	for i := range msgs {
@@ -255,7 +258,7 @@ func (s *KafkaSink) Write(ctx context.Context, msgs []Message) error {
 			to = s.cfg.Topic
 		}
 		if to == "" {
-			t.finish(&OutboundError{Client: KafkaProducer, Err: Permanent(errNoTopic), Permanent: true})
+			t.finish(&runtime.OutboundError{Client: Name, Err: runtime.Permanent(errNoTopic), Permanent: true})
 			continue
 		}
 		if to != topic || (ti == nil && perr == nil) {
@@ -278,24 +281,24 @@ func (s *KafkaSink) Write(ctx context.Context, msgs []Message) error {
 }
 
 // fail finishes t with err, met writing to where (a topic).
-func (s *KafkaSink) fail(t *ackToken, where string, err error) {
+func (s *Sink) fail(t *ackToken, where string, err error) {
 	permanent := !retryable(err)
 	if permanent {
-		err = Permanent(err)
+		err = runtime.Permanent(err)
 	}
-	oerr := &OutboundError{
-		Client:    KafkaProducer,
+	oerr := &runtime.OutboundError{
+		Client:    Name,
 		Err:       fmt.Errorf("produce %s: %w", where, err),
 		Permanent: permanent,
 	}
-	if !errors.Is(err, ErrClosed) {
+	if !errors.Is(err, runtime.ErrClosed) {
 		s.noteFailure(oerr)
 	}
 	t.finish(oerr)
 }
 
 // noteResult is the producer's report on each batch it sent.
-func (s *KafkaSink) noteResult(err error) {
+func (s *Sink) noteResult(err error) {
 	if err == nil {
 		s.noteSuccess()
 		return
@@ -371,14 +374,14 @@ func retryable(err error) bool {
 	return true
 }
 
-func (s *KafkaSink) noteSuccess() {
+func (s *Sink) noteSuccess() {
 	s.lastOK.Store(int64(s.since()))
 	if s.failing.Load() && s.failing.CompareAndSwap(true, false) {
 		s.log.Info("writes recovered")
 	}
 }
 
-func (s *KafkaSink) noteFailure(err error) {
+func (s *Sink) noteFailure(err error) {
 	s.lastFail.Store(&sinkFailure{at: s.since(), err: err})
 	if s.failing.CompareAndSwap(false, true) {
 		s.log.Warn("writes failing", "err", err)
@@ -391,12 +394,12 @@ func (s *KafkaSink) noteFailure(err error) {
 // write succeeded since the last failure, or the last failure is older
 // than 30s. Otherwise it returns that failure. After Close it returns
 // ErrClosed.
-func (s *KafkaSink) Ready() error {
+func (s *Sink) Ready() error {
 	s.mu.Lock()
 	closed := s.closed
 	s.mu.Unlock()
 	if closed {
-		return ErrClosed
+		return runtime.ErrClosed
 	}
 	f := s.lastFail.Load()
 	if f == nil || time.Duration(s.lastOK.Load()) > f.at {
@@ -414,12 +417,12 @@ func (s *KafkaSink) Ready() error {
 // and closes the Transport's connections. When the flush is cut short it
 // returns the context error: the requests in flight are cancelled and
 // their late outcomes ignored. Later calls return the first call's result.
-func (s *KafkaSink) Close(ctx context.Context) error {
+func (s *Sink) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() { s.closeRes = s.close(ctx) })
 	return s.closeRes
 }
 
-func (s *KafkaSink) close(ctx context.Context) error {
+func (s *Sink) close(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()

@@ -1,4 +1,4 @@
-package runtime
+package producer
 
 import (
 	"bytes"
@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kgen-dev/kgen/runtime"
+	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
+
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
 	"go.uber.org/goleak"
@@ -24,15 +27,15 @@ func TestKafkaSinkOptions(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	tests := []struct {
 		name     string
-		cfg      KafkaProducerConfig
+		cfg      Config
 		acks     kafka.RequiredAcks
 		balancer kafka.Balancer
 		codec    kafka.Compression
 	}{
-		{"defaults", KafkaProducerConfig{}, kafka.RequireNone, &kafka.Murmur2Balancer{}, 0},
-		{"all", KafkaProducerConfig{Acks: -1, Partitioner: "crc32", Compression: "zstd"}, kafka.RequireAll, &kafka.CRC32Balancer{}, kafka.Zstd},
-		{"one", KafkaProducerConfig{Acks: 1, Partitioner: "fnv1a", Compression: "lz4"}, kafka.RequireOne, &kafka.Hash{}, kafka.Lz4},
-		{"round robin", KafkaProducerConfig{Acks: 1, Partitioner: "round_robin", Compression: "gzip",
+		{"defaults", Config{}, kafka.RequireNone, &kafka.Murmur2Balancer{}, 0},
+		{"all", Config{Acks: -1, Partitioner: "crc32", Compression: "zstd"}, kafka.RequireAll, &kafka.CRC32Balancer{}, kafka.Zstd},
+		{"one", Config{Acks: 1, Partitioner: "fnv1a", Compression: "lz4"}, kafka.RequireOne, &kafka.Hash{}, kafka.Lz4},
+		{"round robin", Config{Acks: 1, Partitioner: "round_robin", Compression: "gzip",
 			BatchSize: 7, BatchBytes: 1000, Linger: time.Millisecond, MaxAttempts: 2, RequestTimeout: 3 * time.Second},
 			kafka.RequireOne, &kafka.RoundRobin{}, kafka.Gzip},
 	}
@@ -40,7 +43,7 @@ func TestKafkaSinkOptions(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := tt.cfg
 			cfg.Brokers = []string{"127.0.0.1:1"}
-			s, err := NewKafkaSink(cfg, sinkTestLogger())
+			s, err := NewSink(cfg, sinkTestLogger())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,17 +85,17 @@ func orDefault[T comparable](v, def T) T {
 func TestKafkaSinkConfigErrors(t *testing.T) {
 	b := []string{"127.0.0.1:1"}
 	tests := []struct {
-		cfg  KafkaProducerConfig
+		cfg  Config
 		want string
 	}{
-		{KafkaProducerConfig{}, "no brokers"},
-		{KafkaProducerConfig{Brokers: b, Acks: 2}, "acks 2"},
-		{KafkaProducerConfig{Brokers: b, Compression: "brotli"}, `compression "brotli"`},
-		{KafkaProducerConfig{Brokers: b, Partitioner: "sticky"}, `partitioner "sticky"`},
-		{KafkaProducerConfig{Brokers: b, Security: Security{Protocol: "SASL_SSL"}}, "no sasl mechanism"},
+		{Config{}, "no brokers"},
+		{Config{Brokers: b, Acks: 2}, "acks 2"},
+		{Config{Brokers: b, Compression: "brotli"}, `compression "brotli"`},
+		{Config{Brokers: b, Partitioner: "sticky"}, `partitioner "sticky"`},
+		{Config{Brokers: b, Security: rkafka.Security{Protocol: "SASL_SSL"}}, "no sasl mechanism"},
 	}
 	for _, tt := range tests {
-		if _, err := NewKafkaSink(tt.cfg, sinkTestLogger()); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, err := NewSink(tt.cfg, sinkTestLogger()); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%+v: err = %v, want it to contain %q", tt.cfg, err, tt.want)
 		}
 	}
@@ -114,7 +117,7 @@ func TestKafkaSinkRetryable(t *testing.T) {
 		{io.ErrUnexpectedEOF, true},
 		{context.DeadlineExceeded, true},
 		{ErrAckTimeout, true},
-		{ErrClosed, true},
+		{runtime.ErrClosed, true},
 		{errors.New("something new"), true},
 		{kafka.MessageSizeTooLarge, false},
 		{kafka.MessageTooLargeError{}, false},
@@ -141,19 +144,19 @@ func TestKafkaSinkUnreachableBroker(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	s, err := NewKafkaSink(KafkaProducerConfig{Brokers: []string{addr}, Topic: "t", Acks: -1}, sinkTestLogger())
+	s, err := NewSink(Config{Brokers: []string{addr}, Topic: "t", Acks: -1}, sinkTestLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
 	acks := newAckLog(t, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := s.Write(ctx, []Message{{Value: []byte("a"), Ack: acks.ack(0)}, {Value: []byte("b"), Ack: acks.ack(1)}}); err != nil {
+	if err := s.Write(ctx, []runtime.Message{{Value: []byte("a"), Ack: acks.ack(0)}, {Value: []byte("b"), Ack: acks.ack(1)}}); err != nil {
 		t.Fatal(err)
 	}
 	acks.wait(15 * time.Second)
 	for i := range 2 {
-		if err, _ := acks.err(i); err == nil || IsPermanent(err) {
+		if err, _ := acks.err(i); err == nil || runtime.IsPermanent(err) {
 			t.Errorf("message %d: err = %v, want a retryable error", i, err)
 		}
 	}
@@ -192,7 +195,7 @@ func testKafkaSinkRoundTrip(t *testing.T, addr, compression string, batchBytes i
 	topic := kafkatest.Topic(t, addr, partitions)
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 
-	s, err := NewKafkaSink(KafkaProducerConfig{
+	s, err := NewSink(Config{
 		Brokers: []string{addr}, Topic: topic, Acks: -1, Linger: 5 * time.Millisecond,
 		BatchSize: 500, BatchBytes: batchBytes, Compression: compression,
 		RequestTimeout: 10 * time.Second, AckTimeout: 30 * time.Second,
@@ -201,12 +204,12 @@ func testKafkaSinkRoundTrip(t *testing.T, addr, compression string, batchBytes i
 		t.Fatal(err)
 	}
 	acks := newAckLog(t, n)
-	sent := make([]Message, n)
+	sent := make([]runtime.Message, n)
 	for i := range sent {
-		sent[i] = Message{
+		sent[i] = runtime.Message{
 			Key:   fmt.Appendf(nil, "key-%03d", i%keys),
 			Value: fmt.Appendf(nil, "value-%05d", i),
-			Headers: []Header{
+			Headers: []runtime.Header{
 				{Key: "seq", Value: fmt.Appendf(nil, "%d", i)},
 				{Key: "empty", Value: []byte{}},
 				{Key: "seq", Value: []byte("duplicate names are kept")},
@@ -238,7 +241,7 @@ func testKafkaSinkRoundTrip(t *testing.T, addr, compression string, batchBytes i
 	if len(got) != n {
 		t.Fatalf("read %d messages, want %d", len(got), n)
 	}
-	byValue := map[string]Message{}
+	byValue := map[string]runtime.Message{}
 	for _, m := range sent {
 		byValue[string(m.Value)] = m
 	}
@@ -280,7 +283,7 @@ func testKafkaSinkRoundTrip(t *testing.T, addr, compression string, batchBytes i
 	}
 }
 
-func normHeaders(hs []Header) []string {
+func normHeaders(hs []runtime.Header) []string {
 	out := make([]string, len(hs))
 	for i, h := range hs {
 		out[i] = h.Key + "=" + string(h.Value)
@@ -296,7 +299,7 @@ func TestKafkaSinkUnknownTopic(t *testing.T) {
 	good := kafkatest.Topic(t, addr, 1)
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	const timeout = 3 * time.Second
-	s, err := NewKafkaSink(KafkaProducerConfig{Brokers: []string{addr}, Topic: good, Acks: -1,
+	s, err := NewSink(Config{Brokers: []string{addr}, Topic: good, Acks: -1,
 		RequestTimeout: timeout, AckTimeout: timeout}, sinkTestLogger())
 	if err != nil {
 		t.Fatal(err)
@@ -305,7 +308,7 @@ func TestKafkaSinkUnknownTopic(t *testing.T) {
 	missing := good + "-missing"
 	acks := newAckLog(t, 3)
 	start := time.Now()
-	err = s.Write(context.Background(), []Message{
+	err = s.Write(context.Background(), []runtime.Message{
 		{Value: []byte("good"), Ack: acks.ack(0)},
 		{Value: []byte("lost"), Topic: missing, Ack: acks.ack(1)},
 		{Value: []byte("good too"), Ack: acks.ack(2)},
@@ -316,8 +319,8 @@ func TestKafkaSinkUnknownTopic(t *testing.T) {
 	acks.wait(2*timeout + time.Second)
 	t.Logf("acknowledged in %s", time.Since(start))
 	err, _ = acks.err(1)
-	var oe *OutboundError
-	if !errors.As(err, &oe) || oe.Client != KafkaProducer || oe.Permanent || !strings.Contains(err.Error(), missing) {
+	var oe *runtime.OutboundError
+	if !errors.As(err, &oe) || oe.Client != Name || oe.Permanent || !strings.Contains(err.Error(), missing) {
 		t.Errorf("missing topic: err = %v, want a retryable producer error naming the topic", err)
 	}
 	for _, i := range []int{0, 2} {
@@ -342,16 +345,16 @@ func TestKafkaSinkClosePending(t *testing.T) {
 	topic := kafkatest.Topic(t, addr, 3)
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	const linger = 10 * time.Second
-	s, err := NewKafkaSink(KafkaProducerConfig{Brokers: []string{addr}, Topic: topic, Acks: -1,
+	s, err := NewSink(Config{Brokers: []string{addr}, Topic: topic, Acks: -1,
 		Linger: linger, BatchBytes: 1 << 20, CloseTimeout: 20 * time.Second}, sinkTestLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
 	const n = 5000
 	acks := newAckLog(t, n)
-	msgs := make([]Message, n)
+	msgs := make([]runtime.Message, n)
 	for i := range msgs {
-		msgs[i] = Message{Key: fmt.Appendf(nil, "k%d", i%50), Value: fmt.Appendf(nil, "v%d", i), Ack: acks.ack(i)}
+		msgs[i] = runtime.Message{Key: fmt.Appendf(nil, "k%d", i%50), Value: fmt.Appendf(nil, "v%d", i), Ack: acks.ack(i)}
 	}
 	if err := s.Write(context.Background(), msgs); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package runtime
+package producer
 
 import (
 	"bytes"
@@ -11,6 +11,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kgen-dev/kgen/runtime/kafka/internal/wire"
+
+	"github.com/kgen-dev/kgen/runtime"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
@@ -111,11 +115,11 @@ func (f *fakeProduceBroker) RoundTrip(ctx context.Context, _ net.Addr, req proto
 		}
 		fp := fakeProduce{
 			partition:  int(rp.Partition),
-			producerID: int64(binary.BigEndian.Uint64(raw[offProducerID:])),
-			epoch:      int16(binary.BigEndian.Uint16(raw[offProducerEpch:])),
-			baseSeq:    int32(binary.BigEndian.Uint32(raw[offBaseSequence:])),
+			producerID: int64(binary.BigEndian.Uint64(raw[wire.OffProducerID:])),
+			epoch:      int16(binary.BigEndian.Uint16(raw[wire.OffProducerEpoch:])),
+			baseSeq:    int32(binary.BigEndian.Uint32(raw[wire.OffBaseSequence:])),
 		}
-		if err := eachRecord(raw[recordsStart:], func(m *Message, _ int64) {
+		if err := eachRecord(raw[recordsStart:], func(m *runtime.Message, _ int64) {
 			fp.values = append(fp.values, string(m.Value))
 		}); err != nil {
 			return nil, err
@@ -178,23 +182,23 @@ func (f *fakeProduceBroker) log() []fakeProduce {
 	return append([]fakeProduce(nil), f.written...)
 }
 
-func newFakeSink(t *testing.T, cfg KafkaProducerConfig, f *fakeProduceBroker) *KafkaSink {
+func newFakeSink(t *testing.T, cfg Config, f *fakeProduceBroker) *Sink {
 	t.Helper()
 	cfg.Brokers = []string{"127.0.0.1:1"}
 	if cfg.Topic == "" {
 		cfg.Topic = "t"
 	}
-	s, err := newKafkaSink(cfg, sinkTestLogger(), func(kafka.RoundTripper) kafka.RoundTripper { return f })
+	s, err := newSink(cfg, sinkTestLogger(), func(kafka.RoundTripper) kafka.RoundTripper { return f })
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func valueMessages(acks *ackLog, first, n int) []Message {
-	msgs := make([]Message, n)
+func valueMessages(acks *ackLog, first, n int) []runtime.Message {
+	msgs := make([]runtime.Message, n)
 	for i := range msgs {
-		msgs[i] = Message{Value: []byte(strconv.Itoa(first + i)), Ack: acks.ack(first + i)}
+		msgs[i] = runtime.Message{Value: []byte(strconv.Itoa(first + i)), Ack: acks.ack(first + i)}
 	}
 	return msgs
 }
@@ -208,7 +212,7 @@ func valueMessages(acks *ackLog, first, n int) []Message {
 func TestProducerDeliveryDeadlineIsTheOnlyClock(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	f := &fakeProduceBroker{partitions: 1, answer: func(int, fakeProduce) error { return kafka.NotLeaderForPartition }}
-	s := newFakeSink(t, KafkaProducerConfig{Acks: 1, AckTimeout: 150 * time.Millisecond, RequestTimeout: 10 * time.Second}, f)
+	s := newFakeSink(t, Config{Acks: 1, AckTimeout: 150 * time.Millisecond, RequestTimeout: 10 * time.Second}, f)
 	acks := newAckLog(t, 1)
 	var atAck int
 	acks.onDone = func(int, error) { atAck = f.count() }
@@ -217,7 +221,7 @@ func TestProducerDeliveryDeadlineIsTheOnlyClock(t *testing.T) {
 	}
 	acks.wait(10 * time.Second)
 	err, _ := acks.err(0)
-	if !errors.Is(err, ErrAckTimeout) || IsPermanent(err) || !errors.Is(err, kafka.NotLeaderForPartition) {
+	if !errors.Is(err, ErrAckTimeout) || runtime.IsPermanent(err) || !errors.Is(err, kafka.NotLeaderForPartition) {
 		t.Errorf("err = %v, want a retryable ErrAckTimeout naming the last error", err)
 	}
 	if err := s.Close(context.Background()); err != nil {
@@ -238,11 +242,11 @@ func TestProducerDeliveryDeadlineIsTheOnlyClock(t *testing.T) {
 func TestProducerFailsEveryBatchBehindAFailedOne(t *testing.T) {
 	for _, tt := range []struct {
 		name string
-		cfg  KafkaProducerConfig
+		cfg  Config
 		err  error
 	}{
-		{"permanent", KafkaProducerConfig{}, kafka.PolicyViolation},
-		{"attempts spent", KafkaProducerConfig{MaxAttempts: 1}, kafka.NotEnoughReplicas},
+		{"permanent", Config{}, kafka.PolicyViolation},
+		{"attempts spent", Config{MaxAttempts: 1}, kafka.NotEnoughReplicas},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
@@ -282,7 +286,7 @@ func TestProducerFailsEveryBatchBehindAFailedOne(t *testing.T) {
 			}
 			// Those behind were only not sent: a transient error, never a
 			// permanent one that would dead-letter them.
-			if err, _ := acks.err(n - 1); IsPermanent(err) || errors.Is(err, ErrPermanent) {
+			if err, _ := acks.err(n - 1); runtime.IsPermanent(err) || errors.Is(err, runtime.ErrPermanent) {
 				t.Errorf("record %d behind the failed batch: err = %v, want a transient error", n-1, err)
 			}
 			if got := f.count(); got != 1 {
@@ -308,19 +312,19 @@ func TestProducerFailsEveryBatchBehindAFailedOne(t *testing.T) {
 func TestEachRecordReadsWhatAddWrites(t *testing.T) {
 	b := newRecordBatch()
 	defer b.free()
-	msgs := []Message{
+	msgs := []runtime.Message{
 		{Key: []byte("k"), Value: []byte("v")},
 		{Value: nil},
-		{Key: []byte{}, Value: bytes.Repeat([]byte("x"), 300), Headers: []Header{{Key: "h", Value: []byte("1")}, {Key: "n"}}},
+		{Key: []byte{}, Value: bytes.Repeat([]byte("x"), 300), Headers: []runtime.Header{{Key: "h", Value: []byte("1")}, {Key: "n"}}},
 	}
 	for i := range msgs {
 		b.add(&msgs[i], 1_700_000_000_000+int64(i), &ackToken{})
 	}
-	var got []Message
+	var got []runtime.Message
 	var deltas []int64
-	if err := eachRecord(b.buf[recordsStart:], func(m *Message, ts int64) {
+	if err := eachRecord(b.Buf[recordsStart:], func(m *runtime.Message, ts int64) {
 		c := *m
-		c.Headers = append([]Header(nil), m.Headers...)
+		c.Headers = append([]runtime.Header(nil), m.Headers...)
 		got = append(got, c)
 		deltas = append(deltas, ts)
 	}); err != nil {
@@ -335,7 +339,7 @@ func TestEachRecordReadsWhatAddWrites(t *testing.T) {
 			t.Errorf("record %d = %+v (ts delta %d), want %+v", i, got[i], deltas[i], msgs[i])
 		}
 	}
-	if err := eachRecord([]byte{0x10, 0}, func(*Message, int64) {}); err == nil {
+	if err := eachRecord([]byte{0x10, 0}, func(*runtime.Message, int64) {}); err == nil {
 		t.Error("truncated record read without error")
 	}
 }
@@ -347,12 +351,12 @@ func TestEachRecordReadsWhatAddWrites(t *testing.T) {
 func TestProducerIdempotentSequences(t *testing.T) {
 	for _, tt := range []struct {
 		name       string
-		cfg        KafkaProducerConfig
+		cfg        Config
 		idempotent bool
 	}{
-		{"acks all", KafkaProducerConfig{Acks: -1}, true},
-		{"acks all, disabled", KafkaProducerConfig{Acks: -1, DisableIdempotence: true}, false},
-		{"acks 1", KafkaProducerConfig{Acks: 1}, false},
+		{"acks all", Config{Acks: -1}, true},
+		{"acks all, disabled", Config{Acks: -1, DisableIdempotence: true}, false},
+		{"acks 1", Config{Acks: 1}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
@@ -397,7 +401,7 @@ func TestProducerIdempotentSequences(t *testing.T) {
 func TestProducerIdempotenceRefused(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	f := &fakeProduceBroker{partitions: 1, initErr: kafka.ClusterAuthorizationFailed}
-	s := newFakeSink(t, KafkaProducerConfig{Acks: -1, BatchBytes: 300}, f)
+	s := newFakeSink(t, Config{Acks: -1, BatchBytes: 300}, f)
 	acks := newAckLog(t, 100)
 	if err := s.Write(context.Background(), valueMessages(acks, 0, 100)); err != nil {
 		t.Fatal(err)
@@ -435,7 +439,7 @@ func TestProducerRestartsSequences(t *testing.T) {
 				}
 				return nil
 			}}
-			s := newFakeSink(t, KafkaProducerConfig{Acks: -1, BatchBytes: 300, Linger: time.Millisecond}, f)
+			s := newFakeSink(t, Config{Acks: -1, BatchBytes: 300, Linger: time.Millisecond}, f)
 			const n = 200
 			acks := newAckLog(t, n)
 			if err := s.Write(context.Background(), valueMessages(acks, 0, n)); err != nil {

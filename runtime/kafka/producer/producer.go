@@ -1,4 +1,4 @@
-package runtime
+package producer
 
 import (
 	"bytes"
@@ -10,6 +10,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/kgen-dev/kgen/runtime"
+	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
@@ -41,7 +44,7 @@ import (
 // batch's requests still in flight are waited for before the partition
 // sends anything else.
 type producer struct {
-	cfg      KafkaProducerConfig
+	cfg      Config
 	log      *slog.Logger
 	client   *kafka.Client
 	acks     kafka.RequiredAcks
@@ -106,7 +109,7 @@ type topicInfo struct {
 // partitions are used about this soon after kafka-go's Transport sees them.
 const topicTTL = time.Second
 
-func newProducer(cfg KafkaProducerConfig, log *slog.Logger, transport kafka.RoundTripper, acks kafka.RequiredAcks,
+func newProducer(cfg Config, log *slog.Logger, transport kafka.RoundTripper, acks kafka.RequiredAcks,
 	codec kafka.Compression, balancer kafka.Balancer, closeErr error, onResult func(error)) *producer {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &producer{
@@ -247,7 +250,7 @@ func (p *producer) writer(tp topicPartition) *partWriter {
 // add queues m for topic (whose partitions ti holds) with its token at
 // time ts (ms), due by deadline. It returns the error that keeps m from
 // being queued.
-func (p *producer) add(topic string, ti *topicInfo, m *Message, ts int64, deadline time.Time, tok *ackToken) error {
+func (p *producer) add(topic string, ti *topicInfo, m *runtime.Message, ts int64, deadline time.Time, tok *ackToken) error {
 	i := 0
 	if n := len(ti.partitions); n > 1 {
 		part := p.balancer.Balance(kafka.Message{Key: m.Key}, ti.partitions...)
@@ -263,12 +266,12 @@ func (p *producer) add(topic string, ti *topicInfo, m *Message, ts int64, deadli
 	if w == nil {
 		w = p.writer(topicPartition{topic, ti.partitions[i]})
 		if w == nil {
-			return ErrClosed
+			return runtime.ErrClosed
 		}
 		ti.writers[i].Store(w)
 	}
 	if !w.add(m, ts, deadline, tok) {
-		return ErrClosed
+		return runtime.ErrClosed
 	}
 	return nil
 }
@@ -347,8 +350,8 @@ type partWriter struct {
 
 	// acks and fin acknowledge a sent batch's records together (one lane
 	// lock per run of a partition).
-	acks []Acker
-	fin  Acks
+	acks []runtime.Acker
+	fin  runtime.Acks
 }
 
 // sendResult is the outcome of one request of b.
@@ -370,7 +373,7 @@ func (w *partWriter) signal() {
 }
 
 // add queues m, due by deadline; false once the writer is closing.
-func (w *partWriter) add(m *Message, ts int64, deadline time.Time, tok *ackToken) bool {
+func (w *partWriter) add(m *runtime.Message, ts int64, deadline time.Time, tok *ackToken) bool {
 	cfg := &w.p.cfg
 	w.mu.Lock()
 	if w.closing {
@@ -393,7 +396,7 @@ func (w *partWriter) add(m *Message, ts int64, deadline time.Time, tok *ackToken
 		limit = cfg.MaxRequestSize
 	}
 	if w.cur != nil && int64(w.cur.size()+recordSizeMax(m)) > limit &&
-		int64(w.cur.size()+recordSizeV2(m, w.cur.n, ts-w.cur.first)) > limit {
+		int64(w.cur.size()+recordSizeV2(m, w.cur.N, ts-w.cur.First)) > limit {
 		w.full = append(w.full, w.cur)
 		w.cur = nil
 		wake = true
@@ -409,7 +412,7 @@ func (w *partWriter) add(m *Message, ts int64, deadline time.Time, tok *ackToken
 	w.cur.add(m, ts, tok)
 	// Full: no record fits any more (a record larger than the limit goes
 	// alone), or the optional record cap is reached.
-	if int64(w.cur.size()) >= limit || (cfg.BatchSize > 0 && int(w.cur.n) >= cfg.BatchSize) {
+	if int64(w.cur.size()) >= limit || (cfg.BatchSize > 0 && int(w.cur.N) >= cfg.BatchSize) {
 		w.full = append(w.full, w.cur)
 		w.cur = nil
 		wake = true
@@ -485,7 +488,7 @@ func (w *partWriter) run() {
 			// An idle connection is closed before the broker closes it
 			// (connections.max.idle.ms, 10 minutes by default), which
 			// would fail the next request.
-			left := transportIdleTimeout - now.Sub(w.lastSend)
+			left := rkafka.IdleTimeout - now.Sub(w.lastSend)
 			if left <= 0 {
 				w.dropConn()
 			} else if wait < 0 || left < wait {
@@ -588,7 +591,7 @@ func (w *partWriter) seal(b *recordBatch) error {
 		return err
 	}
 	b.seq = w.nextSeq
-	w.nextSeq += b.n // wraps as the protocol's sequences do
+	w.nextSeq += b.N // wraps as the protocol's sequences do
 	_, err := b.sealAs(w.p.codec, &b.zbuf, w.id.id, w.id.epoch, b.seq)
 	return err
 }
@@ -607,7 +610,7 @@ func (w *partWriter) identify(now time.Time) bool {
 	if errors.Is(err, errIdempotenceRefused) {
 		return true // on without sequences
 	}
-	w.p.onResult(&OutboundError{Client: KafkaProducer, Err: err})
+	w.p.onResult(&runtime.OutboundError{Client: Name, Err: err})
 	w.p.log.Debug("init producer id failed; retrying", "err", err)
 	w.idWait(now)
 	return false
@@ -665,7 +668,7 @@ func (w *partWriter) resequence(now time.Time) bool {
 	case errors.Is(err, errIdempotenceRefused):
 		w.id = noProducerID
 	default:
-		w.p.onResult(&OutboundError{Client: KafkaProducer, Err: err})
+		w.p.onResult(&runtime.OutboundError{Client: Name, Err: err})
 		w.retryAt = now.Add(producerBackoffMin)
 		if len(w.sent) > 0 {
 			w.sent[0].lastErr = err
@@ -680,7 +683,7 @@ func (w *partWriter) resequence(now time.Time) bool {
 			continue
 		}
 		b.seq = w.nextSeq
-		w.nextSeq += b.n
+		w.nextSeq += b.N
 		b.stamp(w.id.id, w.id.epoch, b.seq)
 	}
 	w.p.log.Info("partition sequences restarted under a new producer id", "topic", w.tp.topic,
@@ -768,7 +771,7 @@ func (w *partWriter) handle(r sendResult, now time.Time) {
 	}
 	cfg := &w.p.cfg
 	switch {
-	case tooLarge(err) && b.n > 1:
+	case tooLarge(err) && b.N > 1:
 		// The broker's limit (max.message.bytes) is below this batch:
 		// send it again as two, in order, at once.
 		halves, serr := w.split(b)
@@ -782,7 +785,7 @@ func (w *partWriter) handle(r sendResult, now time.Time) {
 			w.stalled, w.retryAt = true, now
 		}
 		w.p.log.Debug("batch too large for the broker; split", "topic", w.tp.topic,
-			"partition", w.tp.partition, "records", b.n, "bytes", len(b.raw), "err", err)
+			"partition", w.tp.partition, "records", b.N, "bytes", len(b.raw), "err", err)
 		b.free()
 	case !retryable(err):
 		w.failFrom(b, w.sendErr(err, true))
@@ -846,16 +849,16 @@ func tooLarge(err error) bool {
 // first half in the first; b keeps its records (the caller frees it).
 func (w *partWriter) split(b *recordBatch) ([2]*recordBatch, error) {
 	halves := [2]*recordBatch{newRecordBatch(), newRecordBatch()}
-	i, half := 0, int(b.n)/2
-	err := eachRecord(b.buf[recordsStart:], func(m *Message, tsDelta int64) {
+	i, half := 0, int(b.N)/2
+	err := eachRecord(b.Buf[recordsStart:], func(m *runtime.Message, tsDelta int64) {
 		h := halves[0]
 		if i >= half {
 			h = halves[1]
 		}
-		h.add(m, b.first+tsDelta, b.toks[i])
+		h.add(m, b.First+tsDelta, b.toks[i])
 		i++
 	})
-	if err == nil && i != int(b.n) {
+	if err == nil && i != int(b.N) {
 		err = errBadRecord
 	}
 	seq := b.seq
@@ -863,7 +866,7 @@ func (w *partWriter) split(b *recordBatch) ([2]*recordBatch, error) {
 		if err == nil {
 			// The halves take b's sequences: what follows is unchanged.
 			h.seq = seq
-			seq += h.n
+			seq += h.N
 			if w.id.id >= 0 {
 				_, err = h.sealAs(w.p.codec, &h.zbuf, w.id.id, w.id.epoch, h.seq)
 			} else {
@@ -897,9 +900,9 @@ func retryBackoff(attempt int) time.Duration {
 
 func (w *partWriter) sendErr(err error, permanent bool) error {
 	if permanent {
-		err = Permanent(err)
+		err = runtime.Permanent(err)
 	}
-	return &OutboundError{Client: KafkaProducer,
+	return &runtime.OutboundError{Client: Name,
 		Err: fmt.Errorf("produce %s/%d: %w", w.tp.topic, w.tp.partition, err), Permanent: permanent}
 }
 
@@ -910,7 +913,7 @@ func (w *partWriter) timeoutErr(b *recordBatch) error {
 	if b.lastErr != nil {
 		err = fmt.Errorf("%w; last error: %w", err, b.lastErr)
 	}
-	return &OutboundError{Client: KafkaProducer, Err: err}
+	return &runtime.OutboundError{Client: Name, Err: err}
 }
 
 // remove drops b from sent.
@@ -951,20 +954,20 @@ func (w *partWriter) failFrom(b *recordBatch, err error) {
 		w.cur = nil
 	}
 	w.mu.Unlock()
-	if !errors.Is(err, ErrClosed) {
+	if !errors.Is(err, runtime.ErrClosed) {
 		w.p.onResult(err)
 	}
 	// The batches behind fail with err, unless it is about the first
 	// batch's own records (permanent): theirs is only that they were
 	// not sent, and sending them again may succeed.
 	behind := err
-	if errors.Is(err, ErrPermanent) || IsPermanent(err) {
-		behind = &OutboundError{Client: KafkaProducer, Err: fmt.Errorf("produce %s/%d: %w: an earlier batch of the partition failed (%v)",
+	if errors.Is(err, runtime.ErrPermanent) || runtime.IsPermanent(err) {
+		behind = &runtime.OutboundError{Client: Name, Err: fmt.Errorf("produce %s/%d: %w: an earlier batch of the partition failed (%v)",
 			w.tp.topic, w.tp.partition, errNotSent, err)}
 	}
 	n := 0
 	for i, f := range failed {
-		n += int(f.n)
+		n += int(f.N)
 		if i == 0 && b != nil {
 			w.fail(f, err)
 		} else {
@@ -972,7 +975,7 @@ func (w *partWriter) failFrom(b *recordBatch, err error) {
 		}
 	}
 	w.stalled = true
-	if !errors.Is(err, ErrClosed) {
+	if !errors.Is(err, runtime.ErrClosed) {
 		w.p.log.Warn("batches failed", "topic", w.tp.topic, "partition", w.tp.partition, "records", n, "err", err)
 	}
 }

@@ -1,4 +1,4 @@
-package runtime
+package producer
 
 import (
 	"crypto/tls"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
 )
 
 // TestSkipHostnameCheckOnly: with ssl_check_hostname=false
@@ -25,8 +27,8 @@ func TestSkipHostnameCheckOnly(t *testing.T) {
 	_, port, _ := net.SplitHostPort(addr)
 
 	// Dial "localhost": kafka-go sets ServerName from the broker's host.
-	dial := func(sec Security) error {
-		cfg, err := tlsConfig(sec)
+	dial := func(sec rkafka.Security) error {
+		cfg, _, err := rkafka.SecuritySettings(sec)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,13 +40,13 @@ func TestSkipHostnameCheckOnly(t *testing.T) {
 		}
 		return c.Close()
 	}
-	if err := dial(Security{Protocol: "SSL", CAFile: pki.caFile}); err == nil || !strings.Contains(err.Error(), "localhost") {
+	if err := dial(rkafka.Security{Protocol: "SSL", CAFile: pki.caFile}); err == nil || !strings.Contains(err.Error(), "localhost") {
 		t.Errorf("host name checked: %v, want a host name mismatch", err)
 	}
-	if err := dial(Security{Protocol: "SSL", CAFile: pki.caFile, InsecureSkipVerify: true}); err != nil {
+	if err := dial(rkafka.Security{Protocol: "SSL", CAFile: pki.caFile, InsecureSkipVerify: true}); err != nil {
 		t.Errorf("host name check skipped, chain good: %v", err)
 	}
-	err = dial(Security{Protocol: "SSL", CAFile: other.caFile, InsecureSkipVerify: true})
+	err = dial(rkafka.Security{Protocol: "SSL", CAFile: other.caFile, InsecureSkipVerify: true})
 	var cve *tls.CertificateVerificationError
 	if !errors.As(err, &cve) || !strings.Contains(err.Error(), "unknown authority") {
 		t.Errorf("host name check skipped, chain from another CA: %v, want a certificate verification error", err)
@@ -53,21 +55,7 @@ func TestSkipHostnameCheckOnly(t *testing.T) {
 		t.Errorf("retryable(%v) = true, want permanent", err)
 	}
 	// No CA file: the system roots, which do not hold the test CA.
-	if err := dial(Security{Protocol: "SSL", InsecureSkipVerify: true}); err == nil {
+	if err := dial(rkafka.Security{Protocol: "SSL", InsecureSkipVerify: true}); err == nil {
 		t.Error("host name check skipped, no CA file: a self-made CA was trusted")
-	}
-}
-
-// TestOpsServerTimeouts: the metrics server bounds every phase of a
-// connection, not only the request header.
-func TestOpsServerTimeouts(t *testing.T) {
-	srv := opsServer(nil)
-	for name, d := range map[string]time.Duration{
-		"ReadHeaderTimeout": srv.ReadHeaderTimeout, "ReadTimeout": srv.ReadTimeout,
-		"WriteTimeout": srv.WriteTimeout, "IdleTimeout": srv.IdleTimeout,
-	} {
-		if d <= 0 {
-			t.Errorf("%s = %v, want a bound", name, d)
-		}
 	}
 }

@@ -1,4 +1,4 @@
-package runtime
+package producer
 
 import (
 	"bufio"
@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
@@ -56,7 +58,7 @@ func (p *producer) dialLeader(ctx context.Context, tp topicPartition) (net.Conn,
 	addrs := p.cfg.Brokers
 	var last error
 	for i := 0; i < len(addrs); i++ {
-		leader, err := lookupLeader(ctx, p.dialer, addrs[i], tp.topic, tp.partition)
+		leader, err := rkafka.LookupLeader(ctx, p.dialer, addrs[i], tp.topic, tp.partition)
 		if err != nil {
 			last = err
 			if i == len(addrs)-1 && len(addrs) == len(p.cfg.Brokers) && ctx.Err() == nil {
@@ -64,17 +66,9 @@ func (p *producer) dialLeader(ctx context.Context, tp topicPartition) (net.Conn,
 			}
 			continue
 		}
-		slot := &connSlot{}
-		kc, err := p.dialer.DialContext(context.WithValue(ctx, connSlotKey{}, slot), "tcp", leader)
+		conn, _, err := rkafka.DialRaw(ctx, p.dialer, leader, 0)
 		if err != nil {
 			return nil, fmt.Errorf("dial leader %s of %s/%d: %w", leader, tp.topic, tp.partition, err)
-		}
-		slot.mu.Lock()
-		conn := slot.conn
-		slot.mu.Unlock()
-		if conn == nil {
-			kc.Close()
-			return nil, errors.New("producer connection not captured")
 		}
 		return conn, nil
 	}

@@ -1,4 +1,4 @@
-package runtime
+package producer
 
 import (
 	"context"
@@ -19,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
 )
 
 // testPKI is a CA with a server certificate for 127.0.0.1 and a client
@@ -106,28 +108,28 @@ func TestDialSecurityErrors(t *testing.T) {
 	missing := filepath.Join(dir, "missing.pem")
 	tests := []struct {
 		name string
-		sec  Security
+		sec  rkafka.Security
 		want string
 	}{
-		{"unknown protocol", Security{Protocol: "TLS"}, `security protocol "TLS"`},
-		{"missing ca file", Security{Protocol: "SSL", CAFile: missing}, missing},
-		{"ca file without certificate", Security{Protocol: "SSL", CAFile: garbage}, garbage + ": no PEM certificate"},
-		{"cert without key", Security{Protocol: "SSL", CertFile: pki.clientCert}, pki.clientCert + ": no key file"},
-		{"key without cert", Security{Protocol: "SSL", KeyFile: pki.clientKey}, pki.clientKey + ": no cert file"},
-		{"mismatched key pair", Security{Protocol: "SSL", CertFile: pki.clientCert, KeyFile: pki.serverKey}, pki.clientCert},
-		{"unreadable key", Security{Protocol: "SSL", CertFile: pki.clientCert, KeyFile: garbage}, garbage},
-		{"sasl without mechanism", Security{Protocol: "SASL_PLAINTEXT", Username: "u"}, "no sasl mechanism"},
-		{"unsupported mechanism", Security{Protocol: "SASL_SSL", SASLMechanism: "GSSAPI", Username: "u"}, `sasl mechanism "GSSAPI": unsupported`},
-		{"sasl without username", Security{Protocol: "SASL_PLAINTEXT", SASLMechanism: "SCRAM-SHA-512"}, "sasl mechanism SCRAM-SHA-512: no username"},
-		{"sasl_ssl checks tls too", Security{Protocol: "SASL_SSL", SASLMechanism: "PLAIN", Username: "u", CAFile: missing}, missing},
+		{"unknown protocol", rkafka.Security{Protocol: "TLS"}, `security protocol "TLS"`},
+		{"missing ca file", rkafka.Security{Protocol: "SSL", CAFile: missing}, missing},
+		{"ca file without certificate", rkafka.Security{Protocol: "SSL", CAFile: garbage}, garbage + ": no PEM certificate"},
+		{"cert without key", rkafka.Security{Protocol: "SSL", CertFile: pki.clientCert}, pki.clientCert + ": no key file"},
+		{"key without cert", rkafka.Security{Protocol: "SSL", KeyFile: pki.clientKey}, pki.clientKey + ": no cert file"},
+		{"mismatched key pair", rkafka.Security{Protocol: "SSL", CertFile: pki.clientCert, KeyFile: pki.serverKey}, pki.clientCert},
+		{"unreadable key", rkafka.Security{Protocol: "SSL", CertFile: pki.clientCert, KeyFile: garbage}, garbage},
+		{"sasl without mechanism", rkafka.Security{Protocol: "SASL_PLAINTEXT", Username: "u"}, "no sasl mechanism"},
+		{"unsupported mechanism", rkafka.Security{Protocol: "SASL_SSL", SASLMechanism: "GSSAPI", Username: "u"}, `sasl mechanism "GSSAPI": unsupported`},
+		{"sasl without username", rkafka.Security{Protocol: "SASL_PLAINTEXT", SASLMechanism: "SCRAM-SHA-512"}, "sasl mechanism SCRAM-SHA-512: no username"},
+		{"sasl_ssl checks tls too", rkafka.Security{Protocol: "SASL_SSL", SASLMechanism: "PLAIN", Username: "u", CAFile: missing}, missing},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := kafkaDialer(tt.sec, "", 0); err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("kafkaDialer: err = %v, want it to contain %q", err, tt.want)
+			if _, err := rkafka.Dialer(tt.sec, "", 0); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Dialer: err = %v, want it to contain %q", err, tt.want)
 			}
-			if _, err := kafkaTransport(tt.sec, ""); err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("kafkaTransport: err = %v, want it to contain %q", err, tt.want)
+			if _, err := rkafka.Transport(tt.sec, ""); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Transport: err = %v, want it to contain %q", err, tt.want)
 			}
 		})
 	}
@@ -136,29 +138,29 @@ func TestDialSecurityErrors(t *testing.T) {
 func TestDialSASLMechanisms(t *testing.T) {
 	pki := newTestPKI(t, t.TempDir(), "sasl")
 	tests := []struct {
-		sec      Security
+		sec      rkafka.Security
 		wantMech string // "" = no SASL
 		wantTLS  bool
 	}{
-		{Security{}, "", false},
+		{rkafka.Security{}, "", false},
 		// PLAINTEXT ignores ssl_* settings, even a missing file, like kafka-python.
-		{Security{Protocol: "PLAINTEXT", CAFile: "/nonexistent", SASLMechanism: "PLAIN"}, "", false},
-		{Security{Protocol: "SSL", CAFile: pki.caFile}, "", true},
-		{Security{Protocol: "SASL_PLAINTEXT", SASLMechanism: "PLAIN", Username: "u", Password: "p"}, "PLAIN", false},
-		{Security{Protocol: "sasl_plaintext", SASLMechanism: "scram-sha-256", Username: "u", Password: "p"}, "SCRAM-SHA-256", false},
-		{Security{Protocol: "SASL_SSL", SASLMechanism: "SCRAM-SHA-512", Username: "u", Password: "p"}, "SCRAM-SHA-512", true},
+		{rkafka.Security{Protocol: "PLAINTEXT", CAFile: "/nonexistent", SASLMechanism: "PLAIN"}, "", false},
+		{rkafka.Security{Protocol: "SSL", CAFile: pki.caFile}, "", true},
+		{rkafka.Security{Protocol: "SASL_PLAINTEXT", SASLMechanism: "PLAIN", Username: "u", Password: "p"}, "PLAIN", false},
+		{rkafka.Security{Protocol: "sasl_plaintext", SASLMechanism: "scram-sha-256", Username: "u", Password: "p"}, "SCRAM-SHA-256", false},
+		{rkafka.Security{Protocol: "SASL_SSL", SASLMechanism: "SCRAM-SHA-512", Username: "u", Password: "p"}, "SCRAM-SHA-512", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.sec.Protocol+"/"+tt.sec.SASLMechanism, func(t *testing.T) {
-			d, err := kafkaDialer(tt.sec, "me", 0)
+			d, err := rkafka.Dialer(tt.sec, "me", 0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			tr, err := kafkaTransport(tt.sec, "")
+			tr, err := rkafka.Transport(tt.sec, "")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d.ClientID != "me" || tr.ClientID != defaultClientID || d.Timeout != defaultDialTimeout {
+			if d.ClientID != "me" || tr.ClientID != rkafka.DefaultClientID || d.Timeout != rkafka.DialTimeout {
 				t.Errorf("client ids %q, %q, dial timeout %s", d.ClientID, tr.ClientID, d.Timeout)
 			}
 			for _, got := range []struct {
@@ -207,8 +209,8 @@ func TestDialTLSHandshake(t *testing.T) {
 		MinVersion:   tls.VersionTLS12,
 	})
 
-	handshake := func(sec Security) error {
-		tr, err := kafkaTransport(sec, "")
+	handshake := func(sec rkafka.Security) error {
+		tr, err := rkafka.Transport(sec, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -224,10 +226,10 @@ func TestDialTLSHandshake(t *testing.T) {
 		return c.Handshake()
 	}
 
-	if err := handshake(Security{Protocol: "SSL", CAFile: pki.caFile, CertFile: pki.clientCert, KeyFile: pki.clientKey}); err != nil {
+	if err := handshake(rkafka.Security{Protocol: "SSL", CAFile: pki.caFile, CertFile: pki.clientCert, KeyFile: pki.clientKey}); err != nil {
 		t.Errorf("handshake with the right CA and client certificate: %v", err)
 	}
-	err = handshake(Security{Protocol: "SSL", CAFile: other.caFile, CertFile: pki.clientCert, KeyFile: pki.clientKey})
+	err = handshake(rkafka.Security{Protocol: "SSL", CAFile: other.caFile, CertFile: pki.clientCert, KeyFile: pki.clientKey})
 	var unknown x509.UnknownAuthorityError
 	if !errors.As(err, &unknown) && !strings.Contains(fmtErr(err), "unknown authority") {
 		t.Errorf("handshake with another CA: %v, want an unknown authority error", err)
@@ -237,11 +239,11 @@ func TestDialTLSHandshake(t *testing.T) {
 	}
 	// ssl_check_hostname=false skips the host name check only: a
 	// certificate from an unknown authority is still refused.
-	err = handshake(Security{Protocol: "SSL", CAFile: other.caFile, InsecureSkipVerify: true, CertFile: pki.clientCert, KeyFile: pki.clientKey})
+	err = handshake(rkafka.Security{Protocol: "SSL", CAFile: other.caFile, InsecureSkipVerify: true, CertFile: pki.clientCert, KeyFile: pki.clientKey})
 	if !errors.As(err, &unknown) && !strings.Contains(fmtErr(err), "unknown authority") {
 		t.Errorf("handshake without the host name check, with another CA: %v, want an unknown authority error", err)
 	}
-	if err := handshake(Security{Protocol: "SSL", CAFile: pki.caFile, InsecureSkipVerify: true, CertFile: pki.clientCert, KeyFile: pki.clientKey}); err != nil {
+	if err := handshake(rkafka.Security{Protocol: "SSL", CAFile: pki.caFile, InsecureSkipVerify: true, CertFile: pki.clientCert, KeyFile: pki.clientKey}); err != nil {
 		t.Errorf("handshake without the host name check, with the right CA: %v", err)
 	}
 }
@@ -253,10 +255,10 @@ func fmtErr(err error) string {
 	return err.Error()
 }
 
-// TestFetchDialerTLS: the fetchers' dialer does the TLS handshake itself
+// TestRawDialerTLS: the fetchers' dialer does the TLS handshake itself
 // (kafka-go's Dialer would hide the TLS connection), verifying the server
 // against the CA, and hands the connection over.
-func TestFetchDialerTLS(t *testing.T) {
+func TestRawDialerTLS(t *testing.T) {
 	dir := t.TempDir()
 	pki := newTestPKI(t, dir, "good")
 	other := newTestPKI(t, dir, "other")
@@ -266,25 +268,23 @@ func TestFetchDialerTLS(t *testing.T) {
 	}
 	addr := serveTLS(t, &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12})
 
-	dial := func(sec Security) (net.Conn, error) {
-		d, err := kafkaDialer(sec, "", 5*time.Second)
+	dial := func(sec rkafka.Security) (net.Conn, error) {
+		d, err := rkafka.Dialer(sec, "", 5*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tlsCfg, _, err := securitySettings(sec)
+		tlsCfg, _, err := rkafka.SecuritySettings(sec)
 		if err != nil {
 			t.Fatal(err)
 		}
-		slot := &connSlot{}
-		ctx := context.WithValue(context.Background(), connSlotKey{}, slot)
-		kc, err := fetchDialer(d, tlsCfg).DialContext(ctx, "tcp", addr)
+		conn, kc, err := rkafka.DialRaw(context.Background(), rkafka.RawDialer(d, tlsCfg), addr, 0)
 		if err != nil {
 			return nil, err
 		}
 		defer kc.Close()
-		return slot.conn, nil
+		return conn, nil
 	}
-	conn, err := dial(Security{Protocol: "SSL", CAFile: pki.caFile})
+	conn, err := dial(rkafka.Security{Protocol: "SSL", CAFile: pki.caFile})
 	if err != nil {
 		t.Fatalf("dial with the right CA: %v", err)
 	}
@@ -295,7 +295,7 @@ func TestFetchDialerTLS(t *testing.T) {
 	if st := tc.ConnectionState(); !st.HandshakeComplete || len(st.VerifiedChains) == 0 {
 		t.Errorf("handshake complete %v, %d verified chains", st.HandshakeComplete, len(st.VerifiedChains))
 	}
-	if _, err := dial(Security{Protocol: "SSL", CAFile: other.caFile}); err == nil || retryable(err) {
+	if _, err := dial(rkafka.Security{Protocol: "SSL", CAFile: other.caFile}); err == nil || retryable(err) {
 		t.Errorf("dial with another CA: %v, want a permanent certificate error", err)
 	}
 }

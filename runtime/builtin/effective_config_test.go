@@ -1,10 +1,13 @@
-package runtime_test
+package builtin_test
 
 import (
 	"fmt"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	"github.com/kgen-dev/kgen/runtime/kafka/producer"
 
 	"github.com/kgen-dev/kgen/runtime"
 	"github.com/kgen-dev/kgen/settings"
@@ -17,13 +20,13 @@ import (
 // markers. Change a default, and the README must say so
 // (KGEN_UPDATE_README=1 rewrites the table).
 func TestSeedEffectiveConfigMatchesREADME(t *testing.T) {
-	s, diags := settings.Load("../testdata/golden/seed_kafka/settings.json")
+	s, diags := settings.Load("../../testdata/golden/seed_kafka/settings.json")
 	if s == nil {
 		t.Fatalf("seed settings: %v", diags)
 	}
 	cfg := s.Runtime.Defaults()
-	in := *clientDefaults(t, cfg.Inbound[0].Name, cfg.Inbound[0].Config).(*runtime.KafkaConsumerConfig)
-	out := *clientDefaults(t, cfg.Outbound[0].Name, cfg.Outbound[0].Config).(*runtime.KafkaProducerConfig)
+	in := *clientDefaults(t, cfg.Inbound[0].Name, cfg.Inbound[0].Config).(*consumer.Config)
+	out := *clientDefaults(t, cfg.Outbound[0].Name, cfg.Outbound[0].Config).(*producer.Config)
 	idempotent := out.Acks == -1 && !out.DisableIdempotence
 	inFlight := 1
 	if idempotent {
@@ -56,7 +59,7 @@ func TestSeedEffectiveConfigMatchesREADME(t *testing.T) {
 		{"producer: compression", orDefault(out.Compression, "none")},
 		{"producer: partitioner", out.Partitioner},
 	}
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +76,7 @@ func TestSeedEffectiveConfigMatchesREADME(t *testing.T) {
 	}
 	if os.Getenv("KGEN_UPDATE_README") == "1" {
 		text = text[:i+len(begin)] + want.String() + text[j:]
-		if err := os.WriteFile("../README.md", []byte(text), 0o644); err != nil {
+		if err := os.WriteFile("../../README.md", []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return

@@ -1,0 +1,83 @@
+package kafka
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// connSlot receives the connection the fetch dialer's DialFunc opened.
+type connSlot struct {
+	mu   sync.Mutex
+	conn net.Conn
+}
+
+type connSlotKey struct{}
+
+// RawDialer returns a copy of d whose connections can be used for raw
+// requests (DialRaw): TLS (when tlsCfg is set) is done in DialFunc, and the
+// resulting net.Conn is handed to the connSlot in the context; kafka-go
+// then runs SASL over it.
+func RawDialer(d *kafka.Dialer, tlsCfg *tls.Config) *kafka.Dialer {
+	fd := *d
+	fd.TLS = nil
+	nd := &net.Dialer{Timeout: d.Timeout, KeepAlive: d.KeepAlive}
+	fd.DialFunc = func(ctx context.Context, network, address string) (net.Conn, error) {
+		conn, err := nd.DialContext(ctx, network, address)
+		if err != nil {
+			return nil, err
+		}
+		if tlsCfg != nil {
+			c := tlsCfg
+			if c.ServerName == "" {
+				c = c.Clone()
+				host, _, _ := net.SplitHostPort(address)
+				c.ServerName = host
+			}
+			tc := tls.Client(conn, c)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				conn.Close()
+				return nil, err
+			}
+			conn = tc
+		}
+		if slot, ok := ctx.Value(connSlotKey{}).(*connSlot); ok {
+			slot.mu.Lock()
+			slot.conn = conn
+			slot.mu.Unlock()
+		}
+		return conn, nil
+	}
+	return &fd
+}
+
+// DialRaw dials addr with d (a RawDialer) and returns the connection
+// after kafka-go's set-up (TLS, SASL), for raw requests; closing either
+// return value closes the connection. A timeout > 0 bounds the set-up
+// besides ctx.
+func DialRaw(ctx context.Context, d *kafka.Dialer, addr string, timeout time.Duration) (net.Conn, *kafka.Conn, error) {
+	slot := &connSlot{}
+	dctx := context.WithValue(ctx, connSlotKey{}, slot)
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithTimeout(dctx, timeout)
+		defer cancel()
+	}
+	kc, err := d.DialContext(dctx, "tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	slot.mu.Lock()
+	conn := slot.conn
+	slot.mu.Unlock()
+	if conn == nil {
+		kc.Close()
+		return nil, nil, errors.New("raw connection not captured")
+	}
+	return conn, kc, nil
+}
