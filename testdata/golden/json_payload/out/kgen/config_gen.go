@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"github.com/kgen-dev/kgen/runtime"
+	kafka "github.com/kgen-dev/kgen/runtime/kafka"
+	consumer "github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	producer "github.com/kgen-dev/kgen/runtime/kafka/producer"
 )
 
 // Client ids, as settings.json names them.
@@ -29,13 +32,13 @@ type Config struct {
 	Workers int
 
 	// Inbound configures the inbound client "inbound" (kafka_consumer).
-	Inbound runtime.KafkaConsumerConfig
+	Inbound consumer.Config
 	// InboundMaxRetries is how many times a failed record from "inbound" is retried
 	// before the failure policy applies.
 	InboundMaxRetries int
 
 	// Outbound configures the outbound client "outbound" (kafka_producer).
-	Outbound runtime.KafkaProducerConfig
+	Outbound producer.Config
 
 	// Failure is what happens to records that keep failing.
 	Failure runtime.FailurePolicy
@@ -52,7 +55,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Workers: 2,
-		Inbound: runtime.KafkaConsumerConfig{
+		Inbound: consumer.Config{
 			Brokers:           []string{"localhost:9092"},
 			GroupID:           "user-cleaner",
 			Topics:            []string{"users"},
@@ -66,12 +69,12 @@ func DefaultConfig() Config {
 			CommitInterval:    5 * time.Second,
 			IsolationLevel:    "read_uncommitted",
 			Balancers:         []string{"range", "roundrobin"},
-			Security: runtime.Security{
+			Security: kafka.Security{
 				Protocol: "PLAINTEXT",
 			},
 		},
 		InboundMaxRetries: 3,
-		Outbound: runtime.KafkaProducerConfig{
+		Outbound: producer.Config{
 			Brokers:        []string{"localhost:9092"},
 			Topic:          "users.clean",
 			Acks:           1,
@@ -82,7 +85,7 @@ func DefaultConfig() Config {
 			Compression:    "none",
 			RequestTimeout: 30 * time.Second,
 			Partitioner:    "murmur2",
-			Security: runtime.Security{
+			Security: kafka.Security{
 				Protocol: "PLAINTEXT",
 			},
 		},

@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/kgen-dev/kgen/runtime"
+	kafka "github.com/kgen-dev/kgen/runtime/kafka"
+	consumer "github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	producer "github.com/kgen-dev/kgen/runtime/kafka/producer"
 )
 
 // Client ids, as settings.json names them.
@@ -34,13 +37,13 @@ type Config struct {
 	Workers int
 
 	// Inbound configures the inbound client "inbound" (kafka_consumer).
-	Inbound runtime.KafkaConsumerConfig
+	Inbound consumer.Config
 	// InboundMaxRetries is how many times a failed record from "inbound" is retried
 	// before the failure policy applies.
 	InboundMaxRetries int
 
 	// ArticlesOut configures the outbound client "articles_out" (kafka_producer).
-	ArticlesOut runtime.KafkaProducerConfig
+	ArticlesOut producer.Config
 
 	// Archive configures the outbound client "archive" (file_writer).
 	Archive runtime.FileWriterConfig
@@ -63,7 +66,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Workers: 4,
-		Inbound: runtime.KafkaConsumerConfig{
+		Inbound: consumer.Config{
 			Brokers:           []string{os.Getenv("KAFKA_BROKER") + ":9092"},
 			GroupID:           "article-fanout",
 			Topics:            []string{"ARTICLE"},
@@ -77,7 +80,7 @@ func DefaultConfig() Config {
 			CommitInterval:    5 * time.Second,
 			IsolationLevel:    "read_uncommitted",
 			Balancers:         []string{"range", "roundrobin"},
-			Security: runtime.Security{
+			Security: kafka.Security{
 				Protocol:      "SASL_SSL",
 				SASLMechanism: "SCRAM-SHA-512",
 				Username:      "fanout",
@@ -85,7 +88,7 @@ func DefaultConfig() Config {
 			},
 		},
 		InboundMaxRetries: 2,
-		ArticlesOut: runtime.KafkaProducerConfig{
+		ArticlesOut: producer.Config{
 			Brokers:        []string{"localhost:9092"},
 			Topic:          "ARTICLE.copy",
 			Acks:           -1,
@@ -97,7 +100,7 @@ func DefaultConfig() Config {
 			RequestTimeout: 30 * time.Second,
 			AckTimeout:     5 * time.Second,
 			Partitioner:    "murmur2",
-			Security: runtime.Security{
+			Security: kafka.Security{
 				Protocol: "PLAINTEXT",
 			},
 		},

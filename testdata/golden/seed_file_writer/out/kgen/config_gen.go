@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/kgen-dev/kgen/runtime"
+	kafka "github.com/kgen-dev/kgen/runtime/kafka"
+	consumer "github.com/kgen-dev/kgen/runtime/kafka/consumer"
 )
 
 // Client ids, as settings.json names them.
@@ -29,7 +31,7 @@ type Config struct {
 	Workers int
 
 	// Inbound configures the inbound client "inbound" (kafka_consumer).
-	Inbound runtime.KafkaConsumerConfig
+	Inbound consumer.Config
 	// InboundMaxRetries is how many times a failed record from "inbound" is retried
 	// before the failure policy applies.
 	InboundMaxRetries int
@@ -52,7 +54,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Workers: 3,
-		Inbound: runtime.KafkaConsumerConfig{
+		Inbound: consumer.Config{
 			Brokers:           []string{"localhost:9092"},
 			GroupID:           "ARTICLE_cosnumer_group",
 			Topics:            []string{"ARTICLE"},
@@ -68,7 +70,7 @@ func DefaultConfig() Config {
 			CloseTimeout:      5 * time.Second,
 			IsolationLevel:    "read_uncommitted",
 			Balancers:         []string{"range", "roundrobin"},
-			Security: runtime.Security{
+			Security: kafka.Security{
 				Protocol: "PLAINTEXT",
 			},
 		},

@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"github.com/kgen-dev/kgen/runtime"
+	kafka "github.com/kgen-dev/kgen/runtime/kafka"
+	consumer "github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	producer "github.com/kgen-dev/kgen/runtime/kafka/producer"
 )
 
 // Client ids, as settings.json names them.
@@ -29,13 +32,13 @@ type Config struct {
 	Workers int
 
 	// Inbound configures the inbound client "inbound" (kafka_consumer).
-	Inbound runtime.KafkaConsumerConfig
+	Inbound consumer.Config
 	// InboundMaxRetries is how many times a failed record from "inbound" is retried
 	// before the failure policy applies.
 	InboundMaxRetries int
 
 	// Outbound configures the outbound client "outbound" (kafka_producer).
-	Outbound runtime.KafkaProducerConfig
+	Outbound producer.Config
 
 	// Failure is what happens to records that keep failing.
 	Failure runtime.FailurePolicy
@@ -52,7 +55,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Workers: 3,
-		Inbound: runtime.KafkaConsumerConfig{
+		Inbound: consumer.Config{
 			Brokers:           []string{"localhost:9092"},
 			GroupID:           "ARTICLE_cosnumer_group",
 			Topics:            []string{"ARTICLE"},
@@ -68,12 +71,12 @@ func DefaultConfig() Config {
 			CloseTimeout:      5 * time.Second,
 			IsolationLevel:    "read_uncommitted",
 			Balancers:         []string{"range", "roundrobin"},
-			Security: runtime.Security{
+			Security: kafka.Security{
 				Protocol: "PLAINTEXT",
 			},
 		},
 		InboundMaxRetries: 3,
-		Outbound: runtime.KafkaProducerConfig{
+		Outbound: producer.Config{
 			Brokers:        []string{"localhost:9092"},
 			Topic:          "ARTICLE",
 			Acks:           1,
@@ -87,7 +90,7 @@ func DefaultConfig() Config {
 			AckTimeout:     5 * time.Second,
 			CloseTimeout:   5 * time.Second,
 			Partitioner:    "murmur2",
-			Security: runtime.Security{
+			Security: kafka.Security{
 				Protocol: "PLAINTEXT",
 			},
 		},

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/kgen-dev/kgen/runtime"
+	kafka "github.com/kgen-dev/kgen/runtime/kafka"
+	consumer "github.com/kgen-dev/kgen/runtime/kafka/consumer"
 )
 
 // Client ids, as settings.json names them.
@@ -29,7 +31,7 @@ type Config struct {
 	Workers int
 
 	// Events configures the inbound client "events" (kafka_consumer).
-	Events runtime.KafkaConsumerConfig
+	Events consumer.Config
 	// EventsMaxRetries is how many times a failed record from "events" is retried
 	// before the failure policy applies.
 	EventsMaxRetries int
@@ -52,7 +54,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Workers: 1,
-		Events: runtime.KafkaConsumerConfig{
+		Events: consumer.Config{
 			Brokers:           []string{"localhost:9092"},
 			GroupID:           "events-json",
 			Topics:            []string{"events"},
@@ -66,7 +68,7 @@ func DefaultConfig() Config {
 			CommitInterval:    5 * time.Second,
 			IsolationLevel:    "read_uncommitted",
 			Balancers:         []string{"range", "roundrobin"},
-			Security: runtime.Security{
+			Security: kafka.Security{
 				Protocol: "PLAINTEXT",
 			},
 		},
