@@ -52,7 +52,7 @@ type InboundConfig struct {
 	// KafkaConsumer or FileReader.
 	Name string
 	// Config is the client's config: a pointer to its config type (e.g.
-	// *KafkaConsumerConfig), or a json.RawMessage holding the settings'
+	// *consumer.Config of runtime/kafka/consumer), or a json.RawMessage holding the settings'
 	// "config" object, which Run decodes with the client's descriptor and
 	// checks against its Schema at start. nil is the zero config. Run
 	// applies the client's Defaults to it.

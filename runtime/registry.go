@@ -51,7 +51,7 @@ type Client struct {
 	// no check.
 	Schema []byte
 	// NewConfig returns a pointer to a zero config struct, e.g.
-	// &KafkaProducerConfig{}: the type InboundConfig.Config or
+	// &producer.Config{} (runtime/kafka/producer): the type InboundConfig.Config or
 	// OutboundConfig.Config holds for this client.
 	NewConfig func() any
 	// Defaults returns a copy of cfg (the same pointer type) with every

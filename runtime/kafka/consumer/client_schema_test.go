@@ -1,0 +1,37 @@
+package consumer
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"testing"
+
+	"github.com/kgen-dev/kgen/runtime/internal/schemacut"
+)
+
+var updateSchema = flag.Bool("update", false, "rewrite client.schema.json from schema/settings.schema.json")
+
+// TestClientSchemaUpToDate: the client's Schema is its "config" definition
+// cut out of schema/settings.schema.json, with the definitions it refers
+// to, so the processor checks a config at start by the rules kgen validate
+// applies. go test ./runtime/kafka/consumer -run ClientSchema -update rewrites
+// it.
+func TestClientSchemaUpToDate(t *testing.T) {
+	raw, err := os.ReadFile("../../../schema/settings.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := schemacut.Cut(raw, Name+"_config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *updateSchema {
+		if err := os.WriteFile("client.schema.json", want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if !bytes.Equal(Client.Schema, want) {
+		t.Errorf("client.schema.json is not the %s_config definition of schema/settings.schema.json; run go test ./runtime/kafka/consumer -run ClientSchema -update", Name)
+	}
+}
