@@ -35,6 +35,7 @@ type recordBatch struct {
 const (
 	recordsStart   = wire.RecordsStart
 	batchHeaderLen = wire.BatchHeaderLen
+	sizeLen        = wire.SizeLen
 )
 
 var (

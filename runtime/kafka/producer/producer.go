@@ -411,7 +411,7 @@ func (w *partWriter) add(m *runtime.Message, ts int64, deadline time.Time, tok *
 	}
 	// Past its size class, a batch moves to a large buffer at once (see
 	// regrow).
-	if need := len(w.cur.buf) + recordSizeMax(m); need > cap(w.cur.buf) && limit > smallBatchCap {
+	if need := len(w.cur.Buf) + recordSizeMax(m); need > cap(w.cur.Buf) && limit > smallBatchCap {
 		w.cur.regrow(limit, need)
 	}
 	w.cur.add(m, ts, tok)
@@ -1092,16 +1092,16 @@ func (w *partWriter) finish(b *recordBatch, err error) {
 // the token slice's with write barriers) under the writer's lock.
 func (b *recordBatch) regrow(limit int64, need int) {
 	nb := newRecordBatchFor(limit)
-	big := nb.buf[:0]
+	big := nb.Buf[:0]
 	if cap(big) < need {
 		big = make([]byte, 0, max(need, int(limit)+sizeLen))
 	}
-	big = append(big, b.buf...)
-	nb.buf, b.buf = b.buf[:recordsStart], big
+	big = append(big, b.Buf...)
+	nb.Buf, b.Buf = b.Buf[:recordsStart], big
 	nb.free()
-	if b.n > 0 {
+	if b.N > 0 {
 		// Room for the tokens of as many records again as fit.
-		per := max(1, (len(b.buf)-recordsStart)/int(b.n))
-		b.toks = slices.Grow(b.toks, max(0, cap(b.buf)/per-len(b.toks)))
+		per := max(1, (len(b.Buf)-recordsStart)/int(b.N))
+		b.toks = slices.Grow(b.toks, max(0, cap(b.Buf)/per-len(b.toks)))
 	}
 }

@@ -14,9 +14,8 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/kgen-dev/kgen/runtime/kafka/internal/wire"
-
 	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/kafka/internal/wire"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
@@ -488,16 +487,16 @@ func TestProducerRestartsSequences(t *testing.T) {
 // doubled by appends again and again, its token slice too; its records and
 // tokens stay whole and in order.
 func TestPartWriterBatchGrowsInOneCopy(t *testing.T) {
-	p := &producer{cfg: KafkaProducerConfig{BatchBytes: 16 << 10, MaxRequestSize: 1 << 20}}
+	p := &producer{cfg: Config{BatchBytes: 16 << 10, MaxRequestSize: 1 << 20}}
 	w := &partWriter{p: p, wake: make(chan struct{}, 1)}
 	const n = 3000 // about 350 KB: past the small class, within the request
 	toks := make([]ackToken, n)
-	msgs := make([]Message, n)
+	msgs := make([]runtime.Message, n)
 	var bufMoves, tokMoves int
 	var lastBuf *byte
 	var lastToks **ackToken
 	for i := range msgs {
-		msgs[i] = Message{Key: []byte("key"), Value: []byte(fmt.Sprintf("%0100d", i))}
+		msgs[i] = runtime.Message{Key: []byte("key"), Value: []byte(fmt.Sprintf("%0100d", i))}
 		if !w.add(&msgs[i], 1_700_000_000_000, time.Time{}, &toks[i]) {
 			t.Fatal("add refused")
 		}
@@ -506,13 +505,13 @@ func TestPartWriterBatchGrowsInOneCopy(t *testing.T) {
 		if len(w.full) > 0 {
 			t.Fatalf("a batch closed at record %d (%d bytes), under MaxRequestSize", i, w.full[0].size())
 		}
-		if d := unsafe.SliceData(w.cur.buf); d != lastBuf {
+		if d := unsafe.SliceData(w.cur.Buf); d != lastBuf {
 			if i > 0 {
 				bufMoves++
 			}
 			lastBuf = d
 		}
-		if d := unsafe.SliceData(w.cur.toks); d != lastToks && cap(w.cur.buf) > smallBatchCap {
+		if d := unsafe.SliceData(w.cur.toks); d != lastToks && cap(w.cur.Buf) > smallBatchCap {
 			tokMoves++
 			lastToks = d
 		}
@@ -525,8 +524,8 @@ func TestPartWriterBatchGrowsInOneCopy(t *testing.T) {
 	}
 	b := w.cur
 	defer b.free()
-	if int(b.n) != n {
-		t.Fatalf("batch has %d records, want %d", b.n, n)
+	if int(b.N) != n {
+		t.Fatalf("batch has %d records, want %d", b.N, n)
 	}
 	for i := range b.toks {
 		if b.toks[i] != &toks[i] {
@@ -534,7 +533,7 @@ func TestPartWriterBatchGrowsInOneCopy(t *testing.T) {
 		}
 	}
 	i := 0
-	if err := eachRecord(b.buf[recordsStart:], func(m *Message, _ int64) {
+	if err := eachRecord(b.Buf[recordsStart:], func(m *runtime.Message, _ int64) {
 		if string(m.Value) != string(msgs[i].Value) {
 			t.Fatalf("record %d: value %q, want %q", i, m.Value, msgs[i].Value)
 		}
