@@ -96,6 +96,13 @@ type Diagnostics interface {
 	Errorf(ptr, format string, args ...any)
 	// Warnf reports something suspicious that does not stop the run.
 	Warnf(ptr, format string, args ...any)
+	// NoEffect reports that option, set at ptr, is accepted but has no
+	// effect with this client, and why (a warning; kgen vet names all
+	// such options on one line).
+	NoEffect(ptr, option, why string)
+	// ClientID is the id of the client whose config is decoded, for
+	// messages that name it.
+	ClientID() string
 }
 
 var registry struct {
@@ -191,7 +198,7 @@ func clientConfig(dir Direction, id, name string, cfg any, log *slog.Logger) (Cl
 	case nil:
 		cfg = c.NewConfig()
 	case json.RawMessage:
-		dec, err := decodeConfig(c, v, log.With("client", id))
+		dec, err := decodeConfig(c, id, v, log.With("client", id))
 		if err != nil {
 			return fail(err)
 		}
@@ -212,7 +219,7 @@ func clientConfig(dir Direction, id, name string, cfg any, log *slog.Logger) (Cl
 
 // decodeConfig checks raw against c.Schema and decodes it onto a new
 // config of c.
-func decodeConfig(c Client, raw json.RawMessage, log *slog.Logger) (any, error) {
+func decodeConfig(c Client, id string, raw json.RawMessage, log *slog.Logger) (any, error) {
 	if len(c.Schema) > 0 {
 		if err := checkSchema(c, raw); err != nil {
 			return nil, err
@@ -220,7 +227,7 @@ func decodeConfig(c Client, raw json.RawMessage, log *slog.Logger) (any, error) 
 	}
 	cfg := c.NewConfig()
 	if c.Decode != nil {
-		d := configDiagnostics{log: log}
+		d := configDiagnostics{id: id, log: log}
 		c.Decode(raw, cfg, &d)
 		if len(d.errs) > 0 {
 			return nil, fmt.Errorf("config: %s", strings.Join(d.errs, "; "))
@@ -295,6 +302,7 @@ func schemaProblems(ve *jsonschema.ValidationError) string {
 
 // configDiagnostics collects a Decode's errors and logs its warnings.
 type configDiagnostics struct {
+	id   string
 	errs []string
 	log  *slog.Logger
 }
@@ -310,3 +318,9 @@ func (d *configDiagnostics) Errorf(ptr, format string, args ...any) {
 func (d *configDiagnostics) Warnf(ptr, format string, args ...any) {
 	d.log.Warn("client config: "+fmt.Sprintf(format, args...), "pointer", ptr)
 }
+
+func (d *configDiagnostics) NoEffect(ptr, option, why string) {
+	d.Warnf(ptr, "%s has no effect: %s", option, why)
+}
+
+func (d *configDiagnostics) ClientID() string { return d.id }

@@ -13,9 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
-	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
 	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
 	"github.com/kgen-dev/kgen/runtime/kafka/producer"
 
@@ -24,25 +22,10 @@ import (
 	"github.com/kgen-dev/kgen/runtime"
 )
 
-// Defaults the conversion sets explicitly, where kafka-go's own differ
-// from kafka-python's (kafka-go-notes §7) or the seed relied on them.
 const (
-	defaultBroker            = "localhost:9092" // kafka-python bootstrap_servers
+	// defaultMaxRetries is max_retries when the settings give none: a
+	// setting of the inbound entry, not of its client.
 	defaultMaxRetries        = 3
-	defaultSessionTimeout    = 10 * time.Second
-	defaultHeartbeat         = 3 * time.Second
-	defaultRebalanceTimeout  = 30 * time.Second
-	defaultMaxWait           = 500 * time.Millisecond
-	defaultMaxBytes          = 1 << 20
-	defaultCommitInterval    = 5 * time.Second
-	defaultAcks              = 1
-	defaultLinger            = 5 * time.Millisecond
-	defaultMaxRequestSize    = 1 << 20
-	defaultBatchSize         = 16384 // kafka-python's batch_size, bytes
-	defaultMaxInFlight       = 5     // kafka-python's max_in_flight_requests_per_connection
-	defaultRequestTimeout    = 30 * time.Second
-	defaultAutoOffsetReset   = "latest"
-	defaultPartitioner       = "murmur2"
 	inlineSecretExplanation  = "a secret written inline ends up in the settings file and in every copy of it; write it as \"${ENV_VAR}\""
 	singularInboundID        = "inbound"
 	singularOutboundID       = "outbound"
@@ -89,28 +72,6 @@ type (
 	}
 	payloadDoc struct {
 		Type string `json:"type"`
-	}
-	kafkaConsumerDoc struct {
-		Topics           []string       `json:"topics"`
-		Partitions       []partitionDoc `json:"partitions"`
-		MaxRetries       *jsonInt       `json:"max_retries"`
-		MaxRecords       *jsonInt       `json:"max_records"`
-		PollTimeout      *jsonSeconds   `json:"poll_timeout"`
-		EnableListener   *bool          `json:"enable_listener"`
-		CloseTimeout     *jsonSeconds   `json:"close_timeout"`
-		CommitIntervalMS *jsonInt       `json:"commit_interval_ms"`
-		ClientConfig     map[string]any `json:"client_config"`
-	}
-	partitionDoc struct {
-		Topic     string   `json:"topic"`
-		Partition jsonInt  `json:"partition"`
-		Offset    *jsonInt `json:"offset"`
-	}
-	kafkaProducerDoc struct {
-		Topic         string         `json:"topic"`
-		FutureTimeout *jsonSeconds   `json:"future_timeout"`
-		CloseTimeout  *jsonSeconds   `json:"close_timeout"`
-		ClientConfig  map[string]any `json:"client_config"`
 	}
 	fileWriterDoc struct {
 		File            string   `json:"file"`
@@ -241,8 +202,11 @@ func (cx *converter) convert(tree any) *Settings {
 		cx.errorf("/processing/retry_backoff_max_ms", "got %d; expected at least retry_backoff_ms (%d)", m.Milliseconds(), b.Milliseconds())
 	}
 	for _, in := range cfg.Inbound {
-		if k := kafkaIn(in); k != nil && cfg.Flow.DrainTimeout > 0 && k.Assignments == nil && cfg.Flow.DrainTimeout >= k.SessionTimeout {
-			cx.warnf("/processing/drain_timeout_ms", "drain timeout %s is not below the session timeout %s of %s: a slow drain can cost the group its membership", cfg.Flow.DrainTimeout, k.SessionTimeout, in.ID)
+		if k := kafkaIn(in); k != nil && cfg.Flow.DrainTimeout > 0 && k.Assignments == nil {
+			session := effective(in.Name, k).(*consumer.Config).SessionTimeout
+			if cfg.Flow.DrainTimeout >= session {
+				cx.warnf("/processing/drain_timeout_ms", "drain timeout %s is not below the session timeout %s of %s: a slow drain can cost the group its membership", cfg.Flow.DrainTimeout, session, in.ID)
+			}
 		}
 	}
 
@@ -266,17 +230,19 @@ func (cx *converter) convert(tree any) *Settings {
 func (cx *converter) inbound(ptr string, d clientDoc) runtime.InboundConfig {
 	in := runtime.InboundConfig{ID: d.ID, Name: d.Name, MaxRetries: defaultMaxRetries}
 	base := ptr + "/config"
+	// max_retries is the inbound entry's, whatever its client.
+	var r struct {
+		MaxRetries *jsonInt `json:"max_retries"`
+	}
+	if m, ok := d.Config.(map[string]any); ok && m["max_retries"] != nil && cx.decode(base, m, &r) && r.MaxRetries != nil {
+		in.MaxRetries = int(*r.MaxRetries)
+	}
+	if c, ok := runtime.Lookup(d.Name); ok && c.Decode != nil {
+		in.Config = cx.decodeClient(base, d, c)
+		cx.inboundTopics(base, in)
+		return in
+	}
 	switch d.Name {
-	case consumer.Name:
-		var c kafkaConsumerDoc
-		if !cx.decode(base, d.Config, &c) {
-			return in
-		}
-		in.Config = cx.kafkaConsumer(base, c)
-		cx.checkBrokers(base, "inbound", d.ID, c.ClientConfig)
-		if c.MaxRetries != nil {
-			in.MaxRetries = int(*c.MaxRetries)
-		}
 	case runtime.FileReader:
 		var c fileReaderDoc
 		if !cx.decode(base, d.Config, &c) {
@@ -295,13 +261,11 @@ func (cx *converter) inbound(ptr string, d clientDoc) runtime.InboundConfig {
 func (cx *converter) outbound(ptr string, d clientDoc) runtime.OutboundConfig {
 	out := runtime.OutboundConfig{ID: d.ID, Name: d.Name}
 	base := ptr + "/config"
+	if c, ok := runtime.Lookup(d.Name); ok && c.Decode != nil {
+		out.Config = cx.decodeClient(base, d, c)
+		return out
+	}
 	switch d.Name {
-	case producer.Name:
-		var c kafkaProducerDoc
-		if cx.decode(base, d.Config, &c) {
-			out.Config = cx.kafkaProducer(base, c)
-			cx.checkBrokers(base, "outbound", d.ID, c.ClientConfig)
-		}
 	case runtime.FileWriter:
 		var c fileWriterDoc
 		if cx.decode(base, d.Config, &c) {
@@ -316,148 +280,93 @@ func (cx *converter) outbound(ptr string, d clientDoc) runtime.OutboundConfig {
 	return out
 }
 
+// decodeClient decodes the "config" object of d (at base) with its
+// client's Decode, which reports through cx, and checks what settings
+// check of every client: secrets written inline.
+func (cx *converter) decodeClient(base string, d clientDoc, c runtime.Client) any {
+	cx.checkInlineSecrets(base, d.Config)
+	raw, err := json.Marshal(d.Config)
+	if err != nil {
+		cx.errorf(base, "%v", err)
+		return nil
+	}
+	cfg := c.NewConfig()
+	c.Decode(raw, cfg, &clientDiagnostics{cx: cx, base: base, id: d.ID})
+	return cfg
+}
+
+// clientDiagnostics is the runtime.Diagnostics of one client's Decode:
+// its pointers are relative to the client's "config" object at base.
+type clientDiagnostics struct {
+	cx       *converter
+	base, id string
+}
+
+func (d *clientDiagnostics) Errorf(ptr, format string, args ...any) {
+	d.cx.errorf(d.base+ptr, format, args...)
+}
+
+func (d *clientDiagnostics) Warnf(ptr, format string, args ...any) {
+	d.cx.warnf(d.base+ptr, format, args...)
+}
+
+func (d *clientDiagnostics) NoEffect(ptr, option, why string) { d.cx.noEffect(d.base+ptr, option, why) }
+
+func (d *clientDiagnostics) ClientID() string { return d.id }
+
+// checkInlineSecrets warns about every secret member (IsSecretMember) of
+// a client's config v (at ptr) written inline rather than as ${ENV_VAR}.
+func (cx *converter) checkInlineSecrets(ptr string, v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, c := range v {
+			at := ptr + "/" + escapePointer(k)
+			if s, ok := c.(string); ok && s != "" && IsSecretMember(k) && !cx.fromEnv[at] {
+				cx.warnf(at, "%s", inlineSecretExplanation)
+			}
+			cx.checkInlineSecrets(at, c)
+		}
+	case []any:
+		for i, c := range v {
+			cx.checkInlineSecrets(ptr+"/"+strconv.Itoa(i), c)
+		}
+	}
+}
+
+// inboundTopics notes the topics a Kafka consumer (its config at base)
+// reads, for the checks across clients (loops, dead letters).
+func (cx *converter) inboundTopics(base string, in runtime.InboundConfig) {
+	k := kafkaIn(in)
+	if k == nil {
+		return
+	}
+	for _, t := range k.Topics {
+		if _, dup := cx.inboundTopic[t]; !dup {
+			cx.inboundTopic[t] = topicUse{ptr: base + "/topics", brokers: k.Brokers}
+		}
+	}
+	for i, a := range k.Assignments {
+		if _, dup := cx.inboundTopic[a.Topic]; !dup {
+			cx.inboundTopic[a.Topic] = topicUse{ptr: base + "/partitions/" + strconv.Itoa(i) + "/topic", brokers: k.Brokers}
+		}
+	}
+}
+
+// effective is cfg with the defaults of the client registered as name,
+// as Run applies them.
+func effective(name string, cfg any) any {
+	if c, ok := runtime.Lookup(name); ok && c.Defaults != nil {
+		return c.Defaults(cfg)
+	}
+	return cfg
+}
+
 func (cx *converter) decode(ptr string, v any, dst any) bool {
 	if err := decodeInto(v, dst); err != nil {
 		cx.errorf(ptr, "%v", err)
 		return false
 	}
 	return true
-}
-
-func (cx *converter) kafkaConsumer(base string, d kafkaConsumerDoc) *consumer.Config {
-	k := &consumer.Config{
-		Brokers:           []string{defaultBroker},
-		Topics:            d.Topics,
-		AutoOffsetReset:   defaultAutoOffsetReset,
-		SessionTimeout:    defaultSessionTimeout,
-		HeartbeatInterval: defaultHeartbeat,
-		RebalanceTimeout:  defaultRebalanceTimeout,
-		MinBytes:          1,
-		MaxBytes:          defaultMaxBytes,
-		MaxWait:           defaultMaxWait,
-		CommitInterval:    defaultCommitInterval,
-		IsolationLevel:    "read_uncommitted",
-		Balancers:         []string{"range", "roundrobin"},
-		Security:          rkafka.Security{Protocol: "PLAINTEXT"},
-	}
-	cc := base + "/client_config"
-	applyOptions(cx, cc, d.ClientConfig, consumerOptions, k, kafkaCommon{&k.Brokers, &k.ClientID, &k.Security})
-	cx.checkSecurity(cc, d.ClientConfig, k.Security)
-
-	if d.MaxRecords != nil {
-		cx.noEffect(base+"/max_records", "max_records", whyMaxRecords)
-	}
-	if d.CommitIntervalMS != nil {
-		if _, ok := d.ClientConfig["auto_commit_interval_ms"]; ok {
-			cx.warnf(base+"/commit_interval_ms", "commit_interval_ms and client_config.auto_commit_interval_ms are both set; commit_interval_ms wins")
-		}
-		k.CommitInterval = msPtr(d.CommitIntervalMS)
-	}
-	if d.PollTimeout != nil {
-		k.PollTimeout = time.Duration(*d.PollTimeout)
-	}
-	if d.CloseTimeout != nil {
-		k.CloseTimeout = time.Duration(*d.CloseTimeout)
-	}
-	if d.EnableListener != nil {
-		cx.noEffect(base+"/enable_listener", "enable_listener", "rebalances are always handled")
-	}
-	if k.HeartbeatInterval >= k.SessionTimeout {
-		at := cc
-		for _, name := range []string{"session_timeout_ms", "heartbeat_interval_ms"} {
-			if _, ok := d.ClientConfig[name]; ok {
-				at = cc + "/" + name
-			}
-		}
-		cx.errorf(at, "heartbeat_interval_ms (%d) must be below session_timeout_ms (%d)", k.HeartbeatInterval.Milliseconds(), k.SessionTimeout.Milliseconds())
-	}
-
-	for _, t := range d.Topics {
-		if _, dup := cx.inboundTopic[t]; !dup {
-			cx.inboundTopic[t] = topicUse{ptr: base + "/topics", brokers: k.Brokers}
-		}
-	}
-	if len(d.Topics) > 0 && k.GroupID == "" {
-		cx.errorf(base+"/topics", "consuming topics needs a consumer group: set client_config.group_id (or use \"partitions\" for manual assignment)")
-	}
-	seen := map[string]int{}
-	for i, p := range d.Partitions {
-		ptr := base + "/partitions/" + strconv.Itoa(i)
-		key := p.Topic + "\x00" + strconv.Itoa(int(p.Partition))
-		if j, dup := seen[key]; dup {
-			cx.errorf(ptr, "partition %d of %q is already assigned at index %d", p.Partition, p.Topic, j)
-			continue
-		}
-		seen[key] = i
-		a := consumer.PartitionAssignment{Topic: p.Topic, Partition: int(p.Partition)}
-		if p.Offset != nil {
-			off := int64(*p.Offset)
-			a.Offset = &off
-		}
-		k.Assignments = append(k.Assignments, a)
-		if _, dup := cx.inboundTopic[p.Topic]; !dup {
-			cx.inboundTopic[p.Topic] = topicUse{ptr: ptr + "/topic", brokers: k.Brokers}
-		}
-	}
-	return k
-}
-
-func (cx *converter) kafkaProducer(base string, d kafkaProducerDoc) *producer.Config {
-	k := &producer.Config{
-		Brokers:        []string{defaultBroker},
-		Topic:          d.Topic,
-		Acks:           defaultAcks,
-		MaxAttempts:    0, // no retries count: retried until future_timeout
-		BatchBytes:     defaultBatchSize,
-		MaxRequestSize: defaultMaxRequestSize,
-		MaxInFlight:    defaultMaxInFlight,
-		Linger:         defaultLinger,
-		Compression:    "none",
-		RequestTimeout: defaultRequestTimeout,
-		Partitioner:    defaultPartitioner,
-		Security:       rkafka.Security{Protocol: "PLAINTEXT"},
-	}
-	cc := base + "/client_config"
-	applyOptions(cx, cc, d.ClientConfig, producerOptions, k, kafkaCommon{&k.Brokers, &k.ClientID, &k.Security})
-	cx.checkSecurity(cc, d.ClientConfig, k.Security)
-	cx.producerIdempotence(cc, d.ClientConfig, k)
-	if d.FutureTimeout != nil {
-		k.AckTimeout = time.Duration(*d.FutureTimeout)
-		if floor := k.RequestTimeout + k.Linger; k.AckTimeout < floor {
-			cx.warnf(base+"/future_timeout",
-				"future_timeout %s is shorter than request_timeout_ms + linger_ms (%s): a record's last request is cut at its deadline, and a record whose request was cut may be written anyway and then again when it is retried; give future_timeout at least %s (default 120s)",
-				k.AckTimeout, floor, floor)
-		}
-	}
-	if d.CloseTimeout != nil {
-		k.CloseTimeout = time.Duration(*d.CloseTimeout)
-	}
-	return k
-}
-
-// producerIdempotence checks enable_idempotence against acks and says
-// what the producer options that depend on it do (cc is client_config's
-// pointer, opts its options).
-func (cx *converter) producerIdempotence(cc string, opts map[string]any, k *producer.Config) {
-	enable, set := opts["enable_idempotence"].(bool)
-	idempotent := k.Acks == -1 && !k.DisableIdempotence
-	switch {
-	case set && enable && k.Acks != -1:
-		cx.errorf(cc+"/enable_idempotence", "got true with acks %d; the idempotent producer needs acks \"all\" (-1): set acks to \"all\" or leave enable_idempotence out", k.Acks)
-		return
-	case k.Acks != -1 && !set && opts["acks"] != nil:
-		cx.warnf(cc+"/acks", "acks %d leaves the idempotent producer off: a batch retried after a lost response is written twice, and each partition has one request in flight (slower); acks \"all\" turns it on and waits for every in-sync replica", k.Acks)
-	}
-	if _, ok := opts["max_in_flight_requests_per_connection"]; ok {
-		switch {
-		case !idempotent && k.MaxInFlight > 1:
-			cx.noEffect(cc+"/max_in_flight_requests_per_connection", "max_in_flight_requests_per_connection",
-				"without the idempotent producer (acks \"all\", enable_idempotence not false) one produce request per partition is in flight at a time, which keeps records in order")
-		case idempotent && k.MaxInFlight > 5:
-			cx.warnf(cc+"/max_in_flight_requests_per_connection",
-				"max_in_flight_requests_per_connection %d is above 5, the most the broker's duplicate detection covers: 5 requests per partition are in flight", k.MaxInFlight)
-		}
-	}
 }
 
 func (cx *converter) fileWriter(base string, d fileWriterDoc) *runtime.FileWriterConfig {
@@ -493,66 +402,6 @@ func (cx *converter) fileWriter(base string, d fileWriterDoc) *runtime.FileWrite
 		cx.warnf(base+"/file", "directory %s does not exist: the file writer cannot create %s", quoteShort(dir), quoteShort(filepath.Base(d.File)))
 	}
 	return f
-}
-
-// checkBrokers warns when a Kafka client's client_config sets no
-// bootstrap_servers: the client then connects to kafka-python's default,
-// localhost:9092, which is right on a laptop and wrong everywhere else.
-func (cx *converter) checkBrokers(base, dir, id string, opts map[string]any) {
-	if v, ok := opts["bootstrap_servers"]; ok && v != nil {
-		return
-	}
-	at := base
-	if opts != nil {
-		at = base + "/client_config"
-	}
-	cx.warnf(at, "bootstrap_servers is not set: %s client %q connects to %s (kafka-python's default); set client_config.bootstrap_servers", dir, id, defaultBroker)
-}
-
-// checkSecurity reports what a schema cannot: options that contradict the
-// protocol, and secrets written inline.
-func (cx *converter) checkSecurity(base string, opts map[string]any, sec rkafka.Security) {
-	sasl := strings.HasPrefix(sec.Protocol, "SASL_")
-	tls := strings.HasSuffix(sec.Protocol, "SSL")
-	if sasl {
-		if sec.SASLMechanism == "" {
-			cx.errorf(base+"/security_protocol", "%s needs sasl_mechanism (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)", sec.Protocol)
-		}
-		if sec.Username == "" || sec.Password == "" {
-			cx.errorf(base+"/security_protocol", "%s needs sasl_plain_username and sasl_plain_password", sec.Protocol)
-		}
-	}
-	for name, v := range opts {
-		if v == nil {
-			continue
-		}
-		ptr := base + "/" + escapePointer(name)
-		switch {
-		case !sasl && strings.HasPrefix(name, "sasl_") && name != "sasl_plain_password":
-			cx.warnf(ptr, "%s is ignored: security_protocol is %s", name, sec.Protocol)
-		case !tls && strings.HasPrefix(name, "ssl_") && name != "ssl_password":
-			cx.warnf(ptr, "%s is ignored: security_protocol is %s", name, sec.Protocol)
-		}
-		if name == "sasl_plain_password" || name == "ssl_password" {
-			if s, _ := v.(string); s != "" && !cx.fromEnv[ptr] {
-				cx.warnf(ptr, "%s", inlineSecretExplanation)
-			}
-		}
-	}
-	if tls && sec.InsecureSkipVerify {
-		cx.warnf(base+"/ssl_check_hostname", "ssl_check_hostname is false: the broker certificate's chain is still verified, but not that it was issued for the broker's host name; anyone holding a certificate from a trusted authority can pose as the broker")
-	}
-	if sasl && !tls && !cx.deferred[base+"/security_protocol"] {
-		switch strings.ToUpper(sec.SASLMechanism) {
-		case "PLAIN":
-			cx.warnf(base+"/security_protocol", "SASL PLAIN over SASL_PLAINTEXT sends the user name and password in clear text: use SASL_SSL")
-		case "SCRAM-SHA-256", "SCRAM-SHA-512":
-			cx.warnf(base+"/security_protocol", "SASL_PLAINTEXT: the %s exchange hides the password, but every record and the session travel in clear text and can be read or changed: use SASL_SSL", sec.SASLMechanism)
-		}
-	}
-	if (sec.CertFile == "") != (sec.KeyFile == "") {
-		cx.errorf(base, "ssl_certfile and ssl_keyfile go together: set both or neither")
-	}
 }
 
 // checkIDs refuses a client id used twice (across both directions).
@@ -674,7 +523,7 @@ func (cx *converter) checkFailure(cfg *runtime.Config) {
 		cx.errorf("/processing/dead_letter_topic", "dead-letter topic %q is also consumed (%s): failed records would be processed again", f.DeadLetterTopic, use.ptr)
 	}
 	for i, in := range cfg.Inbound {
-		if kafkaIn(in) == nil {
+		if c, ok := runtime.Lookup(in.Name); !ok || c.DeadLetters == nil {
 			cx.errorf("/processing/on_failure", "on_failure \"dead_letter\" writes with the brokers of the record's inbound client, and %s (%s) has none", cx.inboundPtr[i], in.Name)
 		}
 	}

@@ -6,43 +6,32 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	"github.com/kgen-dev/kgen/runtime/kafka/producer"
 )
 
-// TestNoEffectFromOptionMaps: every option the option maps mark as
-// without effect draws a warning naming it in NoEffect, and Summarize
-// names them all on one line, keeping the other warnings apart. The test
-// reads the maps, so it follows them when an option gains an effect.
+// TestNoEffectFromOptionMaps: every option the Kafka clients' option maps
+// (consumer.Options, producer.Options) mark as without effect draws a
+// warning naming it in NoEffect, and Summarize names them all on one line,
+// keeping the other warnings apart. The test reads the maps, so it follows
+// them when an option gains an effect.
 func TestNoEffectFromOptionMaps(t *testing.T) {
-	pick := func(common, own map[string]string) (map[string]any, []string) {
+	pick := func(table map[string]string) (map[string]any, []string) {
 		opts := map[string]any{"bootstrap_servers": "b:9092"}
 		var names []string
-		for _, m := range []map[string]string{common, own} {
-			for name, why := range m {
-				if why == "" || strings.HasPrefix(why, "ignored: ") {
-					continue
-				}
-				if _, dup := opts[name]; !dup {
-					names = append(names, name)
-				}
-				opts[name] = sampleValue(name)
+		for name, why := range table {
+			if why == "" || strings.HasPrefix(why, "ignored: ") {
+				continue
 			}
+			names = append(names, name)
+			opts[name] = sampleValue(name)
 		}
 		return opts, names
 	}
-	common := map[string]string{}
-	for k, o := range commonOptions {
-		common[k] = o.ignored
-	}
-	cons, prod := map[string]string{}, map[string]string{}
-	for k, o := range consumerOptions {
-		cons[k] = o.ignored
-	}
-	for k, o := range producerOptions {
-		prod[k] = o.ignored
-	}
-	inOpts, inNames := pick(common, cons)
+	inOpts, inNames := pick(consumer.Options())
 	inOpts["group_id"] = "g"
-	outOpts, outNames := pick(common, prod)
+	outOpts, outNames := pick(producer.Options())
 	doc := map[string]any{
 		"inbound_client_settings": map[string]any{"name": "kafka_consumer", "config": map[string]any{
 			"topics": []string{"in"}, "enable_listener": true, "client_config": inOpts}},

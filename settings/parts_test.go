@@ -84,7 +84,10 @@ func TestInterpolationPlaces(t *testing.T) {
 	}
 }
 
-// TestSeedConversion pins the runtime.Config made from the seed's sample.
+// TestSeedConversion pins the runtime.Config made from the seed's sample:
+// what its settings say (with kafka-python's names mapped), no defaults;
+// and, through the clients' Defaults as Run applies them, the
+// configuration the processor runs with.
 func TestSeedConversion(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(fixtures, "seed_kafka.good.json"))
 	if err != nil {
@@ -101,19 +104,15 @@ func TestSeedConversion(t *testing.T) {
 			Config: &consumer.Config{
 				Brokers: []string{"localhost:9092"}, GroupID: "ARTICLE_cosnumer_group", Topics: []string{"ARTICLE"},
 				AutoOffsetReset: "earliest", SessionTimeout: 27 * time.Second, HeartbeatInterval: 9 * time.Second,
-				RebalanceTimeout: 30 * time.Second, MinBytes: 1, MaxBytes: 1 << 20, MaxWait: 500 * time.Millisecond,
-				CommitInterval: 5 * time.Second, PollTimeout: 10 * time.Second, CloseTimeout: 5 * time.Second,
-				IsolationLevel: "read_uncommitted", Balancers: []string{"range", "roundrobin"},
-				Security: rkafka.Security{Protocol: "PLAINTEXT"},
+				PollTimeout: 10 * time.Second, CloseTimeout: 5 * time.Second,
 			},
 		}},
 		Outbound: []runtime.OutboundConfig{{
 			ID: "outbound", Name: producer.Name,
 			Config: &producer.Config{
 				Brokers: []string{"localhost:9092"}, Topic: "ARTICLE", Acks: 1, MaxAttempts: 2, BatchBytes: 16384, MaxRequestSize: 1048576, MaxInFlight: 5,
-				Linger: 5 * time.Millisecond, Compression: "none", RequestTimeout: 30 * time.Second,
-				AckTimeout: 5 * time.Second, CloseTimeout: 5 * time.Second, Partitioner: "murmur2",
-				Security: rkafka.Security{Protocol: "PLAINTEXT"},
+				Linger: 5 * time.Millisecond, RequestTimeout: 30 * time.Second,
+				AckTimeout: 5 * time.Second, CloseTimeout: 5 * time.Second,
 			},
 		}},
 		Failure: runtime.FailurePolicy{OnFailure: runtime.Stop},
@@ -121,6 +120,29 @@ func TestSeedConversion(t *testing.T) {
 	if !reflect.DeepEqual(s.Runtime, want) {
 		g, _ := json.MarshalIndent(s.Runtime, "", " ")
 		t.Errorf("got %s", g)
+	}
+	// The configuration the processor runs with: as before defaults moved
+	// into the clients (the conversion then wrote kgen's defaults itself).
+	wantIn := &consumer.Config{
+		Brokers: []string{"localhost:9092"}, GroupID: "ARTICLE_cosnumer_group", Topics: []string{"ARTICLE"},
+		AutoOffsetReset: "earliest", SessionTimeout: 27 * time.Second, HeartbeatInterval: 9 * time.Second,
+		RebalanceTimeout: 30 * time.Second, MinBytes: 1, MaxBytes: 1 << 20, MaxWait: 500 * time.Millisecond,
+		CommitInterval: 5 * time.Second, PollTimeout: 10 * time.Second, CloseTimeout: 5 * time.Second,
+		PartitionWatchInterval: 5 * time.Second, RetryBackoff: 100 * time.Millisecond,
+		IsolationLevel: "read_uncommitted", Balancers: []string{"range", "roundrobin"},
+		Security: rkafka.Security{Protocol: "PLAINTEXT"},
+	}
+	wantOut := &producer.Config{
+		Brokers: []string{"localhost:9092"}, Topic: "ARTICLE", Acks: 1, MaxAttempts: 2, BatchBytes: 16384, MaxRequestSize: 1048576, MaxInFlight: 5,
+		Linger: 5 * time.Millisecond, Compression: "none", RequestTimeout: 30 * time.Second,
+		AckTimeout: 5 * time.Second, CloseTimeout: 5 * time.Second, Partitioner: "murmur2",
+		Security: rkafka.Security{Protocol: "PLAINTEXT"},
+	}
+	if got := effective(consumer.Name, s.Runtime.Inbound[0].Config); !reflect.DeepEqual(got, wantIn) {
+		t.Errorf("effective consumer config %+v\nwant %+v", got, wantIn)
+	}
+	if got := effective(producer.Name, s.Runtime.Outbound[0].Config); !reflect.DeepEqual(got, wantOut) {
+		t.Errorf("effective producer config %+v\nwant %+v", got, wantOut)
 	}
 	if s.Version != 1 || s.InPayload.Kind != Bytes || s.OutPayload.Kind != Bytes || s.LogLevel != "info" || s.LogFormat != "text" {
 		t.Errorf("settings %+v", s)
@@ -134,7 +156,8 @@ func TestSeedConversion(t *testing.T) {
 	}
 }
 
-// TestOptionTables keeps kafkapython.go and the schema in step.
+// TestOptionTables keeps the Kafka clients' option tables and the schema
+// in step.
 func TestOptionTables(t *testing.T) {
 	var doc struct {
 		Defs map[string]struct {
@@ -145,8 +168,8 @@ func TestOptionTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	for def, names := range map[string][]string{
-		"kafka_consumer_client_config": consumerOptionNames(),
-		"kafka_producer_client_config": producerOptionNames(),
+		"kafka_consumer_client_config": optionNames(consumer.Options()),
+		"kafka_producer_client_config": optionNames(producer.Options()),
 	} {
 		var inSchema []string
 		for k := range doc.Defs[def].Properties {
@@ -155,21 +178,6 @@ func TestOptionTables(t *testing.T) {
 		sort.Strings(inSchema)
 		if !slices.Equal(inSchema, names) {
 			t.Errorf("%s: schema has %v\ntable has %v", def, inSchema, names)
-		}
-	}
-	for name, o := range consumerOptions {
-		if (o.ignored == "") == (o.apply == nil) {
-			t.Errorf("consumer option %s: exactly one of ignored and apply must be set", name)
-		}
-	}
-	for name, o := range producerOptions {
-		if (o.ignored == "") == (o.apply == nil) {
-			t.Errorf("producer option %s: exactly one of ignored and apply must be set", name)
-		}
-	}
-	for name, o := range commonOptions {
-		if (o.ignored == "") == (o.apply == nil) {
-			t.Errorf("option %s: exactly one of ignored and apply must be set", name)
 		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	"github.com/kgen-dev/kgen/runtime/kafka/producer"
 	"github.com/kgen-dev/kgen/schema"
 )
 
@@ -199,9 +201,9 @@ func (t *translator) unknownProperties(ptr string, value any, frag string, paren
 		var msg string
 		switch def {
 		case "kafka_consumer_client_config":
-			msg = unknownOption(k, "consumer", known, producerOptionNames())
+			msg = unknownOption(k, "consumer", known, optionNames(producer.Options()))
 		case "kafka_producer_client_config":
-			msg = unknownOption(k, "producer", known, consumerOptionNames())
+			msg = unknownOption(k, "producer", known, optionNames(consumer.Options()))
 		default:
 			msg = fmt.Sprintf("unknown property %s", quoteShort(k))
 			if c := suggest(k, known); c != "" {
@@ -393,4 +395,15 @@ func jsonText(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
+}
+
+// optionNames are the names of a Kafka client's kafka-python options
+// (consumer.Options, producer.Options), sorted.
+func optionNames(opts map[string]string) []string {
+	names := make([]string, 0, len(opts))
+	for k := range opts {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
 }

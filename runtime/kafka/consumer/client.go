@@ -27,6 +27,7 @@ var Client = runtime.Client{
 		c := defaults(*cfg.(*Config))
 		return &c
 	},
+	Decode: decode,
 	NewSource: func(cfg any, env runtime.Env) (runtime.Source, error) {
 		c := withMaxBatch(*cfg.(*Config), env.Flow.MaxInFlightBytes)
 		return buildSource(env.ID, c, env.Flow.DrainTimeout, env.Logger)
@@ -81,6 +82,15 @@ func defaults(c Config) Config {
 	}
 	if c.RetryBackoff <= 0 {
 		c.RetryBackoff = 100 * time.Millisecond
+	}
+	if c.IsolationLevel == "" {
+		c.IsolationLevel = "read_uncommitted"
+	}
+	if len(c.Balancers) == 0 {
+		c.Balancers = []string{"range", "roundrobin"}
+	}
+	if c.Security.Protocol == "" {
+		c.Security.Protocol = "PLAINTEXT"
 	}
 	return c
 }

@@ -25,6 +25,7 @@ var Client = runtime.Client{
 		c := defaults(*cfg.(*Config))
 		return &c
 	},
+	Decode: decode,
 	NewSink: func(cfg any, env runtime.Env) (runtime.Sink, error) {
 		return buildSink(*cfg.(*Config), env.Logger.With("client", env.ID), nil)
 	},
@@ -88,6 +89,15 @@ func defaults(c Config) Config {
 	}
 	if c.CloseTimeout <= 0 {
 		c.CloseTimeout = defaultProducerCloseTimeout
+	}
+	if c.Compression == "" {
+		c.Compression = "none"
+	}
+	if c.Partitioner == "" {
+		c.Partitioner = "murmur2"
+	}
+	if c.Security.Protocol == "" {
+		c.Security.Protocol = "PLAINTEXT"
 	}
 	return c
 }
