@@ -3,10 +3,7 @@
 package kgen
 
 import (
-	"time"
-
 	"github.com/kgen-dev/kgen/runtime"
-	kafka "github.com/kgen-dev/kgen/runtime/kafka"
 	consumer "github.com/kgen-dev/kgen/runtime/kafka/consumer"
 	producer "github.com/kgen-dev/kgen/runtime/kafka/producer"
 )
@@ -56,38 +53,15 @@ func DefaultConfig() Config {
 	return Config{
 		Workers: 2,
 		Inbound: consumer.Config{
-			Brokers:           []string{"localhost:9092"},
-			GroupID:           "user-cleaner",
-			Topics:            []string{"users"},
-			AutoOffsetReset:   "latest",
-			SessionTimeout:    10 * time.Second,
-			HeartbeatInterval: 3 * time.Second,
-			RebalanceTimeout:  30 * time.Second,
-			MinBytes:          1,
-			MaxBytes:          1 << 20,
-			MaxWait:           500 * time.Millisecond,
-			CommitInterval:    5 * time.Second,
-			IsolationLevel:    "read_uncommitted",
-			Balancers:         []string{"range", "roundrobin"},
-			Security: kafka.Security{
-				Protocol: "PLAINTEXT",
-			},
+			Brokers: []string{"localhost:9092"},
+			GroupID: "user-cleaner",
+			Topics:  []string{"users"},
 		},
 		InboundMaxRetries: 3,
 		Outbound: producer.Config{
-			Brokers:        []string{"localhost:9092"},
-			Topic:          "users.clean",
-			Acks:           1,
-			BatchBytes:     16 << 10,
-			MaxRequestSize: 1048576,
-			MaxInFlight:    5,
-			Linger:         5 * time.Millisecond,
-			Compression:    "none",
-			RequestTimeout: 30 * time.Second,
-			Partitioner:    "murmur2",
-			Security: kafka.Security{
-				Protocol: "PLAINTEXT",
-			},
+			Brokers: []string{"localhost:9092"},
+			Topic:   "users.clean",
+			Acks:    1,
 		},
 		Failure: runtime.FailurePolicy{
 			OnFailure: runtime.Stop,

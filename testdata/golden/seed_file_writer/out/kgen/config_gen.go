@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/kgen-dev/kgen/runtime"
-	kafka "github.com/kgen-dev/kgen/runtime/kafka"
 	consumer "github.com/kgen-dev/kgen/runtime/kafka/consumer"
 )
 
@@ -61,18 +60,8 @@ func DefaultConfig() Config {
 			AutoOffsetReset:   "earliest",
 			SessionTimeout:    27 * time.Second,
 			HeartbeatInterval: 9 * time.Second,
-			RebalanceTimeout:  30 * time.Second,
-			MinBytes:          1,
-			MaxBytes:          1 << 20,
-			MaxWait:           500 * time.Millisecond,
-			CommitInterval:    5 * time.Second,
 			PollTimeout:       10 * time.Second,
 			CloseTimeout:      5 * time.Second,
-			IsolationLevel:    "read_uncommitted",
-			Balancers:         []string{"range", "roundrobin"},
-			Security: kafka.Security{
-				Protocol: "PLAINTEXT",
-			},
 		},
 		InboundMaxRetries: 3,
 		Outbound: runtime.FileWriterConfig{

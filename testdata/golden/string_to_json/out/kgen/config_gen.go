@@ -3,10 +3,7 @@
 package kgen
 
 import (
-	"time"
-
 	"github.com/kgen-dev/kgen/runtime"
-	kafka "github.com/kgen-dev/kgen/runtime/kafka"
 	consumer "github.com/kgen-dev/kgen/runtime/kafka/consumer"
 )
 
@@ -55,22 +52,9 @@ func DefaultConfig() Config {
 	return Config{
 		Workers: 1,
 		Events: consumer.Config{
-			Brokers:           []string{"localhost:9092"},
-			GroupID:           "events-json",
-			Topics:            []string{"events"},
-			AutoOffsetReset:   "latest",
-			SessionTimeout:    10 * time.Second,
-			HeartbeatInterval: 3 * time.Second,
-			RebalanceTimeout:  30 * time.Second,
-			MinBytes:          1,
-			MaxBytes:          1 << 20,
-			MaxWait:           500 * time.Millisecond,
-			CommitInterval:    5 * time.Second,
-			IsolationLevel:    "read_uncommitted",
-			Balancers:         []string{"range", "roundrobin"},
-			Security: kafka.Security{
-				Protocol: "PLAINTEXT",
-			},
+			Brokers: []string{"localhost:9092"},
+			GroupID: "events-json",
+			Topics:  []string{"events"},
 		},
 		EventsMaxRetries: 3,
 		Console: runtime.StdoutConfig{
