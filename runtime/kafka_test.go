@@ -15,8 +15,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -476,8 +478,9 @@ func procArgs(addr, group, in, out string, extra ...string) []string {
 // interruptAndResume runs a processor over 20k keyed records, stops it with
 // sig once 3000 outputs are out (checking that work was really left), runs
 // a second one until everything is committed, and returns the duplicates
-// in the output (having checked that nothing was lost).
-func interruptAndResume(t *testing.T, sig syscall.Signal, firstArgs ...string) int {
+// in the output (having checked that nothing was lost) and, after SIGTERM,
+// the records the first run's final report said it abandoned.
+func interruptAndResume(t *testing.T, sig syscall.Signal, firstArgs ...string) (dups int, abandoned int64) {
 	addr := kafkatest.Broker(t)
 	in, out := kafkatest.Topic(t, addr, 4), kafkatest.Topic(t, addr, 4)
 	sent := keyedMessages(20_000, 500, "")
@@ -488,6 +491,9 @@ func interruptAndResume(t *testing.T, sig syscall.Signal, firstArgs ...string) i
 	if err := p.signal(t, sig); err != nil && sig != syscall.SIGKILL {
 		t.Fatalf("%v: processor exited with %v, want 0", sig, err)
 	}
+	if sig != syscall.SIGKILL {
+		abandoned = reportedAbandoned(t, p.logText())
+	}
 	if c := committedTotal(t, addr, group, in); c >= int64(len(sent)) {
 		t.Fatalf("the first run finished all %d records before %v: nothing was interrupted", c, sig)
 	}
@@ -497,11 +503,37 @@ func interruptAndResume(t *testing.T, sig syscall.Signal, firstArgs ...string) i
 	if err := p2.signal(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("second run exited with %v", err)
 	}
-	return verify(t, sent, readEverything(t, addr, out))
+	return verify(t, sent, readEverything(t, addr, out)), abandoned
+}
+
+// finalReportRE matches the runtime's final report (see finalReport in
+// run.go): "stopped cleanly", "stopped on an error" or "stopped with N
+// abandoned", each with an abandoned=N attribute.
+var finalReportRE = regexp.MustCompile(`(?m)^.* msg="stopped .* component=runtime .* abandoned=(\d+) .*$`)
+
+// reportedAbandoned returns the abandoned count of the processor's final
+// report in log, failing the test when the report is missing. The report
+// and the drain warnings are logged for the test's output either way.
+func reportedAbandoned(t *testing.T, log string) int64 {
+	t.Helper()
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, "abandon") || strings.Contains(line, "final offset commit") {
+			t.Logf("first run: %s", line)
+		}
+	}
+	m := finalReportRE.FindStringSubmatch(log)
+	if m == nil {
+		t.Fatalf("the processor logged no final report (msg=\"stopped ...\" component=runtime ... abandoned=N)")
+	}
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil {
+		t.Fatalf("final report: abandoned=%q: %v", m[1], err)
+	}
+	return n
 }
 
 func TestKafkaKillNineLosesNothing(t *testing.T) {
-	dups := interruptAndResume(t, syscall.SIGKILL)
+	dups, _ := interruptAndResume(t, syscall.SIGKILL)
 	t.Logf("kill -9: %d duplicates of 20000 records", dups)
 	// Duplicates are bounded by what was in flight or uncommitted at the
 	// kill: the in-flight budget plus one commit interval of work.
@@ -510,10 +542,20 @@ func TestKafkaKillNineLosesNothing(t *testing.T) {
 	}
 }
 
+// TestKafkaSigtermNoDuplicates: a graceful stop adds no duplicates, except
+// records the drain gave up on (drain_timeout ran out, e.g. on a loaded
+// machine): those were not committed and are consumed again, and the
+// final report announces them ("stopped with N abandoned"). So the test
+// allows at most the abandoned count the first run reported, which is 0
+// after "stopped cleanly": any duplicate the runtime did not announce
+// fails it.
 func TestKafkaSigtermNoDuplicates(t *testing.T) {
 	// A small in-flight budget, so SIGTERM finds records not yet fetched.
-	if dups := interruptAndResume(t, syscall.SIGTERM, "-max-in-flight", "500"); dups != 0 {
-		t.Fatalf("%d duplicates after a graceful stop and restart, want 0", dups)
+	dups, abandoned := interruptAndResume(t, syscall.SIGTERM, "-max-in-flight", "500")
+	t.Logf("SIGTERM: %d duplicates of 20000 records, %d abandoned by the first run", dups, abandoned)
+	if int64(dups) > abandoned {
+		t.Fatalf("%d duplicates after a graceful stop and restart, want at most the %d the first run reported abandoned",
+			dups, abandoned)
 	}
 }
 
