@@ -348,7 +348,7 @@ type partWriter struct {
 	// acks and fin acknowledge a sent batch's records together (one lane
 	// lock per run of a partition).
 	acks []Acker
-	fin  finisher
+	fin  Acks
 }
 
 // sendResult is the outcome of one request of b.
@@ -1072,7 +1072,7 @@ func (w *partWriter) finish(b *recordBatch, err error) {
 		}
 	}
 	b.free()
-	ackAll(acks, &w.fin)
+	w.fin.Succeed(acks)
 	clear(acks)
 	w.acks = acks[:0]
 }
