@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"reflect"
 
-	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
-
 	kgenmod "github.com/kgen-dev/kgen"
 	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
 	"github.com/kgen-dev/kgen/settings"
 )
 

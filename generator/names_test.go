@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
-
 	"github.com/dave/jennifer/jen"
+
+	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
 )
 
 func TestGoName(t *testing.T) {

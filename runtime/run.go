@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kgen-dev/kgen/runtime/internal/backoff"
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/kgen-dev/kgen/runtime/internal/backoff"
 )
 
 // APIVersion is the runtime API that generated code is written against.

@@ -14,12 +14,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
-	"github.com/kgen-dev/kgen/runtime/kafka/producer"
-
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	"github.com/kgen-dev/kgen/runtime/kafka/producer"
 )
 
 const (

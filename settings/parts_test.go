@@ -11,11 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kgen-dev/kgen/runtime"
 	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
 	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
 	"github.com/kgen-dev/kgen/runtime/kafka/producer"
-
-	"github.com/kgen-dev/kgen/runtime"
 	"github.com/kgen-dev/kgen/schema"
 )
 

@@ -6,12 +6,11 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
-	"github.com/kgen-dev/kgen/runtime/kafka/producer"
-
 	"github.com/kgen-dev/kgen/app"
 	"github.com/kgen-dev/kgen/app/harness"
 	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	"github.com/kgen-dev/kgen/runtime/kafka/producer"
 )
 
 // config stands for a project's generated kgen.Config.

@@ -9,10 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
-
 	"github.com/kgen-dev/kgen/app"
 	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
 )
 
 // config stands for a project's generated Config.

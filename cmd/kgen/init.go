@@ -6,13 +6,12 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
-
 	"github.com/spf13/cobra"
 
 	"github.com/kgen-dev/kgen"
 	"github.com/kgen-dev/kgen/generator"
 	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
 	"github.com/kgen-dev/kgen/settings"
 )
 

@@ -10,13 +10,12 @@ import (
 	"time"
 	"unicode/utf8"
 
-	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
-	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
-	"github.com/kgen-dev/kgen/runtime/kafka/producer"
-
 	"github.com/spf13/cobra"
 
 	"github.com/kgen-dev/kgen/runtime"
+	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	"github.com/kgen-dev/kgen/runtime/kafka/producer"
 	"github.com/kgen-dev/kgen/settings"
 )
 

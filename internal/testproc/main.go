@@ -16,10 +16,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kgen-dev/kgen/runtime"
 	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
 	"github.com/kgen-dev/kgen/runtime/kafka/producer"
-
-	"github.com/kgen-dev/kgen/runtime"
 )
 
 func main() {

@@ -6,10 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kgen-dev/kgen/runtime"
 	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
 	"github.com/kgen-dev/kgen/runtime/kafka/producer"
-
-	"github.com/kgen-dev/kgen/runtime"
 	"github.com/kgen-dev/kgen/settings"
 )
 

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kgen-dev/kgen/runtime"
 	"io"
 	"slices"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/kgen-dev/kgen/runtime"
 )
 
 // Admin creates, describes and reads the topics a processor's settings

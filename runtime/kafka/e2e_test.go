@@ -26,14 +26,13 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/kgen-dev/kgen/runtime/builtin"
-	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
-	"github.com/kgen-dev/kgen/runtime/kafka/producer"
-
 	"github.com/segmentio/kafka-go"
 
 	"github.com/kgen-dev/kgen/internal/kafkatest"
 	"github.com/kgen-dev/kgen/runtime"
+	_ "github.com/kgen-dev/kgen/runtime/builtin"
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	"github.com/kgen-dev/kgen/runtime/kafka/producer"
 )
 
 // keyedMessages makes n records over keys keys; each value is

@@ -7,12 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kgen-dev/kgen/runtime/kafka/producer"
-
 	"github.com/segmentio/kafka-go"
 
 	"github.com/kgen-dev/kgen/internal/kafkatest"
 	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/kafka/producer"
 )
 
 // TestKafkaOutboundFailureKeepsKeyOrder: the output topic does not exist

@@ -13,11 +13,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
-	"github.com/kgen-dev/kgen/runtime/kafka/producer"
-
 	"github.com/kgen-dev/kgen/bench/internal/contender"
 	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	"github.com/kgen-dev/kgen/runtime/kafka/producer"
 )
 
 func main() {

@@ -4,9 +4,8 @@ import (
 	_ "embed"
 	"time"
 
-	"github.com/kgen-dev/kgen/runtime/kafka/producer"
-
 	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/kafka/producer"
 )
 
 // Name is the client's name in the settings and the registry.

@@ -12,13 +12,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kgen-dev/kgen/runtime"
-	batchwire "github.com/kgen-dev/kgen/runtime/kafka/internal/wire"
-
 	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
+
+	"github.com/kgen-dev/kgen/runtime"
+	batchwire "github.com/kgen-dev/kgen/runtime/kafka/internal/wire"
 )
 
 // Fetch responses are decoded here from one buffer, without a reader or

@@ -14,12 +14,11 @@ import (
 	"strings"
 	"testing"
 
-	batchwire "github.com/kgen-dev/kgen/runtime/kafka/internal/wire"
-
-	"github.com/kgen-dev/kgen/runtime"
-
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
+
+	"github.com/kgen-dev/kgen/runtime"
+	batchwire "github.com/kgen-dev/kgen/runtime/kafka/internal/wire"
 )
 
 // testBatch is one record batch for the decoder tests.

@@ -10,13 +10,12 @@ import (
 	"net"
 	"time"
 
-	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
-
-	"github.com/kgen-dev/kgen/runtime"
-
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
 	fetchAPI "github.com/segmentio/kafka-go/protocol/fetch"
+
+	"github.com/kgen-dev/kgen/runtime"
+	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
 )
 
 // fetchVersion is the Fetch API version the fetcher speaks: the last one

@@ -10,15 +10,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kgen-dev/kgen/runtime"
-
-	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
-
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
 	fetchAPI "github.com/segmentio/kafka-go/protocol/fetch"
+
+	"github.com/kgen-dev/kgen/runtime"
+	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
 )
 
 // Consumer fault tests against the in-process fake broker (fakebroker_test.go):

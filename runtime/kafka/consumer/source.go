@@ -12,14 +12,13 @@ import (
 	"sync"
 	"time"
 
-	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
-
-	"github.com/kgen-dev/kgen/runtime"
-	"github.com/kgen-dev/kgen/runtime/internal/backoff"
-
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
 	metadataAPI "github.com/segmentio/kafka-go/protocol/metadata"
+
+	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/internal/backoff"
+	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
 )
 
 // Source is the Kafka inbound client. In consumer-group mode it uses

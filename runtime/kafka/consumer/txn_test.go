@@ -11,14 +11,12 @@ import (
 	"testing"
 	"time"
 
-	batchwire "github.com/kgen-dev/kgen/runtime/kafka/internal/wire"
-
-	"github.com/kgen-dev/kgen/runtime"
-
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
 
 	"github.com/kgen-dev/kgen/internal/kafkatest"
+	"github.com/kgen-dev/kgen/runtime"
+	batchwire "github.com/kgen-dev/kgen/runtime/kafka/internal/wire"
 )
 
 // txnProducer writes transactional batches with kafka-go's protocol calls

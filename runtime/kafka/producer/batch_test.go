@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kgen-dev/kgen/runtime"
-
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
+
+	"github.com/kgen-dev/kgen/runtime"
 )
 
 // TestProducerRejectsOversizedMessage: a message larger than

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-
-	"github.com/kgen-dev/kgen/runtime"
-
 	"sync/atomic"
 	"testing"
 
@@ -20,6 +17,7 @@ import (
 	"github.com/segmentio/kafka-go/protocol/rawproduce"
 
 	"github.com/kgen-dev/kgen/internal/kafkatest"
+	"github.com/kgen-dev/kgen/runtime"
 )
 
 // nullBroker answers every request at once and reads produce requests

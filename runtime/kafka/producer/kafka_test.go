@@ -11,12 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kgen-dev/kgen/runtime"
-
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/goleak"
 
 	"github.com/kgen-dev/kgen/internal/kafkatest"
+	"github.com/kgen-dev/kgen/runtime"
 )
 
 // configTopic creates a one-partition topic with the given topic configs

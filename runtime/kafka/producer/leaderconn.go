@@ -11,12 +11,12 @@ import (
 	"strconv"
 	"time"
 
-	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
-
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
 	"github.com/segmentio/kafka-go/protocol/produce"
 	"github.com/segmentio/kafka-go/protocol/rawproduce"
+
+	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
 )
 
 // produceVersion is the Produce API version of the producer's leader

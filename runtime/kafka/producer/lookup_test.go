@@ -6,12 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kgen-dev/kgen/runtime"
-	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
-
 	"github.com/segmentio/kafka-go"
 
 	"github.com/kgen-dev/kgen/internal/kafkatest"
+	"github.com/kgen-dev/kgen/runtime"
+	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
 )
 
 // A producer whose output topic is deleted while it runs must not create

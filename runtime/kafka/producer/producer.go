@@ -11,12 +11,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/kgen-dev/kgen/runtime"
-	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
-
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
 	"github.com/segmentio/kafka-go/protocol"
+
+	"github.com/kgen-dev/kgen/runtime"
+	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
 )
 
 // producer batches messages per topic partition and sends each batch as a

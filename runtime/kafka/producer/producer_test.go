@@ -14,9 +14,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/kgen-dev/kgen/runtime"
-	"github.com/kgen-dev/kgen/runtime/kafka/internal/wire"
-
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
 	"github.com/segmentio/kafka-go/protocol/initproducerid"
@@ -24,6 +21,9 @@ import (
 	"github.com/segmentio/kafka-go/protocol/produce"
 	"github.com/segmentio/kafka-go/protocol/rawproduce"
 	"go.uber.org/goleak"
+
+	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/kafka/internal/wire"
 )
 
 // fakeProduce is one produce request as the fake broker saw it.

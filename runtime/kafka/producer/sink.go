@@ -12,10 +12,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/segmentio/kafka-go"
+
 	"github.com/kgen-dev/kgen/runtime"
 	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
-
-	"github.com/segmentio/kafka-go"
 )
 
 const (

@@ -13,14 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kgen-dev/kgen/runtime"
-	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
-
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
 	"go.uber.org/goleak"
 
 	"github.com/kgen-dev/kgen/internal/kafkatest"
+	"github.com/kgen-dev/kgen/runtime"
+	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
 )
 
 func TestKafkaSinkOptions(t *testing.T) {

@@ -9,9 +9,9 @@ import (
 	"fmt"
 	"hash/crc32"
 
-	"github.com/kgen-dev/kgen/runtime"
-
 	"github.com/segmentio/kafka-go/compress"
+
+	"github.com/kgen-dev/kgen/runtime"
 )
 
 // Batch encodes records straight into the wire form of one Kafka

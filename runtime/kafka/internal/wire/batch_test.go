@@ -10,10 +10,10 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/kgen-dev/kgen/runtime"
-
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
+
+	"github.com/kgen-dev/kgen/runtime"
 )
 
 // TestRecordBatchDecodes encodes batches of random records (null and
