@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kgen-dev/kgen/runtime"
+	_ "github.com/kgen-dev/kgen/runtime/builtin" // the Kafka clients, found by name
 	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
 	"github.com/kgen-dev/kgen/runtime/kafka/producer"
 )

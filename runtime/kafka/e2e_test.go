@@ -763,7 +763,7 @@ func secondBroker(t *testing.T) (string, int) {
 	data := filepath.Join(os.TempDir(), fmt.Sprintf("kgen-kafka-%d", secondBrokerPort))
 	env := append(os.Environ(), fmt.Sprintf("KAFKA_PORT=%d", secondBrokerPort),
 		fmt.Sprintf("KAFKA_CONTROLLER_PORT=%d", secondBrokerPort+1), "KGEN_KAFKA_DATA="+data)
-	script := filepath.Join("..", "scripts", "kafka.sh")
+	script := filepath.Join("..", "..", "scripts", "kafka.sh")
 	up := exec.Command("bash", script, "up")
 	up.Env = env
 	if out, err := up.CombinedOutput(); err != nil {

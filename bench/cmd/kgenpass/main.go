@@ -15,6 +15,7 @@ import (
 
 	"github.com/kgen-dev/kgen/bench/internal/contender"
 	"github.com/kgen-dev/kgen/runtime"
+	_ "github.com/kgen-dev/kgen/runtime/builtin" // the Kafka clients, found by name
 	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
 	"github.com/kgen-dev/kgen/runtime/kafka/producer"
 )
