@@ -11,7 +11,7 @@ import (
 // Name is the client's name in the settings and the registry.
 const Name = "kafka_consumer"
 
-//go:embed client.schema.json
+//go:embed schema.json
 var schema []byte
 
 // Client describes the Kafka consumer: register it with runtime.Register

@@ -9,7 +9,7 @@ import (
 	"github.com/kgen-dev/kgen/runtime/internal/schemacut"
 )
 
-var updateSchema = flag.Bool("update", false, "rewrite client.schema.json from schema/settings.schema.json")
+var updateSchema = flag.Bool("update", false, "rewrite schema.json from schema/settings.schema.json")
 
 // TestClientSchemaUpToDate: the client's Schema is its "config" definition
 // cut out of schema/settings.schema.json, with the definitions it refers
@@ -26,12 +26,12 @@ func TestClientSchemaUpToDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	if *updateSchema {
-		if err := os.WriteFile("client.schema.json", want, 0o644); err != nil {
+		if err := os.WriteFile("schema.json", want, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
 	if !bytes.Equal(Client.Schema, want) {
-		t.Errorf("client.schema.json is not the %s_config definition of schema/settings.schema.json; run go test ./runtime/kafka/consumer -run ClientSchema -update", Name)
+		t.Errorf("schema.json is not the %s_config definition of schema/settings.schema.json; run go test ./runtime/kafka/consumer -run ClientSchema -update", Name)
 	}
 }

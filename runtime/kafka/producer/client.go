@@ -10,7 +10,7 @@ import (
 // Name is the client's name in the settings and the registry.
 const Name = "kafka_producer"
 
-//go:embed client.schema.json
+//go:embed schema.json
 var schema []byte
 
 // Client describes the Kafka producer: register it with runtime.Register
