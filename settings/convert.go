@@ -93,7 +93,6 @@ type (
 	kafkaConsumerDoc struct {
 		Topics           []string       `json:"topics"`
 		Partitions       []partitionDoc `json:"partitions"`
-		MaxRetries       *jsonInt       `json:"max_retries"`
 		MaxRecords       *jsonInt       `json:"max_records"`
 		PollTimeout      *jsonSeconds   `json:"poll_timeout"`
 		EnableListener   *bool          `json:"enable_listener"`
@@ -742,13 +741,6 @@ func compilePayloadSchema(dir string, raw json.RawMessage) (at string, err error
 		err = se.Err
 	}
 	return "", errors.New(strings.TrimPrefix(err.Error(), "jsonschema: "))
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // kafkaIn is in's Kafka consumer config, nil for another client.
