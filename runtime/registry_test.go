@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -69,12 +70,12 @@ func TestClientConfig(t *testing.T) {
 		want    any
 		wantErr string
 	}{
-		{name: "typed, defaults applied", dir: Inbound, client: FileReader,
-			cfg: &FileReaderConfig{Path: "-"}, want: &FileReaderConfig{Path: "-", Framing: "lines"}},
+		{name: "typed, defaults applied", dir: Outbound, client: "test_webhook",
+			cfg: &testSinkConfig{URL: "http://x"}, want: &testSinkConfig{URL: "http://x", Retries: 3}},
 		{name: "nil is the zero config with defaults", dir: Inbound, client: FileReader, cfg: nil,
-			want: &FileReaderConfig{Framing: "lines"}},
-		{name: "typed nil pointer", dir: Outbound, client: Stdout, cfg: (*StdoutConfig)(nil),
-			want: &StdoutConfig{Format: "value"}},
+			want: json.RawMessage(`{"file":"","framing":"lines"}`)},
+		{name: "typed nil pointer", dir: Outbound, client: Stdout, cfg: typedNil(Stdout),
+			want: json.RawMessage(`{"format":"value"}`)},
 		{name: "raw JSON decoded, checked and defaulted", dir: Outbound, client: "test_webhook",
 			cfg: json.RawMessage(`{"url": "http://x"}`), want: &testSinkConfig{URL: "http://x", Retries: 3}},
 		{name: "raw JSON against the schema", dir: Outbound, client: "test_webhook",
@@ -91,8 +92,8 @@ func TestClientConfig(t *testing.T) {
 			wantErr: `outbound client "w" (webhook): not registered: no client of that name is registered`},
 		{name: "wrong direction", dir: Inbound, client: Stdout,
 			wantErr: `inbound client "w" (stdout): stdout is an outbound client`},
-		{name: "wrong config type", dir: Outbound, client: Stdout, cfg: &FileWriterConfig{},
-			wantErr: `config is a *runtime.FileWriterConfig, want a *runtime.StdoutConfig`},
+		{name: "wrong config type", dir: Outbound, client: "test_webhook", cfg: &Record{},
+			wantErr: `config is a *runtime.Record, want a *runtime.testSinkConfig`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,6 +119,13 @@ func TestClientConfig(t *testing.T) {
 
 func ptrTo[T any](v T) *T { return &v }
 
+// typedNil is a nil pointer of the config type of the registered client
+// name.
+func typedNil(name string) any {
+	c, _ := Lookup(name)
+	return reflect.Zero(reflect.TypeOf(c.NewConfig())).Interface()
+}
+
 func TestClientConfigNotRegisteredIs(t *testing.T) {
 	_, _, err := clientConfig(Outbound, "out", "nope", nil, slog.Default())
 	if !errors.Is(err, ErrNotRegistered) {
@@ -127,7 +135,7 @@ func TestClientConfigNotRegisteredIs(t *testing.T) {
 
 func TestRunRefusesUnregisteredClient(t *testing.T) {
 	cfg := Config{
-		Inbound:  []InboundConfig{{ID: "in", Name: FileReader, Config: &FileReaderConfig{Path: "-"}}},
+		Inbound:  []InboundConfig{{ID: "in", Name: FileReader, Config: fileConfig(map[string]any{"file": "-"})}},
 		Outbound: []OutboundConfig{{ID: "hook", Name: "webhook", Config: json.RawMessage(`{}`)}},
 	}
 	err := Run(context.Background(), cfg, func(context.Context, *Record) ([]Output, error) { return nil, nil })
@@ -261,7 +269,7 @@ func TestRunWithRegisteredClient(t *testing.T) {
 	cfg := Config{
 		Workers:  2,
 		Logger:   slog.New(slog.DiscardHandler),
-		Inbound:  []InboundConfig{{ID: "in", Name: FileReader, Config: &FileReaderConfig{Path: path}}},
+		Inbound:  []InboundConfig{{ID: "in", Name: FileReader, Config: fileConfig(map[string]any{"file": path})}},
 		Outbound: []OutboundConfig{{ID: "out", Name: "test_run_sink", Config: json.RawMessage(`{"url": "http://x"}`)}},
 	}
 	h := func(_ context.Context, r *Record) ([]Output, error) {

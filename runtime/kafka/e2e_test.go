@@ -31,6 +31,7 @@ import (
 	"github.com/kgen-dev/kgen/internal/kafkatest"
 	"github.com/kgen-dev/kgen/runtime"
 	_ "github.com/kgen-dev/kgen/runtime/builtin"
+	"github.com/kgen-dev/kgen/runtime/filewriter"
 	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
 	"github.com/kgen-dev/kgen/runtime/kafka/producer"
 )
@@ -864,7 +865,7 @@ func TestKafkaTwoInboundTwoOutboundRouting(t *testing.T) {
 	cfg.Inbound = append(cfg.Inbound, second)
 	cfg.Outbound[0].ID = "enriched"
 	cfg.Outbound = append(cfg.Outbound, runtime.OutboundConfig{ID: "audit", Name: runtime.FileWriter,
-		Config: &runtime.FileWriterConfig{Path: filepath.Join(dir, "audit.log"), Append: true, Framing: "lines"}})
+		Config: &filewriter.Config{Path: filepath.Join(dir, "audit.log"), Append: true, Framing: "lines"}})
 
 	// Orders go to Kafka, payments to the audit file, and records marked
 	// "both" fan out to every outbound client.

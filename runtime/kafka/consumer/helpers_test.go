@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/filewriter"
 )
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -32,6 +33,10 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-// The tests that run the processor (runtime.Run) find the consumer by its
-// name, as runtime/builtin registers it outside the package's tests.
-func init() { runtime.Register(Client) }
+// The tests that run the processor (runtime.Run) find the consumer and the
+// file writer by their names, as runtime/builtin registers them outside the
+// package's tests.
+func init() {
+	runtime.Register(Client)
+	runtime.Register(filewriter.Client)
+}

@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/filewriter"
 	kafka "github.com/kgen-dev/kgen/runtime/kafka"
-	consumer "github.com/kgen-dev/kgen/runtime/kafka/consumer"
-	producer "github.com/kgen-dev/kgen/runtime/kafka/producer"
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	"github.com/kgen-dev/kgen/runtime/kafka/producer"
+	"github.com/kgen-dev/kgen/runtime/stdout"
 )
 
 // Client ids, as settings.json names them.
@@ -46,10 +48,10 @@ type Config struct {
 	ArticlesOut producer.Config
 
 	// Archive configures the outbound client "archive" (file_writer).
-	Archive runtime.FileWriterConfig
+	Archive filewriter.Config
 
 	// Console configures the outbound client "console" (stdout).
-	Console runtime.StdoutConfig
+	Console stdout.Config
 
 	// Failure is what happens to records that keep failing.
 	Failure runtime.FailurePolicy
@@ -87,13 +89,12 @@ func DefaultConfig() Config {
 			Compression: "gzip",
 			AckTimeout:  5 * time.Second,
 		},
-		Archive: runtime.FileWriterConfig{
-			Path:    "/tmp/archive-{}.log",
-			Append:  true,
-			Binary:  true,
-			Framing: "lines",
+		Archive: filewriter.Config{
+			Path:   "/tmp/archive-{}.log",
+			Append: true,
+			Binary: true,
 		},
-		Console: runtime.StdoutConfig{
+		Console: stdout.Config{
 			Format: "json",
 		},
 		Failure: runtime.FailurePolicy{

@@ -6,7 +6,8 @@ import (
 	"time"
 
 	"github.com/kgen-dev/kgen/runtime"
-	consumer "github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	"github.com/kgen-dev/kgen/runtime/filewriter"
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
 )
 
 // Client ids, as settings.json names them.
@@ -36,7 +37,7 @@ type Config struct {
 	InboundMaxRetries int
 
 	// Outbound configures the outbound client "outbound" (file_writer).
-	Outbound runtime.FileWriterConfig
+	Outbound filewriter.Config
 
 	// Failure is what happens to records that keep failing.
 	Failure runtime.FailurePolicy
@@ -64,11 +65,10 @@ func DefaultConfig() Config {
 			CloseTimeout:      5 * time.Second,
 		},
 		InboundMaxRetries: 3,
-		Outbound: runtime.FileWriterConfig{
-			Path:    "/home/pavan/file_writer{}.log",
-			Append:  true,
-			Binary:  true,
-			Framing: "lines",
+		Outbound: filewriter.Config{
+			Path:   "/home/pavan/file_writer{}.log",
+			Append: true,
+			Binary: true,
 		},
 		Failure: runtime.FailurePolicy{
 			OnFailure: runtime.Stop,

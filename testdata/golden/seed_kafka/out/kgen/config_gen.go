@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/kgen-dev/kgen/runtime"
-	consumer "github.com/kgen-dev/kgen/runtime/kafka/consumer"
-	producer "github.com/kgen-dev/kgen/runtime/kafka/producer"
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	"github.com/kgen-dev/kgen/runtime/kafka/producer"
 )
 
 // Client ids, as settings.json names them.

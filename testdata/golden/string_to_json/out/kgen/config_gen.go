@@ -4,7 +4,8 @@ package kgen
 
 import (
 	"github.com/kgen-dev/kgen/runtime"
-	consumer "github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	"github.com/kgen-dev/kgen/runtime/stdout"
 )
 
 // Client ids, as settings.json names them.
@@ -34,7 +35,7 @@ type Config struct {
 	EventsMaxRetries int
 
 	// Console configures the outbound client "console" (stdout).
-	Console runtime.StdoutConfig
+	Console stdout.Config
 
 	// Failure is what happens to records that keep failing.
 	Failure runtime.FailurePolicy
@@ -57,7 +58,7 @@ func DefaultConfig() Config {
 			Topics:  []string{"events"},
 		},
 		EventsMaxRetries: 3,
-		Console: runtime.StdoutConfig{
+		Console: stdout.Config{
 			Format: "value",
 		},
 		Failure: runtime.FailurePolicy{

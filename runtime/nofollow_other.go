@@ -1,7 +1,0 @@
-//go:build !unix
-
-package runtime
-
-// oNoFollow is 0 where the system has no O_NOFOLLOW: openFile's Lstat
-// check alone refuses a symbolic link there.
-const oNoFollow = 0
