@@ -37,8 +37,8 @@
 //
 // The built-in clients live in packages of their own: runtime/filewriter
 // ("file_writer"), runtime/filereader ("file_reader"), runtime/stdout
-// ("stdout"); the Kafka consumer and producer ("kafka_consumer",
-// "kafka_producer") are still in this package, on their way to
-// runtime/kafka/consumer and runtime/kafka/producer. runtime/builtin
+// ("stdout"), runtime/kafka/consumer ("kafka_consumer") and
+// runtime/kafka/producer ("kafka_producer"), with what the Kafka clients
+// share in runtime/kafka. runtime never imports them: runtime/builtin
 // registers them all (importing kgen's settings package does too).
 package runtime
