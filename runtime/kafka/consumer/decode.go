@@ -47,9 +47,9 @@ func decode(raw json.RawMessage, cfg any, d runtime.Diagnostics) {
 	k.Brokers = []string{kp.DefaultBroker}
 	k.Topics = doc.Topics
 	cc := "/client_config"
-	kp.Apply(d, cc, doc.ClientConfig, options, k, kp.Common{Brokers: &k.Brokers, ClientID: &k.ClientID, Security: &k.Security})
+	kp.Apply(d, cc, doc.ClientConfig, options, k, kp.Common{Brokers: &k.Brokers, ClientID: &k.ClientID, Security: (*kp.Security)(&k.Security)})
 	eff := defaults(*k)
-	kp.CheckSecurity(d, cc, doc.ClientConfig, eff.Security)
+	kp.CheckSecurity(d, cc, doc.ClientConfig, kp.Security(eff.Security))
 	kp.CheckBrokers(d, "", runtime.Inbound, doc.ClientConfig)
 
 	if doc.MaxRecords != nil {

@@ -37,9 +37,9 @@ func decode(raw json.RawMessage, cfg any, d runtime.Diagnostics) {
 	k.Topic = doc.Topic
 	k.Acks = kafkaPythonAcks
 	cc := "/client_config"
-	kp.Apply(d, cc, doc.ClientConfig, options, k, kp.Common{Brokers: &k.Brokers, ClientID: &k.ClientID, Security: &k.Security})
+	kp.Apply(d, cc, doc.ClientConfig, options, k, kp.Common{Brokers: &k.Brokers, ClientID: &k.ClientID, Security: (*kp.Security)(&k.Security)})
 	eff := defaults(*k)
-	kp.CheckSecurity(d, cc, doc.ClientConfig, eff.Security)
+	kp.CheckSecurity(d, cc, doc.ClientConfig, kp.Security(eff.Security))
 	checkIdempotence(d, cc, doc.ClientConfig, eff)
 	kp.CheckBrokers(d, "", runtime.Outbound, doc.ClientConfig)
 	if doc.FutureTimeout != nil {

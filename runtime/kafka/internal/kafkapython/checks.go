@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/kgen-dev/kgen/runtime"
-	"github.com/kgen-dev/kgen/runtime/kafka"
 )
 
 // DefaultBroker is kafka-python's bootstrap_servers when none is given.
@@ -44,7 +43,7 @@ func CheckBrokers(d runtime.Diagnostics, base string, dir runtime.Direction, opt
 // weaknesses. sec is the effective setting (defaults applied). Secrets
 // written inline are the settings' concern (kgen vet warns about every
 // secret member).
-func CheckSecurity(d runtime.Diagnostics, base string, opts map[string]any, sec kafka.Security) {
+func CheckSecurity(d runtime.Diagnostics, base string, opts map[string]any, sec Security) {
 	sasl := strings.HasPrefix(sec.Protocol, "SASL_")
 	tls := strings.HasSuffix(sec.Protocol, "SSL")
 	if sasl {

@@ -23,7 +23,6 @@ import (
 	"strings"
 
 	"github.com/kgen-dev/kgen/runtime"
-	"github.com/kgen-dev/kgen/runtime/kafka"
 )
 
 // Option describes one kafka-python option for a configuration of type T.
@@ -37,12 +36,26 @@ type Option[T any] struct {
 	Apply func(c *T, v any) error
 }
 
+// Security is runtime/kafka's Security, which this package cannot import
+// (it is below runtime/kafka): a *kafka.Security converts to a *Security,
+// and the conversion stops compiling if the two differ.
+type Security struct {
+	Protocol           string
+	SASLMechanism      string
+	Username           string
+	Password           string
+	CAFile             string
+	CertFile           string
+	KeyFile            string
+	InsecureSkipVerify bool
+}
+
 // Common is what consumer and producer options have in common: pointers
 // into the client's config.
 type Common struct {
 	Brokers  *[]string
 	ClientID *string
-	Security *kafka.Security
+	Security *Security
 }
 
 // Reasons shared by several options.
