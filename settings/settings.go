@@ -10,10 +10,6 @@ import (
 	"encoding/json"
 
 	"github.com/kgen-dev/kgen/runtime"
-
-	// The built-in clients are registered wherever settings are read:
-	// conversion, the generator and generated projects find them by name.
-	_ "github.com/kgen-dev/kgen/runtime/builtin"
 )
 
 // CurrentVersion is the settings format version this kgen writes and reads
