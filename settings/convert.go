@@ -79,9 +79,11 @@ type (
 		} `json:"logging"`
 	}
 	clientDoc struct {
-		ID     string `json:"id"`
-		Name   string `json:"name"`
-		Config any    `json:"config"`
+		ID           string `json:"id"`
+		Name         string `json:"name"`
+		Custom       bool   `json:"custom"`
+		ConfigSchema string `json:"config_schema"`
+		Config       any    `json:"config"`
 	}
 	payloadDoc struct {
 		Type string `json:"type"`
@@ -133,6 +135,9 @@ type converter struct {
 	fromEnv map[string]bool // pointers of strings that came from ${ENV}
 	// file is the settings file's name, as given to Parse.
 	file string
+	opts Options
+	// written are strings with a ${VAR} as the file wrote them.
+	written map[string]string
 	// deferred are the pointers of strings whose ${ENV} is read when the
 	// processor starts: what they name cannot be checked now.
 	deferred map[string]bool
@@ -262,6 +267,10 @@ func (cx *converter) convert(tree any) *Settings {
 func (cx *converter) inbound(ptr string, d clientDoc) runtime.InboundConfig {
 	in := runtime.InboundConfig{ID: d.ID, Name: d.Name, MaxRetries: defaultMaxRetries}
 	base := ptr + "/config"
+	if d.Custom {
+		_ = cx.custom(ptr, d) // TODO(registry): in.Config
+		return in
+	}
 	switch d.Name {
 	case runtime.KafkaConsumer:
 		var c kafkaConsumerDoc
@@ -291,6 +300,10 @@ func (cx *converter) inbound(ptr string, d clientDoc) runtime.InboundConfig {
 func (cx *converter) outbound(ptr string, d clientDoc) runtime.OutboundConfig {
 	out := runtime.OutboundConfig{ID: d.ID, Name: d.Name}
 	base := ptr + "/config"
+	if d.Custom {
+		_ = cx.custom(ptr, d) // TODO(registry): out.Config
+		return out
+	}
 	switch d.Name {
 	case runtime.KafkaProducer:
 		var c kafkaProducerDoc

@@ -45,7 +45,7 @@ choose) or, for a released kgen, the published module at kgen's version.`,
 			if err != nil {
 				return fail("reading settings: %v", err)
 			}
-			s, diags := settings.Parse(file, data, generator.GenerationEnv)
+			s, diags := settings.ParseWith(file, data, generator.GenerationEnv, settings.Options{ClientSchemas: true})
 			printSummary(e.stderr, diags)
 			if s == nil {
 				return fail("%s: invalid settings; nothing written", file)
