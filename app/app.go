@@ -1,8 +1,13 @@
 // Package app is the entry point of every generated processor: flags,
 // logging, the settings to run with (compiled in, or a --settings file of
-// the same shape), signals, and runtime.Run. It lives in kgen's module, not
-// in generated code, so it improves with the runtime instead of being
-// copied into every project.
+// the same shape), signals, and runtime.Run (Main); and the typed side of
+// Process: Input, Output, and Handler, which adapts a Process typed for the
+// project's values (decoded and encoded by a Codec) to a runtime.Handler.
+// It lives in kgen's module, not in generated code, so it improves with the
+// runtime instead of being copied into every project: the generated
+// package kgen instantiates it for the project's payload types (kgen.Input
+// is Input[InValue, OutValue]). Package app/harness runs a Process in
+// memory for tests.
 package app
 
 import (

@@ -1,6 +1,8 @@
 // Package generator turns validated settings into the files of a processor
-// project: Go code rendered with jennifer, the other files from the
-// templates package.
+// project: the generated Go of kgen/ rendered with jennifer (only what the
+// settings decide: config literals, payload types, client ids; fixed
+// behaviour lives in the app and app/harness packages it calls), the
+// written-once files and the rest from the templates package.
 //
 // A project has two classes of files. Generated files live in the directory
 // kgen/ (OwnedDir), start with Header, and are rewritten freely by

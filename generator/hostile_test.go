@@ -109,7 +109,7 @@ func TestSchemaTextIsInert(t *testing.T) {
 					funcs = append(funcs, fd.Name.Name)
 				}
 			}
-			want := "Out Permanent Error Unwrap Is DecodeInValue EncodeInValue DecodeOutValue EncodeOutValue ConvertValue"
+			want := "Permanent DecodeInValue EncodeInValue DecodeOutValue EncodeOutValue ConvertValue"
 			if got := strings.Join(funcs, " "); got != want {
 				t.Errorf("functions %q, want %q", got, want)
 			}

@@ -13,66 +13,16 @@ func renderPayload(m *model) ([]byte, error) {
 	f.Comment("Header is one record header.")
 	f.Type().Id("Header").Op("=").Qual(runtimePath, "Header")
 	f.Line()
-	if m.in.Kind == settings.Bytes {
-		f.Comment("Input is one inbound record, its value decoded. Key, Value and Headers may")
-		f.Comment("share memory with the runtime: returning them in outputs is fine, keeping")
-		f.Comment("them after Process returns needs a copy.")
-	} else {
-		f.Comment("Input is one inbound record, its value decoded. Key, Value, RawValue and")
-		f.Comment("Headers may share memory with the runtime: returning them in outputs is")
-		f.Comment("fine, keeping them after Process returns needs a copy.")
-	}
-	inFields := []jen.Code{
-		jen.Comment("Topic, Partition and Offset locate the record in its source."),
-		jen.Id("Topic").String(),
-		jen.Id("Partition").Int32(),
-		jen.Id("Offset").Int64(),
-		jen.Id("Key").Index().Byte(),
-		jen.Id("Value").Id("InValue"),
-	}
-	if m.in.Kind != settings.Bytes {
-		inFields = append(inFields,
-			jen.Comment("RawValue is the record value as received, before decoding. In tests"),
-			jen.Comment("(RunMemory, Case) a RawValue that is not nil is fed to the processor"),
-			jen.Comment("instead of Value encoded: give bytes that do not decode to test what"),
-			jen.Comment("happens to a record that cannot be decoded."),
-			jen.Id("RawValue").Index().Byte(),
-		)
-	}
-	f.Type().Id("Input").Struct(append(inFields,
-		jen.Id("Headers").Index().Id("Header"),
-		jen.Comment("Time is the record's timestamp."),
-		jen.Id("Time").Qual("time", "Time"),
-		jen.Comment("Source is the id of the inbound client the record came from."),
-		jen.Id("Source").String(),
-		jen.Line(),
-		jen.Id("out").Op("*").Index().Id("Output").Comment("the worker's output buffer (Out)"),
-	)...)
+	f.ImportName(appPath, "app")
+	f.Comment("Input is one inbound record, its value decoded into InValue (see app.Input):")
+	f.Comment("its bytes may share memory with the runtime, so keep copies, not them, after")
+	f.Comment("Process returns; in.Out returns the outputs without an allocation per record.")
+	f.Type().Id("Input").Op("=").Qual(appPath, "Input").Types(jen.Id("InValue"), jen.Id("OutValue"))
 	f.Line()
-	f.Comment("Out returns outs as Process's result without allocating: the slice is")
-	f.Comment("the worker's, reused for its next record, so return it and do not keep")
-	f.Comment("it; call Out once per record, with every output. Returning a []Output")
-	f.Comment("literal works as well, at the cost of an allocation per record.")
-	f.Func().Params(jen.Id("in").Id("Input")).Id("Out").Params(jen.Id("outs").Op("...").Id("Output")).Index().Id("Output").Block(
-		jen.If(jen.Id("in").Dot("out").Op("==").Nil()).Block(
-			jen.Return(jen.Append(jen.Index().Id("Output").Parens(jen.Nil()), jen.Id("outs").Op("..."))),
-		),
-		jen.Op("*").Id("in").Dot("out").Op("=").Append(jen.Parens(jen.Op("*").Id("in").Dot("out")).Index(jen.Empty(), jen.Lit(0)), jen.Id("outs").Op("...")),
-		jen.Return(jen.Op("*").Id("in").Dot("out")),
-	)
-	f.Line()
-	f.Comment("Output is one record to write.")
-	f.Type().Id("Output").Struct(
-		jen.Id("Key").Index().Byte(),
-		jen.Id("Value").Id("OutValue"),
-		jen.Id("Headers").Index().Id("Header"),
-		jen.Comment("Timestamp is the record's timestamp; zero means the inbound record's"),
-		jen.Comment("(Input.Time), or the time of writing when that has none."),
-		jen.Id("Timestamp").Qual("time", "Time"),
-		jen.Comment("To names the outbound clients to write to (the ...ID constants); empty"),
-		jen.Comment("means every outbound client."),
-		jen.Id("To").Index().String(),
-	)
+	f.Comment("Output is one record to write, its value an OutValue; To names the outbound")
+	f.Comment("clients to write to (the ...ID constants), empty means every one (see")
+	f.Comment("app.Output).")
+	f.Type().Id("Output").Op("=").Qual(appPath, "Output").Types(jen.Id("OutValue"))
 	f.Line()
 	f.Comment("Permanent marks err as an error that running Process again cannot cure (a")
 	f.Comment("record that will never parse, a value out of range): returned from Process,")
@@ -92,20 +42,7 @@ func renderPayload(m *model) ([]byte, error) {
 	} else {
 		f.Comment("policy.")
 	}
-	f.Type().Id("DecodeError").Struct(jen.Id("Err").Error())
-	f.Line()
-	f.Func().Params(jen.Id("e").Op("*").Id("DecodeError")).Id("Error").Params().String().Block(
-		jen.Return(jen.Lit("decode value: ").Op("+").Id("e").Dot("Err").Dot("Error").Call()),
-	)
-	f.Line()
-	f.Func().Params(jen.Id("e").Op("*").Id("DecodeError")).Id("Unwrap").Params().Error().Block(
-		jen.Return(jen.Id("e").Dot("Err")),
-	)
-	f.Line()
-	f.Comment("Is makes a DecodeError permanent: errors.Is(e, runtime.ErrPermanent).")
-	f.Func().Params(jen.Id("e").Op("*").Id("DecodeError")).Id("Is").Params(jen.Id("target").Error()).Bool().Block(
-		jen.Return(jen.Id("target").Op("==").Qual(runtimePath, "ErrPermanent")),
-	)
+	f.Type().Id("DecodeError").Op("=").Qual(appPath, "DecodeError")
 	for _, pt := range []*payloadType{m.in, m.out} {
 		f.Line()
 		if pt.SameAs != "" {
@@ -133,12 +70,7 @@ func renderPayload(m *model) ([]byte, error) {
 		f.Comment("ConvertValue turns an inbound value into an outbound one through their")
 		f.Comment("encoded form, as forwarding a record unchanged needs.")
 		f.Func().Id("ConvertValue").Params(jen.Id("v").Id("InValue")).Params(jen.Id("OutValue"), jen.Error()).Block(
-			jen.List(jen.Id("b"), jen.Err()).Op(":=").Id("EncodeInValue").Call(jen.Id("v")),
-			jen.If(jen.Err().Op("!=").Nil()).Block(
-				jen.Var().Id("zero").Id("OutValue"),
-				jen.Return(jen.Id("zero"), jen.Err()),
-			),
-			jen.Return(jen.Id("DecodeOutValue").Call(jen.Id("b"))),
+			jen.Return(jen.Id("codec").Dot("Convert").Call(jen.Id("v"))),
 		)
 	}
 	return render(f)

@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -8,6 +9,7 @@ import (
 	"github.com/dave/jennifer/jen"
 
 	"github.com/kgen-dev/kgen/settings"
+	"github.com/kgen-dev/kgen/templates"
 )
 
 // userHeader starts every written-once Go file.
@@ -25,110 +27,107 @@ func renderGenerate(m *model) ([]byte, error) {
 	return render(f)
 }
 
-// newUserFile starts a written-once file of package main.
-func (m *model) newUserFile() *jen.File {
-	f := jen.NewFile("main")
-	f.HeaderComment(userHeader)
-	f.ImportName(m.pkgPath, OwnedDir)
-	return f
+// userData is what the templates of the written-once Go files (main.go,
+// process.go, process_test.go) see.
+type userData struct {
+	Header string
+	// Pkg is the import path of the generated package.
+	Pkg string
+	// Routes says which ids Output.To takes, in parentheses.
+	Routes string
+	// Convert says Process forwards a value through kgen.ConvertValue (the
+	// outbound value type differs from the inbound one).
+	Convert bool
+	// Outbound are the outbound clients' id constants, e.g. "OutboundID".
+	Outbound []string
+	// Partition is the first inbound topic's partition 0, "topic/0".
+	Partition string
+	Cases     []userCase
 }
 
-// forwardValue is the expression that forwards in.Value as an output value,
-// and whether it needs ConvertValue (which can fail).
-func (m *model) forwardValue() (jen.Code, bool) {
-	if m.out.SameAs != "" {
-		return jen.Id("in").Dot("Value"), false
+// userCase is one case of the generated process_test.go.
+type userCase struct {
+	Name    string
+	Records []userRecord
+}
+
+// userRecord is one input of a userCase and the output Process makes of it;
+// Value and Want are Go expressions.
+type userRecord struct {
+	Key, Value, Want, Trace string
+}
+
+func (m *model) userData() userData {
+	d := userData{
+		Header:    userHeader,
+		Pkg:       m.pkgPath,
+		Convert:   m.out.SameAs == "",
+		Partition: m.inbound[0].DefaultTopic + "/0",
 	}
-	return jen.Id("v"), true
-}
-
-// renderProcess renders process.go, the user's business logic, forwarding
-// each record unchanged (the seed's get_and_send).
-func renderProcess(m *model) ([]byte, error) {
-	f := m.newUserFile()
-	k := func(name string) *jen.Statement { return jen.Qual(m.pkgPath, name) }
-	var routes string
 	switch len(m.outbound) {
 	case 0:
-		routes = "(this project has no outbound client: return no outputs)"
+		d.Routes = "(this project has no outbound client: return no outputs)"
 	default:
-		routes = "(kgen." + m.outbound[0].Field + "ID"
+		d.Routes = "(kgen." + m.outbound[0].Field + "ID"
 		if len(m.outbound) > 1 {
-			routes += ", ..."
+			d.Routes += ", ..."
 		}
-		routes += ")"
+		d.Routes += ")"
 	}
-	for _, l := range []string{
-		"Process is the business logic: it turns one inbound record into the records",
-		"to write.",
-		"",
-		"  - in is one record from an inbound client (in.Source is its id), with its",
-		"    value decoded into kgen.InValue. A value that does not decode never",
-		"    reaches Process: the record goes straight to the failure policy.",
-		"  - Returning no outputs finishes the record with nothing written.",
-		"  - Each output is written to every outbound client, or only to the clients",
-		"    whose ids are in its To " + routes + ".",
-		"    Several outputs are written in order. The record's offset is committed",
-		"    once every output is acknowledged.",
-		"  - Each output carries in.Time as its timestamp (event time), unless its",
-		"    Timestamp is set.",
-		"  - Returning an error makes the runtime retry the record with backoff, then",
-		"    apply the failure policy from settings.json (dead letter, skip or stop).",
-		"    Return kgen.Permanent(err) for an error a retry cannot cure: the record",
-		"    goes straight to the failure policy.",
-		"  - Process runs concurrently on several workers, so it must be safe for",
-		"    concurrent use. Records with the same key in a partition are processed",
-		"    one at a time, in order.",
-		"  - ctx is cancelled when the processor shuts down.",
-		"  - in.Out(outputs...) returns the outputs without an allocation per",
-		"    record (the slice is reused for the worker's next record); a",
-		"    []kgen.Output literal works as well.",
-		"",
-		"As generated it forwards each record's key, value and headers unchanged.",
-		"Test it in process_test.go.",
-	} {
-		f.Comment(l)
+	for _, c := range m.outbound {
+		d.Outbound = append(d.Outbound, c.Field+"ID")
 	}
-	val, convert := m.forwardValue()
-	var body []jen.Code
-	if convert {
-		body = append(body,
-			jen.List(jen.Id("v"), jen.Err()).Op(":=").Add(k("ConvertValue")).Call(jen.Id("in").Dot("Value")),
-			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
-		)
+	record := func(text, trace string) userRecord {
+		v := m.sampleValue(text)
+		want := v
+		if d.Convert {
+			want = "convert(t, " + v + ")"
+		}
+		return userRecord{Key: "k1", Value: v, Want: want, Trace: trace}
 	}
-	if len(m.outbound) == 0 {
-		body = []jen.Code{jen.Return(jen.Nil(), jen.Nil())}
-	} else {
-		body = append(body, jen.Return(jen.Id("in").Dot("Out").Call(k("Output").Add(fields(
-			jen.Id("Key").Op(":").Id("in").Dot("Key"),
-			jen.Id("Value").Op(":").Add(val),
-			jen.Id("Headers").Op(":").Id("in").Dot("Headers"),
-		))), jen.Nil()))
+	d.Cases = []userCase{
+		{Name: "forwards key, value and headers", Records: []userRecord{record("hello", "t1")}},
+		{Name: "keeps the order of records with the same key", Records: []userRecord{record("first", "t1"), record("second", "t2")}},
 	}
-	f.Func().Id("Process").Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("in").Add(k("Input"))).
-		Params(jen.Index().Add(k("Output")), jen.Error()).Block(body...)
-	return render(f)
+	return d
 }
 
-// sampleValue is a literal InValue for the generated test, which must also
-// convert to OutValue.
-func (m *model) sampleValue(text string) jen.Code {
+// renderUserTemplate renders the written-once Go file of template name.
+func renderUserTemplate(name string) func(*model) ([]byte, error) {
+	return func(m *model) ([]byte, error) {
+		return templates.Render(name, m.userData())
+	}
+}
+
+var (
+	// renderProcess renders process.go, the user's business logic,
+	// forwarding each record unchanged (the seed's get_and_send).
+	renderProcess = renderUserTemplate("process.go.tmpl")
+	// renderProcessTest renders process_test.go: table-driven tests of
+	// Process through the in-memory harness, passing out of the box.
+	renderProcessTest = renderUserTemplate("process_test.go.tmpl")
+	// renderMain renders main.go.
+	renderMain = renderUserTemplate("main.go.tmpl")
+)
+
+// sampleValue is a Go expression of a literal InValue for the generated
+// test, which must also convert to OutValue.
+func (m *model) sampleValue(text string) string {
 	if m.in.Kind == settings.JSON || m.out.Kind == settings.JSON {
 		text = `{"text":"` + text + `"}`
 	}
 	switch {
 	case m.in.Kind == settings.String:
-		return rawString(text)
+		return rawStringText(text)
 	case m.in.Kind == settings.JSON && m.in.Struct:
-		return jen.Qual(m.pkgPath, "InValue").Values()
+		return "kgen.InValue{}"
 	case m.in.Kind == settings.JSON && m.in.Raw:
-		return jen.Qual(m.pkgPath, "InValue").Call(rawString(text))
+		return "kgen.InValue(" + rawStringText(text) + ")"
 	case m.in.Kind == settings.JSON:
 		// A type from a schema that is not an object: its zero value.
-		return jen.Op("*").New(jen.Qual(m.pkgPath, "InValue"))
+		return "*new(kgen.InValue)"
 	}
-	return jen.Index().Byte().Call(rawString(text))
+	return "[]byte(" + rawStringText(text) + ")"
 }
 
 // rawString renders s as a raw string literal when it holds quotes and
@@ -136,10 +135,15 @@ func (m *model) sampleValue(text string) jen.Code {
 // compile error there, a NUL or bidi control a trap for the reader);
 // otherwise as an interpreted one, with escapes.
 func rawString(s string) jen.Code {
+	return jen.Op(rawStringText(s))
+}
+
+// rawStringText is rawString as Go source text.
+func rawStringText(s string) string {
 	if strings.Contains(s, `"`) && printableRaw(s) {
-		return jen.Op("`" + s + "`")
+		return "`" + s + "`"
 	}
-	return jen.Lit(s)
+	return strconv.Quote(s)
 }
 
 func printableRaw(s string) bool {
@@ -149,99 +153,4 @@ func printableRaw(s string) bool {
 		}
 	}
 	return true
-}
-
-// renderProcessTest renders process_test.go: table-driven tests of Process
-// through the in-memory harness, passing out of the box.
-func renderProcessTest(m *model) ([]byte, error) {
-	f := jen.NewFile("main")
-	f.HeaderComment(userHeader)
-	f.ImportName(m.pkgPath, OwnedDir)
-	k := func(name string) *jen.Statement { return jen.Qual(m.pkgPath, name) }
-	in0 := m.inbound[0]
-
-	header := func(v string) jen.Code {
-		return jen.Index().Add(k("Header")).Values(jen.Values(jen.Dict{
-			jen.Id("Key"): jen.Lit("trace"), jen.Id("Value"): jen.Index().Byte().Call(jen.Lit(v)),
-		}))
-	}
-	_, convert := m.forwardValue()
-	want := func(key string, value jen.Code, hv string) jen.Code {
-		if convert {
-			value = jen.Id("convert").Call(jen.Id("t"), value)
-		}
-		return fields(
-			jen.Id("Key").Op(":").Index().Byte().Call(jen.Lit(key)),
-			jen.Id("Value").Op(":").Add(value),
-			jen.Id("Headers").Op(":").Add(header(hv)),
-		)
-	}
-	input := func(key string, value jen.Code, hv string) jen.Code {
-		return fields(
-			jen.Id("Key").Op(":").Index().Byte().Call(jen.Lit(key)),
-			jen.Id("Value").Op(":").Add(value),
-			jen.Id("Headers").Op(":").Add(header(hv)),
-		)
-	}
-	wantAll := func(outs ...jen.Code) jen.Code {
-		var items []jen.Code
-		for _, c := range m.outbound {
-			items = append(items, k(c.Field+"ID").Op(":").Add(fields(outs...)))
-		}
-		return jen.Map(jen.String()).Index().Add(k("Output")).Add(fields(items...))
-	}
-	committed := func(n int) jen.Code {
-		return jen.Map(jen.String()).Int64().Values(jen.Dict{jen.Lit(in0.DefaultTopic + "/0"): jen.Lit(n)})
-	}
-	cases := []jen.Code{
-		fields(
-			jen.Id("Name").Op(":").Lit("forwards key, value and headers"),
-			jen.Id("In").Op(":").Index().Add(k("Input")).Add(fields(input("k1", m.sampleValue("hello"), "t1"))),
-			jen.Id("Want").Op(":").Add(wantAll(want("k1", m.sampleValue("hello"), "t1"))),
-			jen.Id("WantCommitted").Op(":").Add(committed(1)),
-		),
-		fields(
-			jen.Id("Name").Op(":").Lit("keeps the order of records with the same key"),
-			jen.Id("In").Op(":").Index().Add(k("Input")).Add(fields(
-				input("k1", m.sampleValue("first"), "t1"),
-				input("k1", m.sampleValue("second"), "t2"),
-			)),
-			jen.Id("Want").Op(":").Add(wantAll(
-				want("k1", m.sampleValue("first"), "t1"),
-				want("k1", m.sampleValue("second"), "t2"),
-			)),
-			jen.Id("WantCommitted").Op(":").Add(committed(2)),
-		),
-	}
-	f.Comment("TestProcess feeds records to Process through the in-memory runtime (no")
-	f.Comment("broker) and checks what each outbound client receives and what would be")
-	f.Comment("committed. Add a case for each behaviour of your Process.")
-	f.Func().Id("TestProcess").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
-		jen.Id("cases").Op(":=").Index().Add(k("Case")).Add(fields(cases...)),
-		jen.For(jen.List(jen.Id("_"), jen.Id("c")).Op(":=").Range().Id("cases")).Block(
-			jen.Id("t").Dot("Run").Call(jen.Id("c").Dot("Name"), jen.Func().Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
-				jen.Id("c").Dot("Check").Call(jen.Id("t"), jen.Id("Process")),
-			)),
-		),
-	)
-	if convert {
-		f.Line()
-		f.Comment("convert returns v as an outbound value, as Process forwards it.")
-		f.Func().Id("convert").Params(jen.Id("t").Op("*").Qual("testing", "T"), jen.Id("v").Add(k("InValue"))).Add(k("OutValue")).Block(
-			jen.Id("t").Dot("Helper").Call(),
-			jen.List(jen.Id("out"), jen.Err()).Op(":=").Add(k("ConvertValue")).Call(jen.Id("v")),
-			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Id("t").Dot("Fatal").Call(jen.Err())),
-			jen.Return(jen.Id("out")),
-		)
-	}
-	return render(f)
-}
-
-// renderMain renders main.go.
-func renderMain(m *model) ([]byte, error) {
-	f := m.newUserFile()
-	f.Func().Id("main").Params().Block(
-		jen.Qual(m.pkgPath, "Main").Call(jen.Id("Process")),
-	)
-	return render(f)
 }

@@ -41,10 +41,32 @@ type Message struct {
 // sends them again in order. Those behind fail with a transient error
 // (they did nothing wrong) unless they are at fault themselves: a
 // permanent error (ErrPermanent) sends a record to the failure policy.
+//
+// Durability: Done(nil) means the message is where a reader downstream
+// finds it after a crash of this process (broker acknowledgement, fsync,
+// written to the stream), never merely buffered.
+//
+// Memory: a Sink keeps nothing of a message (its bytes, its Acker, the
+// batch holding it) once it called the message's Acker. Until then it may
+// keep it, and it need not bound how many messages it holds: its caller
+// does. The engine's in-flight bound (FlowConfig.MaxInFlightRecords and
+// MaxInFlightBytes) caps the records not yet finished, and a record
+// finishes only once its outputs are acknowledged, so a slow durable path
+// slows intake rather than growing memory. A Sink may also block in Write
+// while its own fixed-size buffers are full (backpressure).
+//
+// The conformance suite in runtime/clienttest checks this contract; every
+// client runs it.
 type Sink interface {
 	Write(ctx context.Context, msgs []Message) error
-	// Close flushes what was accepted, acknowledges or fails every pending
-	// message, and releases the client's resources, within ctx.
+	// Close flushes what was accepted and acknowledges or fails every
+	// pending message: when it returns nil, every message accepted before
+	// Close was called has had its outcome (a Write racing with Close
+	// returns ErrClosed, or accepts its messages and they get their
+	// outcome, if only ErrClosed). It releases the client's resources (no goroutine of the
+	// client outlives it), within ctx. Later Writes return an error
+	// wrapping ErrClosed and call no Acker; later Closes return the first
+	// one's result.
 	Close(ctx context.Context) error
 }
 

@@ -76,17 +76,8 @@ port_open() {
   timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
 }
 
-# broker_pid: prints the pid from the pid file if that process is alive and is
-# our broker (guards against pid reuse); fails otherwise.
-broker_pid() {
-  local pid
-  [[ -f $PIDFILE ]] || return 1
-  pid=$(<"$PIDFILE")
-  [[ $pid =~ ^[0-9]+$ ]] || return 1
-  [[ -r /proc/$pid/cmdline ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q 'kafka\.Kafka' || return 1
-  echo "$pid"
-}
+# broker_pid: the single broker's pid, if it is alive and ours.
+broker_pid() { node_alive "$DATA"; }
 
 # remove_data: deletes the data dir, but only if this script created it.
 remove_data() {
@@ -184,30 +175,25 @@ cluster_id() {
   echo "$id"
 }
 
-write_config() {
-  cat >"$DATA/server.properties" <<EOF
-# Written by scripts/kafka.sh: one combined KRaft node for tests.
+# write_props DIR NODE VOTERS PORT CPORT DURABILITY: the server.properties of
+# one combined KRaft node in DIR (logs in DIR/logs); DURABILITY holds the
+# replication lines, which differ between the single broker and the cluster.
+write_props() {
+  local dir=$1 node=$2 voters=$3 port=$4 cport=$5 durability=$6
+  mkdir -p "$dir/logs" "$dir/tmp"
+  cat >"$dir/server.properties" <<EOF
+# Written by scripts/kafka.sh: a combined KRaft node for tests.
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$CPORT
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+node.id=$node
+controller.quorum.voters=$voters
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs=$DATA/logs
+log.dirs=$dir/logs
 
-# A single broker: replication 1 everywhere, or groups/transactions hang.
-num.partitions=1
-default.replication.factor=1
-min.insync.replicas=1
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-transaction.state.log.num.partitions=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+$durability
 
 # Fast and light.
 group.initial.rebalance.delay.ms=0
@@ -216,13 +202,53 @@ num.io.threads=2
 background.threads=2
 group.coordinator.threads=1
 num.recovery.threads.per.data.dir=1
+num.replica.fetchers=1
 log.cleaner.threads=1
 # Must be > 1 MiB per cleaner thread; the default is 128 MiB of heap.
 log.cleaner.dedupe.buffer.size=2097152
 server.max.startup.time.ms=120000
 EOF
+}
 
-  write_log4j "$DATA/log4j2.properties"
+# format_storage DIR ID LOG4J: formats DIR's storage for cluster ID.
+format_storage() {
+  if ! java -Dlog4j2.configurationFile="$3" -cp "$LIBS/*" \
+    kafka.tools.StorageTool format --cluster-id="$2" \
+    -c "$1/server.properties" >"$1/format.log" 2>&1; then
+    cat "$1/format.log" >&2
+    die "formatting the storage in $1/logs failed"
+  fi
+}
+
+# launch DIR HEAP LOG4J: starts the node configured in DIR in the background
+# (log appended to DIR/kafka.log, pid in DIR/kafka.pid) and prints its pid.
+launch() {
+  local dir=$1 heap=$2 log4j=$3 pid
+  # shellcheck disable=SC2086 # heap and GC_OPTS are word lists on purpose
+  setsid nohup java $heap $GC_OPTS \
+    -Djava.awt.headless=true \
+    -Djava.io.tmpdir="$dir/tmp" \
+    -DZstdTempFolder="$dir/tmp" \
+    -Dorg.xerial.snappy.tempdir="$dir/tmp" \
+    -Dlog4j2.configurationFile="$log4j" \
+    -Dkafka.logs.dir="$dir" \
+    -cp "$LIBS/*" kafka.Kafka "$dir/server.properties" \
+    >>"$dir/kafka.log" 2>&1 </dev/null 9>&- &
+  pid=$!
+  echo "$pid" >"$dir/kafka.pid"
+  echo "$pid"
+}
+
+# node_alive DIR: prints the pid in DIR/kafka.pid if that process is alive
+# and is the broker of DIR's server.properties (guards against pid reuse).
+node_alive() {
+  local pid
+  [[ -f $1/kafka.pid ]] || return 1
+  pid=$(<"$1/kafka.pid")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  [[ -r /proc/$pid/cmdline ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "kafka.Kafka $1/server.properties" || return 1
+  echo "$pid"
 }
 
 # write_log4j FILE: WARN everywhere, but keep the "Kafka Server started" line
@@ -272,32 +298,22 @@ cmd_up() {
     fi
     cmd_fetch
     remove_data # a stale dir from a crashed run: start from scratch
-    mkdir -p "$DATA/logs" "$DATA/tmp"
+    mkdir -p "$DATA"
     touch "$MARKER"
-    write_config
-
-    local cp id
-    cp="$LIBS/*" # the JVM expands a trailing /* to every jar in the dir
-    id=$(cluster_id)
-    if ! java -Dlog4j2.configurationFile="$DATA/log4j2.properties" -cp "$cp" \
-      kafka.tools.StorageTool format --cluster-id="$id" \
-      -c "$DATA/server.properties" >"$DATA/format.log" 2>&1; then
-      cat "$DATA/format.log" >&2
-      die "formatting the storage in $DATA/logs failed"
-    fi
-
-    # shellcheck disable=SC2086 # HEAP and GC_OPTS are word lists on purpose
-    setsid nohup java $HEAP $GC_OPTS \
-      -Djava.awt.headless=true \
-      -Djava.io.tmpdir="$DATA/tmp" \
-      -DZstdTempFolder="$DATA/tmp" \
-      -Dorg.xerial.snappy.tempdir="$DATA/tmp" \
-      -Dlog4j2.configurationFile="$DATA/log4j2.properties" \
-      -Dkafka.logs.dir="$DATA" \
-      -cp "$cp" kafka.Kafka "$DATA/server.properties" \
-      >"$LOGFILE" 2>&1 </dev/null 9>&- &
-    pid=$!
-    echo "$pid" >"$PIDFILE"
+    write_props "$DATA" 1 "1@127.0.0.1:$CPORT" "$PORT" "$CPORT" "# A single broker: replication 1 everywhere, or groups/transactions hang.
+num.partitions=1
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1"
+    write_log4j "$DATA/log4j2.properties"
+    format_storage "$DATA" "$(cluster_id)" "$DATA/log4j2.properties"
+    pid=$(launch "$DATA" "$HEAP" "$DATA/log4j2.properties")
     log "started broker pid $pid (log: $LOGFILE), waiting up to $READY_TIMEOUT for 127.0.0.1:$PORT"
   fi
 
@@ -367,16 +383,7 @@ check_node() {
 }
 
 # node_pid N: the pid of node N if it is alive and is our broker.
-node_pid() {
-  local pidfile pid
-  pidfile=$(node_dir "$1")/kafka.pid
-  [[ -f $pidfile ]] || return 1
-  pid=$(<"$pidfile")
-  [[ $pid =~ ^[0-9]+$ ]] || return 1
-  [[ -r /proc/$pid/cmdline ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "kafka\.Kafka $(node_dir "$1")/server.properties" || return 1
-  echo "$pid"
-}
+node_pid() { node_alive "$(node_dir "$1")"; }
 
 # node_state N: up, frozen (stopped by SIGSTOP), starting, or down.
 node_state() {
@@ -404,22 +411,7 @@ voters() {
 }
 
 write_node_config() {
-  local n=$1 dir
-  dir=$(node_dir "$n")
-  mkdir -p "$dir/logs" "$dir/tmp"
-  cat >"$dir/server.properties" <<EOC
-# Written by scripts/kafka.sh: node $n of the three-node test cluster.
-process.roles=broker,controller
-node.id=$n
-controller.quorum.voters=$(voters)
-listeners=PLAINTEXT://127.0.0.1:$(node_port "$n"),CONTROLLER://127.0.0.1:$(node_cport "$n")
-advertised.listeners=PLAINTEXT://127.0.0.1:$(node_port "$n")
-inter.broker.listener.name=PLAINTEXT
-controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs=$dir/logs
-
-# A real cluster's durability: every topic on all three, writes need two.
+  write_props "$(node_dir "$1")" "$1" "$(voters)" "$(node_port "$1")" "$(node_cport "$1")" "# A real cluster's durability: every topic on all three, writes need two.
 num.partitions=3
 default.replication.factor=3
 min.insync.replicas=2
@@ -434,21 +426,7 @@ auto.create.topics.enable=false
 unclean.leader.election.enable=false
 # Leaders move only when a test moves them (the periodic preferred-leader
 # election would land at random moments in the tests).
-auto.leader.rebalance.enable=false
-
-# Fast and light.
-group.initial.rebalance.delay.ms=0
-num.network.threads=2
-num.io.threads=2
-background.threads=2
-group.coordinator.threads=1
-num.recovery.threads.per.data.dir=1
-num.replica.fetchers=1
-log.cleaner.threads=1
-log.cleaner.dedupe.buffer.size=2097152
-server.max.startup.time.ms=120000
-EOC
-  cp "$DATA_LOG4J" "$dir/log4j2.properties"
+auto.leader.rebalance.enable=false"
 }
 
 # start_node N: starts node N on its (formatted) data dir; does not wait.
@@ -458,18 +436,7 @@ start_node() {
   if port_open "$(node_port "$n")" && ! node_pid "$n" >/dev/null; then
     die "127.0.0.1:$(node_port "$n") is taken by another process; set KGEN_CLUSTER_PORT"
   fi
-  # shellcheck disable=SC2086 # CHEAP and GC_OPTS are word lists on purpose
-  setsid nohup java $CHEAP $GC_OPTS \
-    -Djava.awt.headless=true \
-    -Djava.io.tmpdir="$dir/tmp" \
-    -DZstdTempFolder="$dir/tmp" \
-    -Dorg.xerial.snappy.tempdir="$dir/tmp" \
-    -Dlog4j2.configurationFile="$dir/log4j2.properties" \
-    -Dkafka.logs.dir="$dir" \
-    -cp "$LIBS/*" kafka.Kafka "$dir/server.properties" \
-    >>"$dir/kafka.log" 2>&1 </dev/null 9>&- &
-  pid=$!
-  echo "$pid" >"$dir/kafka.pid"
+  pid=$(launch "$dir" "$CHEAP" "$CDATA/log4j2.properties")
   log "started node $n pid $pid (127.0.0.1:$(node_port "$n"), log: $dir/kafka.log)"
 }
 
@@ -529,18 +496,12 @@ cmd_cluster_up() {
     remove_cluster_data
     mkdir -p "$CDATA"
     touch "$CMARKER"
-    DATA_LOG4J=$CDATA/log4j2.properties
-    write_log4j "$DATA_LOG4J"
+    write_log4j "$CDATA/log4j2.properties"
     local id
     id=$(cluster_id)
     for n in "${NODES[@]}"; do
       write_node_config "$n"
-      if ! java -Dlog4j2.configurationFile="$DATA_LOG4J" -cp "$LIBS/*" \
-        kafka.tools.StorageTool format --cluster-id="$id" \
-        -c "$(node_dir "$n")/server.properties" >"$(node_dir "$n")/format.log" 2>&1; then
-        cat "$(node_dir "$n")/format.log" >&2
-        die "formatting node $n in $(node_dir "$n") failed"
-      fi
+      format_storage "$(node_dir "$n")" "$id" "$CDATA/log4j2.properties"
     done
   fi
   for n in "${NODES[@]}"; do
@@ -618,7 +579,6 @@ cmd_node() {
   start)
     cluster_lock
     if ! node_pid "$n" >/dev/null; then
-      DATA_LOG4J=$CDATA/log4j2.properties
       start_node "$n"
     fi
     wait_node "$n"

@@ -1,6 +1,8 @@
-// Package templates holds the non-Go files of a generated project (README,
-// Makefile, go.mod, ...) as text/template files. The generator renders
-// them; Go files are rendered with jennifer instead.
+// Package templates holds the files of a generated project that the
+// settings barely change (README, Makefile, go.mod, and the user's
+// written-once process.go, process_test.go and main.go) as text/template
+// files. The generator renders them (and gofmt's the Go ones); the
+// generated Go of kgen/ is rendered with jennifer instead.
 package templates
 
 import (

@@ -4,62 +4,23 @@ package kgen
 
 import (
 	"encoding/json"
-	"time"
 
+	"github.com/kgen-dev/kgen/app"
 	"github.com/kgen-dev/kgen/runtime"
 )
 
 // Header is one record header.
 type Header = runtime.Header
 
-// Input is one inbound record, its value decoded. Key, Value, RawValue and
-// Headers may share memory with the runtime: returning them in outputs is
-// fine, keeping them after Process returns needs a copy.
-type Input struct {
-	// Topic, Partition and Offset locate the record in its source.
-	Topic     string
-	Partition int32
-	Offset    int64
-	Key       []byte
-	Value     InValue
-	// RawValue is the record value as received, before decoding. In tests
-	// (RunMemory, Case) a RawValue that is not nil is fed to the processor
-	// instead of Value encoded: give bytes that do not decode to test what
-	// happens to a record that cannot be decoded.
-	RawValue []byte
-	Headers  []Header
-	// Time is the record's timestamp.
-	Time time.Time
-	// Source is the id of the inbound client the record came from.
-	Source string
+// Input is one inbound record, its value decoded into InValue (see app.Input):
+// its bytes may share memory with the runtime, so keep copies, not them, after
+// Process returns; in.Out returns the outputs without an allocation per record.
+type Input = app.Input[InValue, OutValue]
 
-	out *[]Output // the worker's output buffer (Out)
-}
-
-// Out returns outs as Process's result without allocating: the slice is
-// the worker's, reused for its next record, so return it and do not keep
-// it; call Out once per record, with every output. Returning a []Output
-// literal works as well, at the cost of an allocation per record.
-func (in Input) Out(outs ...Output) []Output {
-	if in.out == nil {
-		return append([]Output(nil), outs...)
-	}
-	*in.out = append((*in.out)[:0], outs...)
-	return *in.out
-}
-
-// Output is one record to write.
-type Output struct {
-	Key     []byte
-	Value   OutValue
-	Headers []Header
-	// Timestamp is the record's timestamp; zero means the inbound record's
-	// (Input.Time), or the time of writing when that has none.
-	Timestamp time.Time
-	// To names the outbound clients to write to (the ...ID constants); empty
-	// means every outbound client.
-	To []string
-}
+// Output is one record to write, its value an OutValue; To names the outbound
+// clients to write to (the ...ID constants), empty means every one (see
+// app.Output).
+type Output = app.Output[OutValue]
 
 // Permanent marks err as an error that running Process again cannot cure (a
 // record that will never parse, a value out of range): returned from Process,
@@ -75,22 +36,7 @@ func Permanent(err error) error {
 // is not retried, it is counted as failed and goes straight to the failure
 // policy. For a JSON value, Err is a *runtime.JSONValueError naming the place
 // by JSON pointer and the JSON type expected ("/id: want integer, got string").
-type DecodeError struct {
-	Err error
-}
-
-func (e *DecodeError) Error() string {
-	return "decode value: " + e.Err.Error()
-}
-
-func (e *DecodeError) Unwrap() error {
-	return e.Err
-}
-
-// Is makes a DecodeError permanent: errors.Is(e, runtime.ErrPermanent).
-func (e *DecodeError) Is(target error) bool {
-	return target == runtime.ErrPermanent
-}
+type DecodeError = app.DecodeError
 
 // InValue is the inbound record value, as JSON.
 //

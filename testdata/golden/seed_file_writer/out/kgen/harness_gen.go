@@ -3,36 +3,24 @@
 package kgen
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"maps"
-	"slices"
-	"strconv"
 	"time"
 
-	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/app/harness"
 )
 
 // TB is the part of testing.TB the harness uses.
-type TB interface {
-	Helper()
-	Errorf(format string, args ...any)
-	Fatalf(format string, args ...any)
-}
+type TB = harness.TB
 
 // Result is what an in-memory run of Process wrote and would commit.
-type Result struct {
-	// Outputs are the records each outbound client received, by client id, in
-	// the order written, their values decoded.
-	Outputs map[string][]Output
-	// DeadLetters are the records whose retries were spent, as written to the
-	// dead-letter topic (failure policy dead_letter).
-	DeadLetters []runtime.Message
-	// Skipped are the records the failure policy skip passed over.
-	Skipped []runtime.Record
-	// Committed is the next offset that would be committed, by "topic/partition".
-	Committed map[string]int64
+type Result = harness.Result[OutValue]
+
+// memory runs Process in memory for RunMemory and Case.
+var memory = harness.Harness[InValue, OutValue, Config]{
+	Codec:      codec,
+	Source:     InboundID,
+	TestConfig: TestConfig,
+	Topic:      "ARTICLE",
 }
 
 // TestConfig is DefaultConfig with retries that wait a millisecond, so failing
@@ -49,144 +37,16 @@ func TestConfig() Config {
 // with no Source or Topic comes from the first inbound client
 // ("inbound", topic "ARTICLE"); Offsets left 0 count up from 0 per partition.
 func RunMemory(ctx context.Context, cfg Config, p ProcessFunc, ins ...Input) (Result, error) {
-	recs := make([]runtime.Record, len(ins))
-	next := map[string]int64{}
-	for i, in := range ins {
-		b, err := EncodeInValue(in.Value)
-		if err != nil {
-			return Result{}, fmt.Errorf("input %d: %w", i, err)
-		}
-		rec := runtime.Record{
-			Source:    in.Source,
-			Topic:     in.Topic,
-			Partition: in.Partition,
-			Offset:    in.Offset,
-			Key:       in.Key,
-			Value:     b,
-			Headers:   in.Headers,
-			Time:      in.Time,
-		}
-		if rec.Source == "" {
-			rec.Source = InboundID
-		}
-		if rec.Topic == "" {
-			rec.Topic = "ARTICLE"
-		}
-		tp := rec.Topic + "/" + strconv.Itoa(int(rec.Partition))
-		if rec.Offset == 0 {
-			rec.Offset = next[tp]
-		}
-		next[tp] = rec.Offset + 1
-		recs[i] = rec
-	}
-	mr, runErr := runtime.RunInMemory(ctx, cfg.Runtime(), Handler(p), recs)
-	res := Result{
-		Outputs:     map[string][]Output{},
-		DeadLetters: mr.DeadLetters,
-		Skipped:     mr.Skipped,
-		Committed:   mr.Committed,
-	}
-	for id, msgs := range mr.Outputs {
-		for _, msg := range msgs {
-			v, err := DecodeOutValue(msg.Value)
-			if err != nil {
-				return res, fmt.Errorf("output to %s: %w", id, err)
-			}
-			res.Outputs[id] = append(res.Outputs[id], Output{
-				Key:       msg.Key,
-				Value:     v,
-				Headers:   msg.Headers,
-				Timestamp: msg.Timestamp,
-			})
-		}
-	}
-	return res, runErr
+	return memory.RunMemory(ctx, cfg, p, ins...)
 }
 
-// Case is one table-driven test of Process: records in, expected writes out.
-type Case struct {
-	Name string
-	// In are the records fed to Process, in order (see RunMemory).
-	In []Input
-	// Want is what each outbound client should receive, by client id, in
-	// order; a client missing from Want must receive nothing. Outputs compare
-	// by key, encoded value and headers, and by Timestamp where the wanted one
-	// is set (an output carries its input's Time unless Process sets one).
-	Want map[string][]Output
-	// WantDeadLetters is how many records should end as dead letters.
-	WantDeadLetters int
-	// WantCommitted, when not nil, is the next offset that should be committed,
-	// by "topic/partition".
-	WantCommitted map[string]int64
-	// WantErr says the run should fail (e.g. failure policy stop).
-	WantErr bool
-	// Config to run with; nil means TestConfig().
-	Config *Config
-}
+// Case is one table-driven test of Process: records in, expected writes out;
+// see harness.Case for its fields. A nil Config means TestConfig().
+type Case harness.Case[InValue, OutValue, Config]
 
 // Check runs c.In through p in memory and reports on t every way the result
 // differs from what c wants.
 func (c Case) Check(t TB, p ProcessFunc) {
 	t.Helper()
-	cfg := TestConfig()
-	if c.Config != nil {
-		cfg = *c.Config
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	res, err := RunMemory(ctx, cfg, p, c.In...)
-	if (err != nil) != c.WantErr {
-		t.Fatalf("run error = %v, want error: %v", err, c.WantErr)
-	}
-	ids := map[string]bool{}
-	for id := range c.Want {
-		ids[id] = true
-	}
-	for id := range res.Outputs {
-		ids[id] = true
-	}
-	for _, id := range slices.Sorted(maps.Keys(ids)) {
-		got, want := res.Outputs[id], c.Want[id]
-		if len(got) != len(want) {
-			t.Errorf("client %s received %d records, want %d", id, len(got), len(want))
-			continue
-		}
-		for i := range got {
-			if d := diffOutput(got[i], want[i]); d != "" {
-				t.Errorf("client %s record %d: %s", id, i, d)
-			}
-		}
-	}
-	if len(res.DeadLetters) != c.WantDeadLetters {
-		t.Errorf("%d dead letters, want %d", len(res.DeadLetters), c.WantDeadLetters)
-	}
-	if c.WantCommitted != nil && !maps.Equal(res.Committed, c.WantCommitted) {
-		t.Errorf("committed %v, want %v", res.Committed, c.WantCommitted)
-	}
-}
-
-// diffOutput describes how got differs from want ("" when it does not),
-// comparing keys, encoded values, headers and (when want sets it) the
-// timestamp; To is not compared.
-func diffOutput(got, want Output) string {
-	if !bytes.Equal(got.Key, want.Key) {
-		return fmt.Sprintf("key %q, want %q", got.Key, want.Key)
-	}
-	gv, gerr := EncodeOutValue(got.Value)
-	wv, werr := EncodeOutValue(want.Value)
-	if gerr != nil || werr != nil {
-		return fmt.Sprintf("cannot encode values: %v, %v", gerr, werr)
-	}
-	if !bytes.Equal(gv, wv) {
-		return fmt.Sprintf("value %q, want %q", gv, wv)
-	}
-	if !slices.EqualFunc(got.Headers, want.Headers, func(a, b Header) bool {
-		return a.Key == b.Key && bytes.Equal(a.Value, b.Value)
-	}) {
-		return fmt.Sprintf("headers %v, want %v", got.Headers, want.Headers)
-	}
-	if !want.Timestamp.IsZero() && !got.Timestamp.Equal(want.Timestamp) {
-		return fmt.Sprintf("timestamp %v, want %v", got.Timestamp, want.Timestamp)
-	}
-	return ""
+	memory.Check(t, harness.Case[InValue, OutValue, Config](c), p)
 }

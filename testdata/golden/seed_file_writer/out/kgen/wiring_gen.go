@@ -4,9 +4,8 @@ package kgen
 
 import (
 	"context"
-	"fmt"
 
-	app "github.com/kgen-dev/kgen/app"
+	"github.com/kgen-dev/kgen/app"
 	"github.com/kgen-dev/kgen/runtime"
 )
 
@@ -21,55 +20,22 @@ const GeneratorVersion = "dev"
 const settingsShape = `{"inbound":[{"id":"inbound","name":"kafka_consumer"}],"outbound":[{"id":"outbound","name":"file_writer"}],"payload":{"inbound":{"type":"bytes"},"outbound":{"type":"bytes"}},"on_failure":"stop"}`
 
 // ProcessFunc is the signature of Process.
-type ProcessFunc func(ctx context.Context, in Input) ([]Output, error)
+type ProcessFunc = app.Process[InValue, OutValue]
+
+// codec decodes and encodes the record values of this project.
+var codec = app.Codec[InValue, OutValue]{
+	DecodeIn:  DecodeInValue,
+	DecodeOut: DecodeOutValue,
+	EncodeIn:  EncodeInValue,
+	EncodeOut: EncodeOutValue,
+}
 
 // Handler adapts p to the runtime: it decodes each record's value into an
 // Input, calls p, and encodes the outputs. A value that fails to decode or
 // encode fails the record for good (the failure policy, no retries), never
 // a panic.
 func Handler(p ProcessFunc) runtime.Handler {
-	return func(ctx context.Context, rec *runtime.Record) ([]runtime.Output, error) {
-		v, err := DecodeInValue(rec.Value)
-		if err != nil {
-			return nil, err
-		}
-		// Each worker keeps its own buffer for Input.Out.
-		local := rec.WorkerLocal()
-		buf, _ := (*local).(*[]Output)
-		if buf == nil {
-			buf = new([]Output)
-			*local = buf
-		}
-		outs, err := p(ctx, Input{
-			Topic:     rec.Topic,
-			Partition: rec.Partition,
-			Offset:    rec.Offset,
-			Key:       rec.Key,
-			Value:     v,
-			Headers:   rec.Headers,
-			Time:      rec.Time,
-			Source:    rec.Source,
-			out:       buf,
-		})
-		if err != nil {
-			return nil, err
-		}
-		res := rec.Outputs(len(outs))
-		for i, o := range outs {
-			b, err := EncodeOutValue(o.Value)
-			if err != nil {
-				return nil, runtime.Permanent(fmt.Errorf("output %d: %w", i, err))
-			}
-			res[i] = runtime.Output{
-				Key:       o.Key,
-				Value:     b,
-				Headers:   o.Headers,
-				Timestamp: o.Timestamp,
-				To:        o.To,
-			}
-		}
-		return res, nil
-	}
+	return app.Handler(codec, p)
 }
 
 // Run runs the processor with cfg and p until ctx ends or a failure policy
