@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -35,10 +36,10 @@ type literalWriter struct {
 
 // isSecret reports whether a field holds a secret that must never be
 // compiled into a binary: it comes at run time from the settings file, or
-// from the environment when the settings refer to a variable alone.
+// from the environment when the settings refer to a variable alone. A
+// client's config marks its secrets with the struct tag `kgen:"secret"`.
 func isSecret(f reflect.StructField) bool {
-	n := strings.ToLower(f.Name)
-	return strings.Contains(n, "password") || strings.Contains(n, "secret") || strings.Contains(n, "token")
+	return slices.Contains(strings.Split(f.Tag.Get("kgen"), ","), "secret")
 }
 
 // typeCode renders a type.

@@ -18,13 +18,13 @@ const (
 
 // client is one inbound or outbound client as the generated code names it.
 type client struct {
-	ID       string
-	Name     string // settings name, e.g. runtime.KafkaConsumer
-	Field    string // Config field, from the id
-	NameNode string // runtime constant naming the client, e.g. "KafkaConsumer"
-	Type     string // runtime config type, e.g. "KafkaConsumerConfig"
-	Slot     string // field of runtime.InboundConfig/OutboundConfig holding it
-	Value    reflect.Value
+	ID    string
+	Name  string // settings name, e.g. runtime.KafkaConsumer
+	Field string // Config field, from the id
+	// Type is the client's config type, from its registered descriptor's
+	// NewConfig (e.g. runtime.KafkaConsumerConfig).
+	Type  reflect.Type
+	Value reflect.Value
 	// Retries is the Config field holding MaxRetries (inbound only).
 	Retries    string
 	MaxRetries int
@@ -51,15 +51,6 @@ type model struct {
 	inlineSecrets []string
 }
 
-// clientKinds maps a settings client name to its runtime types.
-var clientKinds = map[string]struct{ node, typ, slot string }{
-	runtime.KafkaConsumer: {"KafkaConsumer", "KafkaConsumerConfig", "Kafka"},
-	runtime.FileReader:    {"FileReader", "FileReaderConfig", "File"},
-	runtime.KafkaProducer: {"KafkaProducer", "KafkaProducerConfig", "Kafka"},
-	runtime.FileWriter:    {"FileWriter", "FileWriterConfig", "File"},
-	runtime.Stdout:        {"Stdout", "StdoutConfig", "Stdout"},
-}
-
 // reservedFields are Config's fixed fields.
 var reservedFields = []string{"Workers", "Failure", "Flow", "MetricsAddr"}
 
@@ -83,23 +74,17 @@ func newModel(s *settings.Settings, opts Options) (*model, error) {
 		names[r] = true
 	}
 	for i, in := range s.Runtime.Inbound {
-		c, err := newClient(in.ID, in.Name, names)
+		c, err := newClient(runtime.Inbound, in.ID, in.Name, in.Config, names)
 		if err != nil {
 			return nil, fmt.Errorf("inbound client %d: %w", i, err)
 		}
-		switch in.Name {
-		case runtime.KafkaConsumer:
-			c.Value = valueOf(in.Kafka)
-			if in.Kafka != nil {
-				switch {
-				case len(in.Kafka.Topics) > 0:
-					c.DefaultTopic = in.Kafka.Topics[0]
-				case len(in.Kafka.Assignments) > 0:
-					c.DefaultTopic = in.Kafka.Assignments[0].Topic
-				}
+		if k, ok := in.Config.(*runtime.KafkaConsumerConfig); ok && k != nil {
+			switch {
+			case len(k.Topics) > 0:
+				c.DefaultTopic = k.Topics[0]
+			case len(k.Assignments) > 0:
+				c.DefaultTopic = k.Assignments[0].Topic
 			}
-		case runtime.FileReader:
-			c.Value = valueOf(in.File)
 		}
 		if c.DefaultTopic == "" {
 			c.DefaultTopic = in.ID
@@ -109,17 +94,9 @@ func newModel(s *settings.Settings, opts Options) (*model, error) {
 		m.inbound = append(m.inbound, c)
 	}
 	for i, out := range s.Runtime.Outbound {
-		c, err := newClient(out.ID, out.Name, names)
+		c, err := newClient(runtime.Outbound, out.ID, out.Name, out.Config, names)
 		if err != nil {
 			return nil, fmt.Errorf("outbound client %d: %w", i, err)
-		}
-		switch out.Name {
-		case runtime.KafkaProducer:
-			c.Value = valueOf(out.Kafka)
-		case runtime.FileWriter:
-			c.Value = valueOf(out.File)
-		case runtime.Stdout:
-			c.Value = valueOf(out.Stdout)
 		}
 		m.outbound = append(m.outbound, c)
 	}
@@ -133,26 +110,33 @@ func newModel(s *settings.Settings, opts Options) (*model, error) {
 	return m, nil
 }
 
-func newClient(id, name string, names namer) (client, error) {
-	k, ok := clientKinds[name]
-	if !ok {
-		return client{}, fmt.Errorf("client %q (id %q) is not supported by this kgen", name, id)
+// newClient names the client id of the registered client name, whose
+// config cfg is a pointer to the descriptor's config type (nil: the zero
+// config).
+func newClient(dir runtime.Direction, id, name string, cfg any, names namer) (client, error) {
+	d, ok := runtime.Lookup(name)
+	if !ok || d.Direction != dir {
+		return client{}, fmt.Errorf("client %q (id %q) is not supported by this kgen (no %s client of that name is registered)", name, id, dir)
+	}
+	t := reflect.TypeOf(d.NewConfig())
+	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct || t.Elem().Name() == "" {
+		return client{}, fmt.Errorf("client %q (id %q): config type %v is not a pointer to a named struct", name, id, t)
+	}
+	v := reflect.New(t.Elem()).Elem()
+	if cfg != nil {
+		cv := reflect.ValueOf(cfg)
+		if cv.Type() != t {
+			return client{}, fmt.Errorf("client %q (id %q): config is a %T, want a %v", name, id, cfg, t)
+		}
+		if !cv.IsNil() {
+			v = cv.Elem()
+		}
 	}
 	return client{
-		ID:       id,
-		Name:     name,
-		Field:    names.take(goName(id, "Client")),
-		NameNode: k.node,
-		Type:     k.typ,
-		Slot:     k.slot,
+		ID:    id,
+		Name:  name,
+		Field: names.take(goName(id, "Client")),
+		Type:  t.Elem(),
+		Value: v,
 	}, nil
-}
-
-// valueOf dereferences a config pointer; a nil one is the zero config.
-func valueOf[T any](p *T) reflect.Value {
-	if p == nil {
-		var zero T
-		return reflect.ValueOf(zero)
-	}
-	return reflect.ValueOf(*p)
 }

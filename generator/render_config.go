@@ -60,7 +60,7 @@ func renderConfig(m *model) ([]byte, error) {
 	for _, c := range m.inbound {
 		sfields = append(sfields,
 			jen.Line().Commentf("%s configures the inbound client %q (%s).", c.Field, c.ID, c.Name).Line().
-				Id(c.Field).Qual(runtimePath, c.Type),
+				Id(c.Field).Qual(c.Type.PkgPath(), c.Type.Name()),
 			jen.Commentf("%s is how many times a failed record from %q is retried", c.Retries, c.ID).Line().
 				Comment("before the failure policy applies.").Line().
 				Id(c.Retries).Int(),
@@ -69,7 +69,7 @@ func renderConfig(m *model) ([]byte, error) {
 	for _, c := range m.outbound {
 		sfields = append(sfields,
 			jen.Line().Commentf("%s configures the outbound client %q (%s).", c.Field, c.ID, c.Name).Line().
-				Id(c.Field).Qual(runtimePath, c.Type))
+				Id(c.Field).Qual(c.Type.PkgPath(), c.Type.Name()))
 	}
 	sfields = append(sfields,
 		jen.Line().Comment("Failure is what happens to records that keep failing.").Line().
@@ -94,7 +94,7 @@ func renderConfig(m *model) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("inbound %q: %w", c.ID, err)
 		}
-		items = append(items, jen.Id(c.Field).Op(":").Qual(runtimePath, c.Type).Add(vals))
+		items = append(items, jen.Id(c.Field).Op(":").Qual(c.Type.PkgPath(), c.Type.Name()).Add(vals))
 		if c.MaxRetries != 0 {
 			items = append(items, jen.Id(c.Retries).Op(":").Lit(c.MaxRetries))
 		}
@@ -104,7 +104,7 @@ func renderConfig(m *model) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("outbound %q: %w", c.ID, err)
 		}
-		items = append(items, jen.Id(c.Field).Op(":").Qual(runtimePath, c.Type).Add(vals))
+		items = append(items, jen.Id(c.Field).Op(":").Qual(c.Type.PkgPath(), c.Type.Name()).Add(vals))
 	}
 	for _, x := range []struct {
 		field string
@@ -134,16 +134,16 @@ func renderConfig(m *model) ([]byte, error) {
 	for _, c := range m.inbound {
 		ins = append(ins, fields(
 			jen.Id("ID").Op(":").Id(c.Field+"ID"),
-			jen.Id("Name").Op(":").Qual(runtimePath, c.NameNode),
-			jen.Id(c.Slot).Op(":").Op("&").Id("c").Dot(c.Field),
+			jen.Id("Name").Op(":").Lit(c.Name),
+			jen.Id("Config").Op(":").Op("&").Id("c").Dot(c.Field),
 			jen.Id("MaxRetries").Op(":").Id("c").Dot(c.Retries),
 		))
 	}
 	for _, c := range m.outbound {
 		outs = append(outs, fields(
 			jen.Id("ID").Op(":").Id(c.Field+"ID"),
-			jen.Id("Name").Op(":").Qual(runtimePath, c.NameNode),
-			jen.Id(c.Slot).Op(":").Op("&").Id("c").Dot(c.Field),
+			jen.Id("Name").Op(":").Lit(c.Name),
+			jen.Id("Config").Op(":").Op("&").Id("c").Dot(c.Field),
 		))
 	}
 	rt := []jen.Code{

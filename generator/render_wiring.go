@@ -9,8 +9,8 @@ import (
 func renderWiring(m *model) ([]byte, error) {
 	f := m.newFile()
 	f.ImportName(appPath, "app")
-	f.Const().Id("_").Op("=").Qual(runtimePath, "RequireAPI1").
-		Comment(`kgen: this project needs runtime API 1; run "go tool kgen upgrade"`)
+	f.Const().Id("_").Op("=").Qual(runtimePath, "RequireAPI2").
+		Comment(`kgen: this project needs runtime API 2; run "go tool kgen upgrade"`)
 	f.Line()
 	f.Comment("GeneratorVersion is the version of kgen that generated this package.")
 	f.Const().Id("GeneratorVersion").Op("=").Lit(m.opts.Version)

@@ -8,7 +8,9 @@ import (
 
 // Acker learns the outcome of one written message: nil once the outbound
 // client made it durable (producer ack, file write fsynced), or the error.
-// A Sink calls Done exactly once per message it accepted.
+// A Sink calls Done exactly once per message it accepted; one that learns
+// of many messages' durability at once acknowledges them through an Acks
+// (the fast path).
 type Acker interface {
 	Done(err error)
 }

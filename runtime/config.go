@@ -47,13 +47,18 @@ type Config struct {
 	Logger      *slog.Logger
 }
 
-// InboundConfig is one source of records. Exactly one of the client
-// configs matching Name is set.
+// InboundConfig is one source of records.
 type InboundConfig struct {
-	ID    string
-	Name  string // KafkaConsumer or FileReader
-	Kafka *KafkaConsumerConfig
-	File  *FileReaderConfig
+	ID string
+	// Name is the registered client's name (see Register), e.g.
+	// KafkaConsumer or FileReader.
+	Name string
+	// Config is the client's config: a pointer to its config type (e.g.
+	// *KafkaConsumerConfig), or a json.RawMessage holding the settings'
+	// "config" object, which Run decodes with the client's descriptor and
+	// checks against its Schema at start. nil is the zero config. Run
+	// applies the client's Defaults to it.
+	Config any
 	// MaxRetries is how many times the handler runs again on a record of
 	// this source that it failed before the failure policy applies (the
 	// seed's max_retries). Outputs that fail to send are sent again
@@ -61,14 +66,14 @@ type InboundConfig struct {
 	MaxRetries int
 }
 
-// OutboundConfig is one sink. Exactly one of the client configs matching
-// Name is set.
+// OutboundConfig is one sink.
 type OutboundConfig struct {
-	ID     string
-	Name   string // KafkaProducer, FileWriter or Stdout
-	Kafka  *KafkaProducerConfig
-	File   *FileWriterConfig
-	Stdout *StdoutConfig
+	ID string
+	// Name is the registered client's name (see Register), e.g.
+	// KafkaProducer, FileWriter or Stdout.
+	Name string
+	// Config is the client's config, as InboundConfig.Config.
+	Config any
 }
 
 // Security holds TLS and SASL settings (kafka-python's security_protocol,
@@ -77,7 +82,7 @@ type Security struct {
 	Protocol      string // PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
 	SASLMechanism string // PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
 	Username      string
-	Password      string
+	Password      string `kgen:"secret"`
 	CAFile        string
 	CertFile      string
 	KeyFile       string

@@ -12,8 +12,8 @@ import (
 
 // TestSeedEffectiveConfigMatchesREADME: the configuration a project
 // generated from the seed's sample settings runs with (the settings'
-// values, then the runtime's defaults, as app.Run and the clients apply
-// them) is the table the README documents between its effective-config
+// values, then the runtime's defaults, as Run applies them through the
+// clients' descriptors) is the table the README documents between its effective-config
 // markers. Change a default, and the README must say so
 // (KGEN_UPDATE_README=1 rewrites the table).
 func TestSeedEffectiveConfigMatchesREADME(t *testing.T) {
@@ -22,11 +22,8 @@ func TestSeedEffectiveConfigMatchesREADME(t *testing.T) {
 		t.Fatalf("seed settings: %v", diags)
 	}
 	cfg := s.Runtime.Defaults()
-	in := runtime.ConsumerDefaultsForTest(*cfg.Inbound[0].Kafka)
-	out, err := runtime.ProducerDefaultsForTest(*cfg.Outbound[0].Kafka)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := *clientDefaults(t, cfg.Inbound[0].Name, cfg.Inbound[0].Config).(*runtime.KafkaConsumerConfig)
+	out := *clientDefaults(t, cfg.Outbound[0].Name, cfg.Outbound[0].Config).(*runtime.KafkaProducerConfig)
 	idempotent := out.Acks == -1 && !out.DisableIdempotence
 	inFlight := 1
 	if idempotent {
@@ -84,6 +81,17 @@ func TestSeedEffectiveConfigMatchesREADME(t *testing.T) {
 	if have := text[i+len(begin) : j]; have != want.String() {
 		t.Errorf("README.md's effective configuration of the seed's settings is out of date; between the markers it should read:\n%s", want.String())
 	}
+}
+
+// clientDefaults is cfg with the defaults of the client registered as
+// name, as Run applies them.
+func clientDefaults(t *testing.T, name string, cfg any) any {
+	t.Helper()
+	c, ok := runtime.Lookup(name)
+	if !ok || c.Defaults == nil {
+		t.Fatalf("client %q: not registered or without defaults", name)
+	}
+	return c.Defaults(cfg)
 }
 
 func orDefault(s, def string) string {

@@ -504,8 +504,7 @@ func (f *finisher) flush() {
 }
 
 // ackAll calls Done(nil) on every Acker of acks; the engine's own (tasks)
-// are finished in runs through f. Sinks acknowledging many messages at
-// once use it.
+// are finished in runs through f. Acks.Succeed is its public face.
 func ackAll(acks []Acker, f *finisher) {
 	var one *namedSink // the single sink, whose Ackers are tasks
 	var n int64

@@ -21,14 +21,14 @@ func ExampleRun() {
 		Workers: 8,
 		Inbound: []runtime.InboundConfig{{
 			ID: "articles", Name: runtime.KafkaConsumer, MaxRetries: 3,
-			Kafka: &runtime.KafkaConsumerConfig{
+			Config: &runtime.KafkaConsumerConfig{
 				Brokers: []string{"127.0.0.1:9092"}, GroupID: "uppercase",
 				Topics: []string{"articles"}, AutoOffsetReset: "earliest",
 			},
 		}},
 		Outbound: []runtime.OutboundConfig{{
 			ID: "out", Name: runtime.KafkaProducer,
-			Kafka: &runtime.KafkaProducerConfig{
+			Config: &runtime.KafkaProducerConfig{
 				Brokers: []string{"127.0.0.1:9092"}, Topic: "articles-upper",
 				Acks: -1, Linger: 5 * time.Millisecond,
 			},

@@ -509,7 +509,7 @@ func TestFetchResponseSizeBounded(t *testing.T) {
 		hdr = binary.BigEndian.AppendUint32(hdr, 1)      // correlation id
 		server.Write(hdr)
 	}()
-	cfg := kafkaConsumerDefaults(KafkaConsumerConfig{})
+	cfg := withMaxBatch(kafkaConsumerDefaults(KafkaConsumerConfig{}), 64<<20)
 	f := newPartitionFetcher(&cfg, &kafka.Dialer{}, nil, nil, "t", 0)
 	f.conn, f.br = client, bufio.NewReader(client)
 	var err error

@@ -132,7 +132,7 @@ func TestFetchCancelAfterErrorDoesNotPanic(t *testing.T) {
 		return func() bool { return false } // already started: stop cannot prevent it
 	}
 	defer func() { afterFunc = context.AfterFunc }()
-	cfg := kafkaConsumerDefaults(KafkaConsumerConfig{Brokers: []string{b.addr()}})
+	cfg := withMaxBatch(kafkaConsumerDefaults(KafkaConsumerConfig{Brokers: []string{b.addr()}}), 64<<20)
 	f := newPartitionFetcher(&cfg, fetchDialer(&kafka.Dialer{ClientID: "t", Timeout: time.Second}, nil), nil, nil, "t", 0)
 	defer f.close()
 	if _, _, _, err := f.fetch(context.Background(), 0, nil); err == nil {
@@ -426,7 +426,7 @@ func TestFetchHonoursThrottle(t *testing.T) {
 		}
 		return empty(0)
 	}
-	cfg := kafkaConsumerDefaults(KafkaConsumerConfig{Brokers: []string{b.addr()}, MaxWait: 10 * time.Millisecond})
+	cfg := withMaxBatch(kafkaConsumerDefaults(KafkaConsumerConfig{Brokers: []string{b.addr()}, MaxWait: 10 * time.Millisecond}), 64<<20)
 	f := newPartitionFetcher(&cfg, fetchDialer(&kafka.Dialer{ClientID: "t", Timeout: time.Second}, nil), nil, nil, "t", 0)
 	defer f.close()
 	var waits []time.Duration

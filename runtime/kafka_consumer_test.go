@@ -12,6 +12,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/kgen-dev/kgen/internal/kafkatest"
+	"github.com/kgen-dev/kgen/runtime"
 )
 
 // TestKafkaNewPartitionsConsumed: partitions added to a consumed topic are
@@ -22,7 +23,7 @@ func TestKafkaNewPartitionsConsumed(t *testing.T) {
 	in, out := kafkatest.Topic(t, addr, 1), kafkatest.Topic(t, addr, 1)
 	group := "g-" + in
 	cfg := kafkaConfig(addr, group, []string{in}, out, 2, testLogger(t))
-	cfg.Inbound[0].Kafka.PartitionWatchInterval = 500 * time.Millisecond
+	cfg.Inbound[0].Config.(*runtime.KafkaConsumerConfig).PartitionWatchInterval = 500 * time.Millisecond
 	stop := runInProcess(t, cfg, passthrough)
 	defer stop()
 
@@ -65,7 +66,7 @@ func TestKafkaIdleLatestHandover(t *testing.T) {
 	kafkatest.Produce(t, addr, in, old) // before any member: never read
 	group := "g-" + in
 	cfg := kafkaConfig(addr, group, []string{in}, out, 2, testLogger(t))
-	cfg.Inbound[0].Kafka.AutoOffsetReset = "latest"
+	cfg.Inbound[0].Config.(*runtime.KafkaConsumerConfig).AutoOffsetReset = "latest"
 	stop := runInProcess(t, cfg, passthrough)
 	waitCommitted(t, addr, group, in, len(old), 60*time.Second) // the start position
 	if err := stop(); err != nil {

@@ -29,7 +29,7 @@ func TestKafkaOutboundFailureKeepsKeyOrder(t *testing.T) {
 	out := in + "-late"
 	group := "g-" + in
 	cfg := kafkaConfig(addr, group, []string{in}, out, 4, testLogger(t))
-	pc := cfg.Outbound[0].Kafka
+	pc := cfg.Outbound[0].Config.(*runtime.KafkaProducerConfig)
 	pc.AckTimeout, pc.RequestTimeout, pc.MaxAttempts = 2*time.Second, time.Second, 2
 	cfg.Failure.MaxBackoff = 500 * time.Millisecond
 	cfg.MetricsAddr = freeAddr(t)

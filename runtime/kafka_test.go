@@ -102,11 +102,11 @@ func kafkaConfig(addr, group string, topics []string, out string, workers int, l
 	return runtime.Config{
 		Workers: workers,
 		Inbound: []runtime.InboundConfig{{ID: "in", Name: runtime.KafkaConsumer, MaxRetries: 2,
-			Kafka: &runtime.KafkaConsumerConfig{Brokers: []string{addr}, GroupID: group, Topics: topics,
+			Config: &runtime.KafkaConsumerConfig{Brokers: []string{addr}, GroupID: group, Topics: topics,
 				AutoOffsetReset: "earliest", CommitInterval: 200 * time.Millisecond, MaxWait: 100 * time.Millisecond,
 				HeartbeatInterval: time.Second}}},
 		Outbound: []runtime.OutboundConfig{{ID: "out", Name: runtime.KafkaProducer,
-			Kafka: &runtime.KafkaProducerConfig{Brokers: []string{addr}, Topic: out, Acks: -1,
+			Config: &runtime.KafkaProducerConfig{Brokers: []string{addr}, Topic: out, Acks: -1,
 				Linger: 5 * time.Millisecond, BatchSize: 1000, MaxAttempts: 5, AckTimeout: 30 * time.Second}}},
 		Failure: runtime.FailurePolicy{Backoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond},
 		Logger:  log,
@@ -245,7 +245,7 @@ func TestKafkaManualAssignmentResumes(t *testing.T) {
 	first := keyedMessages(300, 30, "a")
 	kafkatest.Produce(t, addr, in, first)
 	cfg := kafkaConfig(addr, group, nil, out, 4, testLogger(t))
-	cfg.Inbound[0].Kafka.Assignments = []runtime.PartitionAssignment{{Topic: in, Partition: 0}, {Topic: in, Partition: 1}}
+	cfg.Inbound[0].Config.(*runtime.KafkaConsumerConfig).Assignments = []runtime.PartitionAssignment{{Topic: in, Partition: 0}, {Topic: in, Partition: 1}}
 	stop := runInProcess(t, cfg, passthrough)
 	got := kafkatest.ReadAll(t, addr, out, len(first), 60*time.Second)
 	if err := stop(); err != nil {
@@ -730,7 +730,7 @@ func TestKafkaOutboundBrokerAwayAndBack(t *testing.T) {
 	in, out := kafkatest.Topic(t, addr, 2), kafkatest.Topic(t, addr2, 2)
 	group := "g-" + in
 	cfg := kafkaConfig(addr, group, []string{in}, out, 4, testLogger(t))
-	pc := cfg.Outbound[0].Kafka
+	pc := cfg.Outbound[0].Config.(*runtime.KafkaProducerConfig)
 	pc.Brokers = []string{addr2}
 	pc.AckTimeout, pc.RequestTimeout, pc.MaxAttempts = 2*time.Second, 2*time.Second, 2
 	cfg.Failure.MaxBackoff = 500 * time.Millisecond
@@ -783,14 +783,14 @@ func TestKafkaTwoInboundTwoOutboundRouting(t *testing.T) {
 	dir := t.TempDir()
 	cfg := kafkaConfig(addr, "g-"+orders, []string{orders}, enriched, 4, testLogger(t))
 	second := cfg.Inbound[0]
-	kc := *second.Kafka
+	kc := *second.Config.(*runtime.KafkaConsumerConfig)
 	kc.Topics, kc.GroupID = []string{payments}, "g-"+payments
-	second.ID, second.Kafka = "payments", &kc
+	second.ID, second.Config = "payments", &kc
 	cfg.Inbound[0].ID = "orders"
 	cfg.Inbound = append(cfg.Inbound, second)
 	cfg.Outbound[0].ID = "enriched"
 	cfg.Outbound = append(cfg.Outbound, runtime.OutboundConfig{ID: "audit", Name: runtime.FileWriter,
-		File: &runtime.FileWriterConfig{Path: filepath.Join(dir, "audit.log"), Append: true, Framing: "lines"}})
+		Config: &runtime.FileWriterConfig{Path: filepath.Join(dir, "audit.log"), Append: true, Framing: "lines"}})
 
 	// Orders go to Kafka, payments to the audit file, and records marked
 	// "both" fan out to every outbound client.
@@ -848,8 +848,8 @@ func TestKafkaInboundBrokerAwayAndBack(t *testing.T) {
 	in, out := kafkatest.Topic(t, addr2, 3), kafkatest.Topic(t, addr, 3)
 	group := "g-" + in
 	cfg := kafkaConfig(addr2, group, []string{in}, out, 4, testLogger(t))
-	cfg.Inbound[0].Kafka.PollTimeout = time.Second
-	cfg.Outbound[0].Kafka.Brokers = []string{addr}
+	cfg.Inbound[0].Config.(*runtime.KafkaConsumerConfig).PollTimeout = time.Second
+	cfg.Outbound[0].Config.(*runtime.KafkaProducerConfig).Brokers = []string{addr}
 	stop := runInProcess(t, cfg, passthrough)
 	defer stop()
 

@@ -161,10 +161,10 @@ func TestKafkaReadCommittedInterleavedAborts(t *testing.T) {
 	var got []string
 	group := "g-" + topic
 	cfg := Config{Workers: 2, Logger: quietLogger(),
-		Inbound: []InboundConfig{{ID: "in", Name: KafkaConsumer, Kafka: &KafkaConsumerConfig{
+		Inbound: []InboundConfig{{ID: "in", Name: KafkaConsumer, Config: &KafkaConsumerConfig{
 			Brokers: []string{addr}, GroupID: group, Topics: []string{topic}, AutoOffsetReset: "earliest",
 			IsolationLevel: "read_committed", CommitInterval: 100 * time.Millisecond, MaxWait: 100 * time.Millisecond}}},
-		Outbound: []OutboundConfig{{ID: "out", Name: FileWriter, File: &FileWriterConfig{Path: t.TempDir() + "/out", Framing: "lines"}}},
+		Outbound: []OutboundConfig{{ID: "out", Name: FileWriter, Config: &FileWriterConfig{Path: t.TempDir() + "/out", Framing: "lines"}}},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
@@ -233,10 +233,10 @@ func TestKafkaReadCommittedLatestStartsAtLSO(t *testing.T) {
 	var got []string
 	group := "g-" + topic
 	cfg := Config{Workers: 2, Logger: quietLogger(),
-		Inbound: []InboundConfig{{ID: "in", Name: KafkaConsumer, Kafka: &KafkaConsumerConfig{
+		Inbound: []InboundConfig{{ID: "in", Name: KafkaConsumer, Config: &KafkaConsumerConfig{
 			Brokers: []string{addr}, GroupID: group, Topics: []string{topic}, AutoOffsetReset: "latest",
 			IsolationLevel: "read_committed", CommitInterval: 100 * time.Millisecond, MaxWait: 100 * time.Millisecond}}},
-		Outbound: []OutboundConfig{{ID: "out", Name: FileWriter, File: &FileWriterConfig{Path: t.TempDir() + "/out", Framing: "lines"}}},
+		Outbound: []OutboundConfig{{ID: "out", Name: FileWriter, Config: &FileWriterConfig{Path: t.TempDir() + "/out", Framing: "lines"}}},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)

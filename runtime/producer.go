@@ -348,7 +348,7 @@ type partWriter struct {
 	// acks and fin acknowledge a sent batch's records together (one lane
 	// lock per run of a partition).
 	acks []Acker
-	fin  finisher
+	fin  Acks
 }
 
 // sendResult is the outcome of one request of b.
@@ -405,6 +405,11 @@ func (w *partWriter) add(m *Message, ts int64, deadline time.Time, tok *ackToken
 		wake = true // the loop arms the linger timer
 	} else if deadline.Before(w.cur.deadline) {
 		w.cur.deadline = deadline
+	}
+	// Past its size class, a batch moves to a large buffer at once (see
+	// regrow).
+	if need := len(w.cur.buf) + recordSizeMax(m); need > cap(w.cur.buf) && limit > smallBatchCap {
+		w.cur.regrow(limit, need)
 	}
 	w.cur.add(m, ts, tok)
 	// Full: no record fits any more (a record larger than the limit goes
@@ -1072,7 +1077,28 @@ func (w *partWriter) finish(b *recordBatch, err error) {
 		}
 	}
 	b.free()
-	ackAll(acks, &w.fin)
+	w.fin.Succeed(acks)
 	clear(acks)
 	w.acks = acks[:0]
+}
+
+// regrow moves b's records into a buffer of the large size class (or
+// one with room for need bytes), in one copy: while its partition cannot
+// send, a batch opened in the small class grows towards MaxRequestSize,
+// and appends would grow its buffer again and again, each a copy (and
+// the token slice's with write barriers) under the writer's lock.
+func (b *recordBatch) regrow(limit int64, need int) {
+	nb := newRecordBatchFor(limit)
+	big := nb.buf[:0]
+	if cap(big) < need {
+		big = make([]byte, 0, max(need, int(limit)+sizeLen))
+	}
+	big = append(big, b.buf...)
+	nb.buf, b.buf = b.buf[:recordsStart], big
+	nb.free()
+	if b.n > 0 {
+		// Room for the tokens of as many records again as fit.
+		per := max(1, (len(b.buf)-recordsStart)/int(b.n))
+		b.toks = slices.Grow(b.toks, max(0, cap(b.buf)/per-len(b.toks)))
+	}
 }

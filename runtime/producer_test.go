@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
@@ -473,5 +475,67 @@ func TestProducerRestartsSequences(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPartWriterBatchGrowsInOneCopy: a batch opened in the small size
+// class while its partition could send, then growing while it cannot
+// (towards MaxRequestSize), moves to a large buffer once instead of being
+// doubled by appends again and again, its token slice too; its records and
+// tokens stay whole and in order.
+func TestPartWriterBatchGrowsInOneCopy(t *testing.T) {
+	p := &producer{cfg: KafkaProducerConfig{BatchBytes: 16 << 10, MaxRequestSize: 1 << 20}}
+	w := &partWriter{p: p, wake: make(chan struct{}, 1)}
+	const n = 3000 // about 350 KB: past the small class, within the request
+	toks := make([]ackToken, n)
+	msgs := make([]Message, n)
+	var bufMoves, tokMoves int
+	var lastBuf *byte
+	var lastToks **ackToken
+	for i := range msgs {
+		msgs[i] = Message{Key: []byte("key"), Value: []byte(fmt.Sprintf("%0100d", i))}
+		if !w.add(&msgs[i], 1_700_000_000_000, time.Time{}, &toks[i]) {
+			t.Fatal("add refused")
+		}
+		// The partition sent its batch: blocked until the request returns.
+		w.blocked.Store(true)
+		if len(w.full) > 0 {
+			t.Fatalf("a batch closed at record %d (%d bytes), under MaxRequestSize", i, w.full[0].size())
+		}
+		if d := unsafe.SliceData(w.cur.buf); d != lastBuf {
+			if i > 0 {
+				bufMoves++
+			}
+			lastBuf = d
+		}
+		if d := unsafe.SliceData(w.cur.toks); d != lastToks && cap(w.cur.buf) > smallBatchCap {
+			tokMoves++
+			lastToks = d
+		}
+	}
+	if bufMoves != 1 {
+		t.Errorf("the batch's buffer moved %d times, want once", bufMoves)
+	}
+	if tokMoves != 1 {
+		t.Errorf("the token slice moved %d times past the small class, want once", tokMoves)
+	}
+	b := w.cur
+	defer b.free()
+	if int(b.n) != n {
+		t.Fatalf("batch has %d records, want %d", b.n, n)
+	}
+	for i := range b.toks {
+		if b.toks[i] != &toks[i] {
+			t.Fatalf("token %d out of place", i)
+		}
+	}
+	i := 0
+	if err := eachRecord(b.buf[recordsStart:], func(m *Message, _ int64) {
+		if string(m.Value) != string(msgs[i].Value) {
+			t.Fatalf("record %d: value %q, want %q", i, m.Value, msgs[i].Value)
+		}
+		i++
+	}); err != nil || i != n {
+		t.Fatalf("decoded %d records, err %v", i, err)
 	}
 }

@@ -5,19 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 )
 
 // APIVersion is the runtime API that generated code is written against.
-// Generated code refers to the constant named RequireAPI1 (for version 1),
+// Generated code refers to the constant named RequireAPI2 (for version 2),
 // so a project paired with an incompatible runtime fails to compile on
 // that line, whose comment says what to run.
-const APIVersion = 1
+//
+// Version 2: clients are registered descriptors (Register, Client);
+// InboundConfig and OutboundConfig carry the client's config in Config.
+const APIVersion = 2
 
-// RequireAPI1 exists while the runtime speaks API version 1.
-const RequireAPI1 = true
+// RequireAPI2 exists while the runtime speaks API version 2.
+const RequireAPI2 = true
 
 // MemoryResult is what an in-memory run produced.
 type MemoryResult struct {
@@ -33,40 +35,18 @@ type MemoryResult struct {
 	Committed map[string]int64
 }
 
-// sinkFactories builds outbound clients by name: adding a client is one
-// line here and one file.
-var sinkFactories = map[string]func(o OutboundConfig, cfg Config) (Sink, error){
-	KafkaProducer: func(o OutboundConfig, cfg Config) (Sink, error) {
-		return NewKafkaSink(*o.Kafka, cfg.Logger.With("client", o.ID))
-	},
-	FileWriter: func(o OutboundConfig, cfg Config) (Sink, error) {
-		return NewFileSink(*o.File, cfg.Workers, cfg.Logger.With("client", o.ID))
-	},
-	Stdout: func(o OutboundConfig, cfg Config) (Sink, error) {
-		return NewStdoutSink(*o.Stdout, os.Stdout)
-	},
-}
-
-// sourceFactories builds inbound clients by name.
-var sourceFactories = map[string]func(in InboundConfig, cfg Config) (Source, error){
-	KafkaConsumer: func(in InboundConfig, cfg Config) (Source, error) {
-		kc := *in.Kafka
-		if kc.MaxBatchBytes <= 0 {
-			kc.MaxBatchBytes = cfg.Flow.MaxInFlightBytes
-		}
-		return NewKafkaSource(in.ID, kc, cfg.Flow.DrainTimeout, cfg.Logger)
-	},
-	FileReader: func(in InboundConfig, cfg Config) (Source, error) {
-		return NewFileSource(in.ID, *in.File, cfg.Logger)
-	},
-}
-
+// newSink builds the outbound client o through its registered descriptor.
 func newSink(o OutboundConfig, cfg Config) (Sink, error) {
-	f := sinkFactories[o.Name]
-	if f == nil || (o.Kafka == nil && o.File == nil && o.Stdout == nil) {
-		return nil, fmt.Errorf("outbound %q: unsupported client %q or missing config", o.ID, o.Name)
+	c, cc, err := clientConfig(Outbound, o.ID, o.Name, o.Config, cfg.Logger)
+	if err != nil {
+		return nil, err
 	}
-	return f(o, cfg)
+	return c.NewSink(cc, clientEnv(o.ID, cfg))
+}
+
+// clientEnv is the Env of the client id under cfg (defaults applied).
+func clientEnv(id string, cfg Config) Env {
+	return Env{ID: id, Workers: cfg.Workers, Flow: cfg.Flow, Logger: cfg.Logger}
 }
 
 // supervise runs an inbound client until ctx ends, restarting it with
@@ -129,14 +109,24 @@ func Run(ctx context.Context, cfg Config, h Handler) error {
 		sinks[o.ID] = s
 		order = append(order, o.ID)
 	}
-	for _, in := range cfg.Inbound {
-		if cfg.Failure.OnFailure != DeadLetter || in.Kafka == nil {
+	// Every inbound client's descriptor and config, checked before any
+	// client starts.
+	type inbound struct {
+		desc Client
+		cfg  any
+	}
+	ins := make([]inbound, len(cfg.Inbound))
+	for i, in := range cfg.Inbound {
+		c, cc, err := clientConfig(Inbound, in.ID, in.Name, in.Config, cfg.Logger)
+		if err != nil {
+			closeSinks(time.Second)
+			return err
+		}
+		ins[i] = inbound{c, cc}
+		if cfg.Failure.OnFailure != DeadLetter || c.DeadLetters == nil {
 			continue
 		}
-		s, err := NewKafkaSink(KafkaProducerConfig{
-			Brokers: in.Kafka.Brokers, Topic: cfg.Failure.DeadLetterTopic, ClientID: in.Kafka.ClientID,
-			Acks: -1, Linger: 5 * time.Millisecond, Security: in.Kafka.Security,
-		}, cfg.Logger.With("client", in.ID+"-dead-letters"))
+		s, err := c.DeadLetters(cc, cfg.Failure.DeadLetterTopic, clientEnv(in.ID, cfg))
 		if err != nil {
 			closeSinks(time.Second)
 			return fmt.Errorf("dead-letter client for %q: %w", in.ID, err)
@@ -168,14 +158,8 @@ func Run(ctx context.Context, cfg Config, h Handler) error {
 	}()
 	srcErr := make(chan error, len(cfg.Inbound))
 	var srcWG sync.WaitGroup
-	for _, in := range cfg.Inbound {
-		f := sourceFactories[in.Name]
-		if f == nil || (in.Kafka == nil && in.File == nil) {
-			cancel()
-			srcErr <- fmt.Errorf("inbound %q: unsupported client %q", in.ID, in.Name)
-			break
-		}
-		src, err := f(in, cfg)
+	for i, in := range cfg.Inbound {
+		src, err := ins[i].desc.NewSource(ins[i].cfg, clientEnv(in.ID, cfg))
 		if err != nil {
 			cancel()
 			srcErr <- err

@@ -24,9 +24,6 @@ const (
 	// fileBufferSize is the write buffer of each file; a full buffer is
 	// written out by the writer that fills it and wakes the flusher.
 	fileBufferSize = 64 << 10
-	// defaultFlushInterval bounds how long a written record waits for its
-	// fsync and acknowledgement.
-	defaultFlushInterval = 100 * time.Millisecond
 )
 
 // ErrInvalidUTF8 is wrapped in the error of a message whose value is not
@@ -97,9 +94,9 @@ type fileOut struct {
 	closed bool
 
 	// Owned by the flusher goroutine.
-	synced int64    // file size covered by the last good fsync
-	spare  []Acker  // the other acks slice, swapped in at each flush
-	fin    finisher // finishes the acknowledged records in runs
+	synced int64   // file size covered by the last good fsync
+	spare  []Acker // the other acks slice, swapped in at each flush
+	fin    Acks    // finishes the acknowledged records in runs
 
 	lastOK   atomic.Int64 // unix nanos of the last good flush with records
 	lastFail atomic.Pointer[fileFailure]
@@ -116,21 +113,19 @@ type fileFailure struct {
 }
 
 // NewFileSink opens the file (or one per worker, for workers ≥ 1) of cfg
-// and starts their flushers. Close releases them.
+// and starts their flushers. Close releases them. Zero fields of cfg take
+// the file_writer client's defaults.
 func NewFileSink(cfg FileWriterConfig, workers int, log *slog.Logger) (*FileSink, error) {
+	return buildFileSink(fileWriterDefaults(cfg), workers, log)
+}
+
+// buildFileSink is NewFileSink for a cfg whose defaults are applied.
+func buildFileSink(cfg FileWriterConfig, workers int, log *slog.Logger) (*FileSink, error) {
 	mode := cfg.FileMode.Perm()
-	if cfg.FileMode == 0 {
-		mode = defaultFileMode
-	}
 	return newFileSink(cfg, workers, log, func(path string, truncate bool) (fileHandle, int64, error) {
 		return openFile(path, truncate, mode, cfg.FollowSymlinks)
 	})
 }
-
-// defaultFileMode is the permissions of a created file when the settings
-// give none: records may hold anything, so only the processor's user reads
-// them unless file_mode says otherwise.
-const defaultFileMode os.FileMode = 0o600
 
 // openFile opens path for appending (truncating it first when truncate is
 // set), creating it with mode. Unless follow is set, a symbolic link at
@@ -195,7 +190,7 @@ func newFileSink(cfg FileWriterConfig, workers int, log *slog.Logger,
 	}
 	interval := cfg.FlushInterval
 	if interval <= 0 {
-		interval = defaultFlushInterval
+		return nil, fmt.Errorf("file writer: flush interval %v: want a positive duration", interval)
 	}
 	workers = max(workers, 1)
 
@@ -492,7 +487,7 @@ func (fo *fileOut) flush() error {
 	if len(acks) > 0 {
 		fo.lastOK.Store(time.Now().UnixNano())
 	}
-	ackAll(acks, &fo.fin)
+	fo.fin.Succeed(acks)
 	clear(acks)
 	fo.spare = acks[:0]
 	return nil

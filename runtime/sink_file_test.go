@@ -672,7 +672,7 @@ func BenchmarkFileSinkWrite(b *testing.B) {
 			if bc.memory {
 				open = func(string, bool) (fileHandle, int64, error) { return discardFile{}, 0, nil }
 			}
-			s, err := newFileSink(FileWriterConfig{Path: filepath.Join(b.TempDir(), bc.path), Binary: true}, workers, nil, open)
+			s, err := newFileSink(fileWriterDefaults(FileWriterConfig{Path: filepath.Join(b.TempDir(), bc.path), Binary: true}), workers, nil, open)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -15,30 +15,7 @@ import (
 	"github.com/segmentio/kafka-go"
 )
 
-// Producer defaults, applied by NewKafkaSink to the zero fields of a
-// KafkaProducerConfig (kafka-python's where the seed relied on them).
 const (
-	// defaultProducerBatchBytes is batch_size, the bytes of a partition's
-	// batch: kafka-python's and Java's documented 16384.
-	defaultProducerBatchBytes = 16384
-	// defaultProducerMaxRequestSize is kafka-python's max_request_size; it
-	// also caps a single record.
-	defaultProducerMaxRequestSize = 1 << 20
-	// defaultProducerMaxInFlight is the requests in flight per partition
-	// with the idempotent producer (kafka-python's and Java's 5, the most
-	// the broker's duplicate detection covers).
-	defaultProducerMaxInFlight = 5
-	// defaultProducerLinger is linger_ms as documented in the config.
-	defaultProducerLinger = 5 * time.Millisecond
-	// defaultProducerRequestTimeout is kafka-python's request_timeout_ms.
-	defaultProducerRequestTimeout = 30 * time.Second
-	// defaultProducerAckTimeout is a record's delivery deadline after it
-	// was handed to the sink (future_timeout), when the settings give
-	// none: the Java client's delivery.timeout.ms, which leaves room for
-	// linger, several request timeouts and backoffs.
-	defaultProducerAckTimeout = 120 * time.Second
-	// defaultProducerCloseTimeout bounds the final flush (close_timeout).
-	defaultProducerCloseTimeout = 5 * time.Second
 	// producerBackoffMin/Max bound the backoff between attempts of one
 	// batch, doubling from the minimum (retry_backoff_ms is 100ms in
 	// kafka-python).
@@ -121,10 +98,11 @@ type sinkFailure struct {
 }
 
 // NewKafkaSink returns a producer writing to cfg.Brokers. Zero fields of cfg
-// take the defaults documented on the defaultProducer* constants, except
-// Acks: 0 means RequireNone (kafka-python's acks=0), so callers wanting
-// kafka-python's default of 1 must set it. It does not contact the
-// brokers: connection problems surface as failed acks and through Ready.
+// take the kafka_producer client's defaults (the defaultProducer*
+// constants), except Acks: 0 means RequireNone (kafka-python's acks=0), so
+// callers wanting kafka-python's default of 1 must set it. It does not
+// contact the brokers: connection problems surface as failed acks and
+// through Ready.
 func NewKafkaSink(cfg KafkaProducerConfig, log *slog.Logger) (*KafkaSink, error) {
 	return newKafkaSink(cfg, log, nil)
 }
@@ -132,13 +110,17 @@ func NewKafkaSink(cfg KafkaProducerConfig, log *slog.Logger) (*KafkaSink, error)
 // newKafkaSink is NewKafkaSink with the producer's requests going through
 // wrap(transport) when wrap is not nil (tests inject faults there).
 func newKafkaSink(cfg KafkaProducerConfig, log *slog.Logger, wrap func(kafka.RoundTripper) kafka.RoundTripper) (*KafkaSink, error) {
+	return buildKafkaSink(kafkaProducerDefaults(cfg), log, wrap)
+}
+
+// buildKafkaSink is newKafkaSink for a cfg whose defaults are applied.
+func buildKafkaSink(cfg KafkaProducerConfig, log *slog.Logger, wrap func(kafka.RoundTripper) kafka.RoundTripper) (*KafkaSink, error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	log = log.With("component", KafkaProducer)
-	cfg, err := producerDefaults(cfg)
-	if err != nil {
-		return nil, err
+	if len(cfg.Brokers) == 0 {
+		return nil, errors.New("kafka producer: no brokers")
 	}
 	acks, err := requiredAcks(cfg.Acks)
 	if err != nil {
@@ -183,43 +165,6 @@ func newKafkaSink(cfg KafkaProducerConfig, log *slog.Logger, wrap func(kafka.Rou
 		s.prod.dialer = fetchDialer(d, tlsCfg)
 	}
 	return s, nil
-}
-
-// producerDefaults fills the zero fields of cfg and checks what is left.
-func producerDefaults(cfg KafkaProducerConfig) (KafkaProducerConfig, error) {
-	if len(cfg.Brokers) == 0 {
-		return cfg, errors.New("kafka producer: no brokers")
-	}
-	if cfg.MaxAttempts < 0 {
-		cfg.MaxAttempts = 0 // until the delivery deadline
-	}
-	if cfg.BatchSize < 0 {
-		cfg.BatchSize = 0
-	}
-	if cfg.BatchBytes <= 0 {
-		cfg.BatchBytes = defaultProducerBatchBytes
-	}
-	if cfg.MaxRequestSize <= 0 {
-		cfg.MaxRequestSize = defaultProducerMaxRequestSize
-	}
-	if cfg.MaxInFlight <= 0 {
-		cfg.MaxInFlight = defaultProducerMaxInFlight
-	}
-	// A batch never exceeds a request.
-	cfg.BatchBytes = min(cfg.BatchBytes, cfg.MaxRequestSize)
-	if cfg.Linger <= 0 {
-		cfg.Linger = defaultProducerLinger
-	}
-	if cfg.RequestTimeout <= 0 {
-		cfg.RequestTimeout = defaultProducerRequestTimeout
-	}
-	if cfg.AckTimeout <= 0 {
-		cfg.AckTimeout = defaultProducerAckTimeout
-	}
-	if cfg.CloseTimeout <= 0 {
-		cfg.CloseTimeout = defaultProducerCloseTimeout
-	}
-	return cfg, nil
 }
 
 func requiredAcks(acks int) (kafka.RequiredAcks, error) {

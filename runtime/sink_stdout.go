@@ -42,8 +42,8 @@ type StdoutSink struct {
 	err     error  // sticky: the writer failed
 	closed  bool
 
-	spare    []Acker  // owned by the flusher
-	fin      finisher // owned by the flusher
+	spare    []Acker // owned by the flusher
+	fin      Acks    // owned by the flusher
 	isClosed atomic.Bool
 	kick     chan struct{} // the buffer filled; capacity 1
 	stop     chan struct{}
@@ -244,7 +244,7 @@ func (s *StdoutSink) flush() error {
 	s.acks = s.spare[:0]
 	s.mu.Unlock()
 	if err == nil {
-		ackAll(acks, &s.fin)
+		s.fin.Succeed(acks)
 	} else {
 		for _, a := range acks {
 			a.Done(err)

@@ -28,14 +28,18 @@ type FileSource struct {
 	log   *slog.Logger
 }
 
-// NewFileSource returns the file inbound client with id.
+// NewFileSource returns the file inbound client with id. Zero fields of
+// cfg take the file_reader client's defaults.
 func NewFileSource(id string, cfg FileReaderConfig, log *slog.Logger) (*FileSource, error) {
+	return buildFileSource(id, fileReaderDefaults(cfg), log)
+}
+
+// buildFileSource is NewFileSource for a cfg whose defaults are applied.
+func buildFileSource(id string, cfg FileReaderConfig, log *slog.Logger) (*FileSource, error) {
 	if cfg.Path == "" {
 		return nil, fmt.Errorf("file reader %q: no file", id)
 	}
 	switch cfg.Framing {
-	case "":
-		cfg.Framing = "lines"
 	case "lines", "length":
 	default:
 		return nil, fmt.Errorf("file reader %q: framing %q: want lines or length", id, cfg.Framing)

@@ -37,9 +37,9 @@ func TestFileReplayToFile(t *testing.T) {
 	cfg := Config{
 		Workers: 4,
 		Logger:  quietLogger(),
-		Inbound: []InboundConfig{{ID: "replay", Name: FileReader, File: &FileReaderConfig{Path: in}}},
+		Inbound: []InboundConfig{{ID: "replay", Name: FileReader, Config: &FileReaderConfig{Path: in}}},
 		Outbound: []OutboundConfig{{ID: "out", Name: FileWriter,
-			File: &FileWriterConfig{Path: out, Framing: "lines", FlushInterval: 10 * time.Millisecond}}},
+			Config: &FileWriterConfig{Path: out, Framing: "lines", FlushInterval: 10 * time.Millisecond}}},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -50,8 +50,15 @@ type KafkaSource struct {
 
 // NewKafkaSource returns the Kafka inbound client with id. drain bounds how
 // long a revoked or closing partition may finish its in-flight work.
+//
+// Zero fields of cfg take the kafka_consumer client's defaults;
+// MaxBatchBytes defaults to Flow.MaxInFlightBytes's default.
 func NewKafkaSource(id string, cfg KafkaConsumerConfig, drain time.Duration, log *slog.Logger) (*KafkaSource, error) {
-	cfg = kafkaConsumerDefaults(cfg)
+	return buildKafkaSource(id, withMaxBatch(kafkaConsumerDefaults(cfg), 64<<20), drain, log)
+}
+
+// buildKafkaSource is NewKafkaSource for a cfg whose defaults are applied.
+func buildKafkaSource(id string, cfg KafkaConsumerConfig, drain time.Duration, log *slog.Logger) (*KafkaSource, error) {
 	if len(cfg.Brokers) == 0 {
 		return nil, fmt.Errorf("kafka consumer %q: no bootstrap servers", id)
 	}
@@ -103,51 +110,6 @@ func (s *KafkaSource) setProblem(kind, text string) {
 	} else {
 		s.problems[kind] = text
 	}
-}
-
-// kafkaConsumerDefaults fills the zero fields with kgen's documented
-// defaults (kafka-python's where the seed relied on them).
-func kafkaConsumerDefaults(c KafkaConsumerConfig) KafkaConsumerConfig {
-	if c.AutoOffsetReset == "" {
-		c.AutoOffsetReset = "latest"
-	}
-	if c.SessionTimeout <= 0 {
-		c.SessionTimeout = 10 * time.Second
-	}
-	if c.HeartbeatInterval <= 0 {
-		c.HeartbeatInterval = 3 * time.Second
-	}
-	if c.RebalanceTimeout <= 0 {
-		c.RebalanceTimeout = 30 * time.Second
-	}
-	if c.MinBytes <= 0 {
-		c.MinBytes = 1
-	}
-	if c.MaxBytes <= 0 {
-		c.MaxBytes = 1 << 20
-	}
-	if c.MaxWait <= 0 {
-		c.MaxWait = 500 * time.Millisecond
-	}
-	if c.CommitInterval <= 0 {
-		c.CommitInterval = 5 * time.Second
-	}
-	if c.PollTimeout <= 0 {
-		c.PollTimeout = 10 * time.Second
-	}
-	if c.CloseTimeout <= 0 {
-		c.CloseTimeout = 10 * time.Second
-	}
-	if c.PartitionWatchInterval <= 0 {
-		c.PartitionWatchInterval = 5 * time.Second
-	}
-	if c.RetryBackoff <= 0 {
-		c.RetryBackoff = 100 * time.Millisecond
-	}
-	if c.MaxBatchBytes <= 0 {
-		c.MaxBatchBytes = 64 << 20 // Flow.MaxInFlightBytes's default
-	}
-	return c
 }
 
 // Run implements Source.

@@ -63,8 +63,8 @@ func TestConsumerOptions(t *testing.T) {
 			if in.MaxRetries != 2 {
 				t.Errorf("max_retries %d, want 2", in.MaxRetries)
 			}
-			if !tt.check(in.Kafka) {
-				t.Errorf("consumer config %+v", *in.Kafka)
+			if !tt.check(kafkaIn(in)) {
+				t.Errorf("consumer config %+v", *kafkaIn(in))
 			}
 			text := formatAll(diags)
 			if tt.warn != "" && !strings.Contains(text, tt.warn) {

@@ -242,7 +242,7 @@ func (cx *converter) convert(tree any) *Settings {
 		cx.errorf("/processing/retry_backoff_max_ms", "got %d; expected at least retry_backoff_ms (%d)", m.Milliseconds(), b.Milliseconds())
 	}
 	for _, in := range cfg.Inbound {
-		if k := in.Kafka; k != nil && cfg.Flow.DrainTimeout > 0 && k.Assignments == nil && cfg.Flow.DrainTimeout >= k.SessionTimeout {
+		if k := kafkaIn(in); k != nil && cfg.Flow.DrainTimeout > 0 && k.Assignments == nil && cfg.Flow.DrainTimeout >= k.SessionTimeout {
 			cx.warnf("/processing/drain_timeout_ms", "drain timeout %s is not below the session timeout %s of %s: a slow drain can cost the group its membership", cfg.Flow.DrainTimeout, k.SessionTimeout, in.ID)
 		}
 	}
@@ -277,7 +277,7 @@ func (cx *converter) inbound(ptr string, d clientDoc) runtime.InboundConfig {
 		if !cx.decode(base, d.Config, &c) {
 			return in
 		}
-		in.Kafka = cx.kafkaConsumer(base, c)
+		in.Config = cx.kafkaConsumer(base, c)
 		cx.checkBrokers(base, "inbound", d.ID, c.ClientConfig)
 		if c.MaxRetries != nil {
 			in.MaxRetries = int(*c.MaxRetries)
@@ -287,7 +287,7 @@ func (cx *converter) inbound(ptr string, d clientDoc) runtime.InboundConfig {
 		if !cx.decode(base, d.Config, &c) {
 			return in
 		}
-		in.File = &runtime.FileReaderConfig{Path: c.File, Framing: orDefault(c.Framing, "lines")}
+		in.Config = &runtime.FileReaderConfig{Path: c.File, Framing: orDefault(c.Framing, "lines")}
 		if c.File != "-" && !cx.deferred[base+"/file"] {
 			if _, err := os.Stat(c.File); errors.Is(err, fs.ErrNotExist) {
 				cx.warnf(base+"/file", "file %s does not exist (yet)", quoteShort(c.File))
@@ -308,18 +308,18 @@ func (cx *converter) outbound(ptr string, d clientDoc) runtime.OutboundConfig {
 	case runtime.KafkaProducer:
 		var c kafkaProducerDoc
 		if cx.decode(base, d.Config, &c) {
-			out.Kafka = cx.kafkaProducer(base, c)
+			out.Config = cx.kafkaProducer(base, c)
 			cx.checkBrokers(base, "outbound", d.ID, c.ClientConfig)
 		}
 	case runtime.FileWriter:
 		var c fileWriterDoc
 		if cx.decode(base, d.Config, &c) {
-			out.File = cx.fileWriter(base, c)
+			out.Config = cx.fileWriter(base, c)
 		}
 	case runtime.Stdout:
 		var c stdoutDoc
 		if d.Config == nil || cx.decode(base, d.Config, &c) {
-			out.Stdout = &runtime.StdoutConfig{Format: orDefault(c.Format, "value")}
+			out.Config = &runtime.StdoutConfig{Format: orDefault(c.Format, "value")}
 		}
 	}
 	return out
@@ -590,14 +590,14 @@ func (cx *converter) checkIDs(cfg *runtime.Config) {
 // the same cluster: every output comes back as input.
 func (cx *converter) checkLoops(cfg *runtime.Config) {
 	for i, out := range cfg.Outbound {
-		if out.Kafka == nil {
+		if kafkaOut(out) == nil {
 			continue
 		}
-		use, ok := cx.inboundTopic[out.Kafka.Topic]
-		if !ok || !overlap(use.brokers, out.Kafka.Brokers) {
+		use, ok := cx.inboundTopic[kafkaOut(out).Topic]
+		if !ok || !overlap(use.brokers, kafkaOut(out).Brokers) {
 			continue
 		}
-		cx.warnf(cx.outboundPtr[i]+"/config/topic", "topic %q is also consumed (%s): every record written comes back as input and the processor loops forever", out.Kafka.Topic, use.ptr)
+		cx.warnf(cx.outboundPtr[i]+"/config/topic", "topic %q is also consumed (%s): every record written comes back as input and the processor loops forever", kafkaOut(out).Topic, use.ptr)
 	}
 }
 
@@ -635,22 +635,22 @@ func (cx *converter) checkFiles(cfg *runtime.Config) {
 	}
 	for i, in := range cfg.Inbound {
 		ptr := cx.inboundPtr[i] + "/config/file"
-		if in.File != nil && in.File.Path != "-" && !cx.deferred[ptr] {
-			claim(in.File.Path, ptr, "read by the file reader", false)
+		if fileIn(in) != nil && fileIn(in).Path != "-" && !cx.deferred[ptr] {
+			claim(fileIn(in).Path, ptr, "read by the file reader", false)
 		}
 	}
 	for i, out := range cfg.Outbound {
 		ptr := cx.outboundPtr[i] + "/config/file"
-		if out.File == nil || cx.deferred[ptr] {
+		if fileOut(out) == nil || cx.deferred[ptr] {
 			continue
 		}
-		if !strings.Contains(out.File.Path, "{}") {
-			claim(out.File.Path, ptr, "written by the file writer", true)
+		if !strings.Contains(fileOut(out).Path, "{}") {
+			claim(fileOut(out).Path, ptr, "written by the file writer", true)
 			continue
 		}
 		for w := range max(cfg.Workers, 1) {
 			before := len(cx.diags)
-			claim(strings.ReplaceAll(out.File.Path, "{}", strconv.Itoa(w)), ptr, "written by the file writer", true)
+			claim(strings.ReplaceAll(fileOut(out).Path, "{}", strconv.Itoa(w)), ptr, "written by the file writer", true)
 			if len(cx.diags) > before {
 				break // one error per client
 			}
@@ -683,7 +683,7 @@ func (cx *converter) checkFailure(cfg *runtime.Config) {
 		cx.errorf("/processing/dead_letter_topic", "dead-letter topic %q is also consumed (%s): failed records would be processed again", f.DeadLetterTopic, use.ptr)
 	}
 	for i, in := range cfg.Inbound {
-		if in.Kafka == nil {
+		if kafkaIn(in) == nil {
 			cx.errorf("/processing/on_failure", "on_failure \"dead_letter\" writes with the brokers of the record's inbound client, and %s (%s) has none", cx.inboundPtr[i], in.Name)
 		}
 	}
@@ -742,4 +742,28 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// kafkaIn is in's Kafka consumer config, nil for another client.
+func kafkaIn(in runtime.InboundConfig) *runtime.KafkaConsumerConfig {
+	k, _ := in.Config.(*runtime.KafkaConsumerConfig)
+	return k
+}
+
+// fileIn is in's file reader config, nil for another client.
+func fileIn(in runtime.InboundConfig) *runtime.FileReaderConfig {
+	f, _ := in.Config.(*runtime.FileReaderConfig)
+	return f
+}
+
+// kafkaOut is out's Kafka producer config, nil for another client.
+func kafkaOut(out runtime.OutboundConfig) *runtime.KafkaProducerConfig {
+	k, _ := out.Config.(*runtime.KafkaProducerConfig)
+	return k
+}
+
+// fileOut is out's file writer config, nil for another client.
+func fileOut(out runtime.OutboundConfig) *runtime.FileWriterConfig {
+	f, _ := out.Config.(*runtime.FileWriterConfig)
+	return f
 }

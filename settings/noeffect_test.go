@@ -182,7 +182,7 @@ func TestBootstrapServersDefault(t *testing.T) {
 					t.Errorf("got %q, want %q", got[i], tt.want[i])
 				}
 			}
-			for _, b := range [][]string{s.Runtime.Inbound[0].Kafka.Brokers, s.Runtime.Outbound[0].Kafka.Brokers} {
+			for _, b := range [][]string{kafkaIn(s.Runtime.Inbound[0]).Brokers, kafkaOut(s.Runtime.Outbound[0]).Brokers} {
 				if len(b) != 1 {
 					t.Errorf("brokers %v", b)
 				}

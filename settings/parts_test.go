@@ -71,7 +71,7 @@ func TestInterpolationPlaces(t *testing.T) {
 	if s == nil || len(diags) > 0 {
 		t.Fatalf("diags:\n%s", formatAll(diags))
 	}
-	k := s.Runtime.Inbound[0].Kafka
+	k := kafkaIn(s.Runtime.Inbound[0])
 	if k.Topics[0] != "t1" || k.Security.Password != "pw" {
 		t.Errorf("topics %v password %q", k.Topics, k.Security.Password)
 	}
@@ -94,7 +94,7 @@ func TestSeedConversion(t *testing.T) {
 		Workers: 3,
 		Inbound: []runtime.InboundConfig{{
 			ID: "inbound", Name: runtime.KafkaConsumer, MaxRetries: 3,
-			Kafka: &runtime.KafkaConsumerConfig{
+			Config: &runtime.KafkaConsumerConfig{
 				Brokers: []string{"localhost:9092"}, GroupID: "ARTICLE_cosnumer_group", Topics: []string{"ARTICLE"},
 				AutoOffsetReset: "earliest", SessionTimeout: 27 * time.Second, HeartbeatInterval: 9 * time.Second,
 				RebalanceTimeout: 30 * time.Second, MinBytes: 1, MaxBytes: 1 << 20, MaxWait: 500 * time.Millisecond,
@@ -105,7 +105,7 @@ func TestSeedConversion(t *testing.T) {
 		}},
 		Outbound: []runtime.OutboundConfig{{
 			ID: "outbound", Name: runtime.KafkaProducer,
-			Kafka: &runtime.KafkaProducerConfig{
+			Config: &runtime.KafkaProducerConfig{
 				Brokers: []string{"localhost:9092"}, Topic: "ARTICLE", Acks: 1, MaxAttempts: 2, BatchBytes: 16384, MaxRequestSize: 1048576, MaxInFlight: 5,
 				Linger: 5 * time.Millisecond, Compression: "none", RequestTimeout: 30 * time.Second,
 				AckTimeout: 5 * time.Second, CloseTimeout: 5 * time.Second, Partitioner: "murmur2",
@@ -125,8 +125,8 @@ func TestSeedConversion(t *testing.T) {
 	data, _ = os.ReadFile(filepath.Join(fixtures, "seed_file.good.json"))
 	s, _ = Parse("seed_file", data, nil)
 	wantFile := runtime.FileWriterConfig{Path: "/home/pavan/file_writer{}.log", Append: true, Binary: true, Framing: "lines"}
-	if s == nil || *s.Runtime.Outbound[0].File != wantFile {
-		t.Errorf("file writer %+v", s.Runtime.Outbound[0].File)
+	if s == nil || *fileOut(s.Runtime.Outbound[0]) != wantFile {
+		t.Errorf("file writer %+v", fileOut(s.Runtime.Outbound[0]))
 	}
 }
 

@@ -145,7 +145,7 @@ func TestFileWriterOptions(t *testing.T) {
 	if s == nil {
 		t.Fatal(diags)
 	}
-	if f := s.Runtime.Outbound[1].File; f.FileMode != 0o640 || !f.FollowSymlinks {
+	if f := fileOut(s.Runtime.Outbound[1]); f.FileMode != 0o640 || !f.FollowSymlinks {
 		t.Errorf("FileMode %o, FollowSymlinks %v", f.FileMode, f.FollowSymlinks)
 	}
 	if s, _ := Parse("s.json", withMember(t, cfg+"/file_mode", "0999"), nil); s != nil {

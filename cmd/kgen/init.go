@@ -166,12 +166,13 @@ func (e *env) printFailurePolicy(s *settings.Settings, data []byte) {
 	// client: only Kafka inbound clients have some.
 	topic := ""
 	for _, in := range s.Runtime.Inbound {
-		if in.Kafka == nil {
+		k, _ := in.Config.(*runtime.KafkaConsumerConfig)
+		if k == nil {
 			topic = ""
 			break
 		}
-		if topic == "" && len(in.Kafka.Topics) > 0 {
-			topic = in.Kafka.Topics[0] + "-dlq"
+		if topic == "" && len(k.Topics) > 0 {
+			topic = k.Topics[0] + "-dlq"
 		}
 	}
 	what, policy := "dead-letter them", fmt.Sprintf(`"on_failure": "dead_letter", "dead_letter_topic": %q`, topic)

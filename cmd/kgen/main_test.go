@@ -149,7 +149,7 @@ func TestSchemaAndVersion(t *testing.T) {
 		t.Errorf("schema: exit %d, output is not the schema", code)
 	}
 	code, stdout, _ = kgenRun(t, ".", "version")
-	if code != exitOK || !strings.Contains(stdout, "kgen ") || !strings.Contains(stdout, "runtime API 1") {
+	if code != exitOK || !strings.Contains(stdout, "kgen ") || !strings.Contains(stdout, "runtime API 2") {
 		t.Errorf("version: exit %d:\n%s", code, stdout)
 	}
 }

@@ -49,7 +49,7 @@ func settingsTopics(cfg runtime.Config) []namedTopic {
 	}
 	var dlqConn *runtime.KafkaConsumerConfig
 	for _, in := range cfg.Inbound {
-		k := in.Kafka
+		k, _ := in.Config.(*runtime.KafkaConsumerConfig)
 		if k == nil {
 			continue
 		}
@@ -64,7 +64,7 @@ func settingsTopics(cfg runtime.Config) []namedTopic {
 		}
 	}
 	for _, o := range cfg.Outbound {
-		if k := o.Kafka; k != nil {
+		if k, _ := o.Config.(*runtime.KafkaProducerConfig); k != nil {
 			add(namedTopic{k.Topic, role("outbound", o.ID), k.Brokers, k.Security, k.ClientID})
 		}
 	}

@@ -62,7 +62,7 @@ func main() {
 	}
 	cfg := runtime.Config{
 		Workers: *workers,
-		Inbound: []runtime.InboundConfig{{ID: "in", Name: runtime.KafkaConsumer, Kafka: kc, MaxRetries: *retries}},
+		Inbound: []runtime.InboundConfig{{ID: "in", Name: runtime.KafkaConsumer, Config: kc, MaxRetries: *retries}},
 		Failure: runtime.FailurePolicy{OnFailure: runtime.OnFailure(*policy), DeadLetterTopic: *dlq,
 			Backoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
 		Flow:   runtime.FlowConfig{DrainTimeout: *drain, MaxInFlightRecords: *inFlight},
@@ -71,10 +71,10 @@ func main() {
 	switch {
 	case *file != "":
 		cfg.Outbound = []runtime.OutboundConfig{{ID: "out", Name: runtime.FileWriter,
-			File: &runtime.FileWriterConfig{Path: *file, Append: true, Framing: "lines"}}}
+			Config: &runtime.FileWriterConfig{Path: *file, Append: true, Framing: "lines"}}}
 	case *out != "":
 		cfg.Outbound = []runtime.OutboundConfig{{ID: "out", Name: runtime.KafkaProducer,
-			Kafka: &runtime.KafkaProducerConfig{Brokers: kc.Brokers, Topic: *out, Acks: -1,
+			Config: &runtime.KafkaProducerConfig{Brokers: kc.Brokers, Topic: *out, Acks: -1,
 				Linger: 5 * time.Millisecond, BatchSize: 1000, MaxAttempts: 5, AckTimeout: 30 * time.Second}}}
 	}
 	poisonBytes := []byte(*poison)

@@ -39,16 +39,16 @@ func run(ctx context.Context, f contender.Flags, inflight int64, commit time.Dur
 	}
 	cfg := runtime.Config{
 		Workers: f.Workers,
-		Inbound: []runtime.InboundConfig{{ID: "in", Name: runtime.KafkaConsumer, Kafka: kc}},
+		Inbound: []runtime.InboundConfig{{ID: "in", Name: runtime.KafkaConsumer, Config: kc}},
 		Flow:    runtime.FlowConfig{MaxInFlightBytes: inflight},
 		Logger:  log,
 	}
 	if f.File != "" {
 		cfg.Outbound = []runtime.OutboundConfig{{ID: "out", Name: runtime.FileWriter,
-			File: &runtime.FileWriterConfig{Path: f.File, Append: true, Binary: true, Framing: "lines"}}}
+			Config: &runtime.FileWriterConfig{Path: f.File, Append: true, Binary: true, Framing: "lines"}}}
 	} else {
 		cfg.Outbound = []runtime.OutboundConfig{{ID: "out", Name: runtime.KafkaProducer,
-			Kafka: &runtime.KafkaProducerConfig{Brokers: f.Brokers, Topic: f.Out, Acks: acks,
+			Config: &runtime.KafkaProducerConfig{Brokers: f.Brokers, Topic: f.Out, Acks: acks,
 				Linger: 5 * time.Millisecond, BatchBytes: batchBytes, AckTimeout: 30 * time.Second}}}
 	}
 	sleep := f.Sleep

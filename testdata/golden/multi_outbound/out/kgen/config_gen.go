@@ -126,26 +126,26 @@ func (c Config) Runtime() runtime.Config {
 		Inbound: []runtime.InboundConfig{
 			{
 				ID:         InboundID,
-				Name:       runtime.KafkaConsumer,
-				Kafka:      &c.Inbound,
+				Name:       "kafka_consumer",
+				Config:     &c.Inbound,
 				MaxRetries: c.InboundMaxRetries,
 			},
 		},
 		Outbound: []runtime.OutboundConfig{
 			{
-				ID:    ArticlesOutID,
-				Name:  runtime.KafkaProducer,
-				Kafka: &c.ArticlesOut,
+				ID:     ArticlesOutID,
+				Name:   "kafka_producer",
+				Config: &c.ArticlesOut,
 			},
 			{
-				ID:   ArchiveID,
-				Name: runtime.FileWriter,
-				File: &c.Archive,
+				ID:     ArchiveID,
+				Name:   "file_writer",
+				Config: &c.Archive,
 			},
 			{
 				ID:     ConsoleID,
-				Name:   runtime.Stdout,
-				Stdout: &c.Console,
+				Name:   "stdout",
+				Config: &c.Console,
 			},
 		},
 		Failure:     c.Failure,

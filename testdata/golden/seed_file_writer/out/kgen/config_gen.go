@@ -92,16 +92,16 @@ func (c Config) Runtime() runtime.Config {
 		Inbound: []runtime.InboundConfig{
 			{
 				ID:         InboundID,
-				Name:       runtime.KafkaConsumer,
-				Kafka:      &c.Inbound,
+				Name:       "kafka_consumer",
+				Config:     &c.Inbound,
 				MaxRetries: c.InboundMaxRetries,
 			},
 		},
 		Outbound: []runtime.OutboundConfig{
 			{
-				ID:   OutboundID,
-				Name: runtime.FileWriter,
-				File: &c.Outbound,
+				ID:     OutboundID,
+				Name:   "file_writer",
+				Config: &c.Outbound,
 			},
 		},
 		Failure:     c.Failure,

@@ -104,16 +104,16 @@ func (c Config) Runtime() runtime.Config {
 		Inbound: []runtime.InboundConfig{
 			{
 				ID:         InboundID,
-				Name:       runtime.KafkaConsumer,
-				Kafka:      &c.Inbound,
+				Name:       "kafka_consumer",
+				Config:     &c.Inbound,
 				MaxRetries: c.InboundMaxRetries,
 			},
 		},
 		Outbound: []runtime.OutboundConfig{
 			{
-				ID:    OutboundID,
-				Name:  runtime.KafkaProducer,
-				Kafka: &c.Outbound,
+				ID:     OutboundID,
+				Name:   "kafka_producer",
+				Config: &c.Outbound,
 			},
 		},
 		Failure:     c.Failure,

@@ -9,7 +9,7 @@ import (
 	"github.com/kgen-dev/kgen/runtime"
 )
 
-const _ = runtime.RequireAPI1 // kgen: this project needs runtime API 1; run "go tool kgen upgrade"
+const _ = runtime.RequireAPI2 // kgen: this project needs runtime API 2; run "go tool kgen upgrade"
 
 // GeneratorVersion is the version of kgen that generated this package.
 const GeneratorVersion = "dev"

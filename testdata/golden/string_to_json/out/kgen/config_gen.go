@@ -87,16 +87,16 @@ func (c Config) Runtime() runtime.Config {
 		Inbound: []runtime.InboundConfig{
 			{
 				ID:         EventsID,
-				Name:       runtime.KafkaConsumer,
-				Kafka:      &c.Events,
+				Name:       "kafka_consumer",
+				Config:     &c.Events,
 				MaxRetries: c.EventsMaxRetries,
 			},
 		},
 		Outbound: []runtime.OutboundConfig{
 			{
 				ID:     ConsoleID,
-				Name:   runtime.Stdout,
-				Stdout: &c.Console,
+				Name:   "stdout",
+				Config: &c.Console,
 			},
 		},
 		Failure:     c.Failure,
