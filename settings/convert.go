@@ -268,7 +268,7 @@ func (cx *converter) inbound(ptr string, d clientDoc) runtime.InboundConfig {
 	in := runtime.InboundConfig{ID: d.ID, Name: d.Name, MaxRetries: defaultMaxRetries}
 	base := ptr + "/config"
 	if d.Custom {
-		_ = cx.custom(ptr, d) // TODO(registry): in.Config
+		in.Config = cx.custom(ptr, d)
 		return in
 	}
 	switch d.Name {
@@ -301,7 +301,7 @@ func (cx *converter) outbound(ptr string, d clientDoc) runtime.OutboundConfig {
 	out := runtime.OutboundConfig{ID: d.ID, Name: d.Name}
 	base := ptr + "/config"
 	if d.Custom {
-		_ = cx.custom(ptr, d) // TODO(registry): out.Config
+		out.Config = cx.custom(ptr, d)
 		return out
 	}
 	switch d.Name {
