@@ -33,4 +33,8 @@ require (
 	google.golang.org/protobuf v1.36.8 // indirect
 )
 
+// kgen comes from its source checkout; README.md says how to use the
+// published module instead.
 replace github.com/kgen-dev/kgen => ../..
+
+tool github.com/kgen-dev/kgen/cmd/kgen

@@ -152,6 +152,12 @@ func (s *Sink) Write(_ context.Context, msgs []runtime.Message) error {
 // sender sends requests until the sink is closed and nothing is left.
 func (s *Sink) sender() {
 	defer s.wg.Done()
+	// The engine's fast acknowledgement path: this goroutine owns acks.
+	var (
+		acks  runtime.Acks
+		buf   []runtime.Acker
+		batch []pending // the request's messages; cleared once acknowledged
+	)
 	s.mu.Lock()
 	for {
 		for len(s.ready) == 0 && !s.closed {
@@ -170,7 +176,8 @@ func (s *Sink) sender() {
 			n = 1
 			q.solo--
 		}
-		batch := q.msgs[:n:n]
+		batch = append(batch[:0], q.msgs[:n]...)
+		clear(q.msgs[:n]) // the queue's array keeps nothing of them
 		q.msgs = q.msgs[n:]
 		s.mu.Unlock()
 
@@ -210,9 +217,19 @@ func (s *Sink) sender() {
 		case err == nil && failing >= notReadyAfter:
 			s.log.Info("webhook requests succeed again", "failed_in_a_row", failing)
 		}
-		for _, p := range batch {
-			done(p.ack, err)
+		if err == nil {
+			for _, p := range batch {
+				buf = append(buf, p.ack)
+			}
+			acks.Succeed(buf)
+			clear(buf)
+			buf = buf[:0]
+		} else {
+			for _, p := range batch {
+				done(p.ack, err)
+			}
 		}
+		clear(batch)
 		if len(behind) > 0 {
 			// Not sent: they did nothing wrong, so transient. The engine
 			// sends them again in order, after the failed one.
