@@ -187,6 +187,14 @@ func (s *Sink) sender() {
 		q.busy = false
 		var behind []pending
 		failing := s.failing
+		if err != nil && !runtime.IsPermanent(err) {
+			// Readiness counts the endpoint's trouble; an answer refusing
+			// a message says the endpoint works.
+			s.failing++
+			s.lastErr = err
+		} else {
+			s.failing = 0
+		}
 		if err != nil {
 			behind, q.msgs = q.msgs, nil
 			if runtime.IsPermanent(err) && len(batch) > 1 {
@@ -197,10 +205,6 @@ func (s *Sink) sender() {
 				err = fmt.Errorf("batch of %d refused, sending its messages one by one: %w",
 					len(batch), notPermanent(err))
 			}
-			s.failing++
-			s.lastErr = err
-		} else {
-			s.failing = 0
 		}
 		switch {
 		case len(q.msgs) > 0:
@@ -209,12 +213,13 @@ func (s *Sink) sender() {
 		case q.solo == 0:
 			delete(s.keys, q.key)
 		}
+		failingNow := s.failing
 		s.mu.Unlock()
 
 		switch {
-		case err != nil && failing+1 == notReadyAfter && s.reqCtx.Err() == nil:
+		case failingNow == notReadyAfter && failing+1 == notReadyAfter && s.reqCtx.Err() == nil:
 			s.log.Warn("webhook requests failing", "in_a_row", notReadyAfter, "err", err)
-		case err == nil && failing >= notReadyAfter:
+		case failingNow == 0 && failing >= notReadyAfter:
 			s.log.Info("webhook requests succeed again", "failed_in_a_row", failing)
 		}
 		if err == nil {
@@ -387,8 +392,9 @@ func appendString(b []byte, s string) []byte {
 }
 
 // Ready reports runtime.ErrClosed after Close, and the last error once
-// notReadyAfter requests in a row failed; nil otherwise. The processor's
-// /readyz includes it.
+// notReadyAfter requests in a row failed without an answer or with a 5xx,
+// 408 or 429 (an answer refusing a message says the endpoint works); nil
+// otherwise. The processor's /readyz includes it.
 func (s *Sink) Ready() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

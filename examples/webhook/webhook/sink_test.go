@@ -395,6 +395,16 @@ func TestSinkReady(t *testing.T) {
 	if err := s.Ready(); err != nil {
 		t.Fatalf("after a success: %v", err)
 	}
+	// Refused messages say the endpoint works: ready all along.
+	mu.Lock()
+	status = http.StatusBadRequest
+	mu.Unlock()
+	for range notReadyAfter + 1 {
+		write(t, s, []runtime.Message{msg("k", "v")})
+	}
+	if err := s.Ready(); err != nil {
+		t.Fatalf("after %d refused messages: %v", notReadyAfter+1, err)
+	}
 }
 
 func TestConfigValidate(t *testing.T) {
