@@ -47,7 +47,7 @@ func TestProcess(t *testing.T) {
 					},
 				},
 			},
-			WantCommitted: map[string]int64{"inbound/0": 1},
+			WantCommitted: map[string]int64{"records/0": 1},
 		},
 		{
 			Name: "keeps the order of records with the same key",
@@ -107,7 +107,7 @@ func TestProcess(t *testing.T) {
 					},
 				},
 			},
-			WantCommitted: map[string]int64{"inbound/0": 2},
+			WantCommitted: map[string]int64{"records/0": 2},
 		},
 	}
 	for _, c := range cases {

@@ -11,8 +11,10 @@ import (
 
 // Client ids, as settings.json names them.
 const (
-	// InboundID names the inbound client "inbound" (file_reader).
-	InboundID = "inbound"
+	// RecordsID names the inbound client "records" (file_reader).
+	RecordsID = "records"
+	// FeedID names the inbound client "feed" (http_poller).
+	FeedID = "feed"
 	// HookID names the outbound client "hook" (webhook) in Output.To.
 	HookID = "hook"
 	// ConsoleID names the outbound client "console" (stdout) in Output.To.
@@ -31,11 +33,20 @@ type Config struct {
 	// Workers is the processing concurrency (num_of_workers).
 	Workers int
 
-	// Inbound configures the inbound client "inbound" (file_reader).
-	Inbound runtime.FileReaderConfig
-	// InboundMaxRetries is how many times a failed record from "inbound" is retried
+	// Records configures the inbound client "records" (file_reader).
+	Records runtime.FileReaderConfig
+	// RecordsMaxRetries is how many times a failed record from "records" is retried
 	// before the failure policy applies.
-	InboundMaxRetries int
+	RecordsMaxRetries int
+
+	// Feed configures the inbound client "feed" (http_poller), a custom client:
+	// register it with runtime.Register before Main. Its config is JSON, which
+	// the runtime checks against the registered client's schema and decodes
+	// when the processor starts.
+	Feed json.RawMessage
+	// FeedMaxRetries is how many times a failed record from "feed" is retried
+	// before the failure policy applies.
+	FeedMaxRetries int
 
 	// Hook configures the outbound client "hook" (webhook), a custom client:
 	// register it with runtime.Register before Main. Its config is JSON, which
@@ -61,11 +72,16 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Workers: 2,
-		Inbound: runtime.FileReaderConfig{
+		Records: runtime.FileReaderConfig{
 			Path:    "-",
 			Framing: "lines",
 		},
-		InboundMaxRetries: 3,
+		RecordsMaxRetries: 3,
+		Feed: configJSON(map[string]any{
+			"interval_ms": json.Number("1000"),
+			"url":         os.Getenv("FEED_URL"),
+		}),
+		FeedMaxRetries: 3,
 		Hook: configJSON(map[string]any{
 			"enabled": true,
 			"extra":   nil,
@@ -93,10 +109,16 @@ func (c Config) Runtime() runtime.Config {
 		Workers: c.Workers,
 		Inbound: []runtime.InboundConfig{
 			{
-				ID:         InboundID,
+				ID:         RecordsID,
 				Name:       "file_reader",
-				Config:     &c.Inbound,
-				MaxRetries: c.InboundMaxRetries,
+				Config:     &c.Records,
+				MaxRetries: c.RecordsMaxRetries,
+			},
+			{
+				ID:         FeedID,
+				Name:       "http_poller",
+				Config:     c.Feed,
+				MaxRetries: c.FeedMaxRetries,
 			},
 		},
 		Outbound: []runtime.OutboundConfig{

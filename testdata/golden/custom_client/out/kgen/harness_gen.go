@@ -18,9 +18,9 @@ type Result = harness.Result[OutValue]
 // memory runs Process in memory for RunMemory and Case.
 var memory = harness.Harness[InValue, OutValue, Config]{
 	Codec:      codec,
-	Source:     InboundID,
+	Source:     RecordsID,
 	TestConfig: TestConfig,
-	Topic:      "inbound",
+	Topic:      "records",
 }
 
 // TestConfig is DefaultConfig with retries that wait a millisecond, so failing
@@ -35,7 +35,7 @@ func TestConfig() Config {
 // RunMemory runs p over ins with cfg through the runtime's in-memory clients
 // (no broker) and returns what was written and would be committed. An input
 // with no Source or Topic comes from the first inbound client
-// ("inbound", topic "inbound"); Offsets left 0 count up from 0 per partition.
+// ("records", topic "records"); Offsets left 0 count up from 0 per partition.
 func RunMemory(ctx context.Context, cfg Config, p ProcessFunc, ins ...Input) (Result, error) {
 	return memory.RunMemory(ctx, cfg, p, ins...)
 }

@@ -17,13 +17,13 @@ const GeneratorVersion = "dev"
 // settingsShape is the shape of settings.json when this package was generated:
 // its clients, their kinds and the payload types, not their values. A
 // --settings file of another shape is refused.
-const settingsShape = `{"inbound":[{"id":"inbound","name":"file_reader"}],"outbound":[{"id":"hook","name":"webhook"},{"id":"console","name":"stdout"}],"payload":{"inbound":{"type":"bytes"},"outbound":{"type":"bytes"}},"on_failure":"skip"}`
+const settingsShape = `{"inbound":[{"id":"records","name":"file_reader"},{"id":"feed","name":"http_poller"}],"outbound":[{"id":"hook","name":"webhook"},{"id":"console","name":"stdout"}],"payload":{"inbound":{"type":"bytes"},"outbound":{"type":"bytes"}},"on_failure":"skip"}`
 
 // startSettings is settings.json without its payload schemas and inline
 // secrets: run with the compiled-in settings, the processor checks it with
 // the environment first, so that an unset ${VAR} or a value it makes
 // invalid is refused as --settings FILE would refuse it.
-const startSettings = `{"inbound_client_settings":{"config":{"file":"-"},"name":"file_reader"},"num_of_workers":2,"outbound_clients":[{"config":{"enabled":true,"extra":null,"headers":{"Authorization":"Bearer ${HOOK_TOKEN}","X-Api-Key":"(secret written inline: not compiled in)","X-Source":"kgen"},"ratio":0.5,"tags":["a","b"],"timeout_ms":2500,"url":"https://${HOOK_HOST}/events"},"custom":true,"id":"hook","name":"webhook"},{"id":"console","name":"stdout"}],"processing":{"on_failure":"skip"},"settings_version":1}`
+const startSettings = `{"inbound_clients":[{"config":{"file":"-"},"id":"records","name":"file_reader"},{"config":{"interval_ms":1000,"url":"${FEED_URL}"},"custom":true,"id":"feed","name":"http_poller"}],"num_of_workers":2,"outbound_clients":[{"config":{"enabled":true,"extra":null,"headers":{"Authorization":"Bearer ${HOOK_TOKEN}","X-Api-Key":"(secret written inline: not compiled in)","X-Source":"kgen"},"ratio":0.5,"tags":["a","b"],"timeout_ms":2500,"url":"https://${HOOK_HOST}/events"},"custom":true,"id":"hook","name":"webhook"},{"id":"console","name":"stdout"}],"processing":{"on_failure":"skip"},"settings_version":1}`
 
 // ProcessFunc is the signature of Process.
 type ProcessFunc = app.Process[InValue, OutValue]
