@@ -683,6 +683,10 @@ func (cx *converter) checkFailure(cfg *runtime.Config) {
 		cx.errorf("/processing/dead_letter_topic", "dead-letter topic %q is also consumed (%s): failed records would be processed again", f.DeadLetterTopic, use.ptr)
 	}
 	for i, in := range cfg.Inbound {
+		if _, custom := in.Config.(json.RawMessage); custom {
+			cx.warnf("/processing/on_failure", "kgen cannot tell whether custom client %s (%s) writes dead letters (runtime.Client.DeadLetters): without that, the first record the policy dead-letters stops the processor", cx.inboundPtr[i], in.Name)
+			continue
+		}
 		if kafkaIn(in) == nil {
 			cx.errorf("/processing/on_failure", "on_failure \"dead_letter\" writes with the brokers of the record's inbound client, and %s (%s) has none", cx.inboundPtr[i], in.Name)
 		}

@@ -30,6 +30,33 @@ func customSettings(client string) string {
 }`
 }
 
+// A custom inbound client under on_failure "dead_letter": kgen cannot see
+// whether it writes dead letters, so it warns instead of refusing (a
+// file_reader has no brokers for them: an error).
+func TestCustomInboundDeadLetters(t *testing.T) {
+	data := `{
+  "inbound_clients": [
+    {"id": "feed", "name": "poller", "custom": true, "config": {}},
+    {"id": "file", "name": "file_reader", "config": {"file": "-"}}
+  ],
+  "outbound_clients": [{"id": "out", "name": "stdout"}],
+  "processing": {"on_failure": "dead_letter", "dead_letter_topic": "dlq"}
+}`
+	_, diags := Parse("s.json", []byte(data), nil)
+	var got []string
+	for _, d := range diags {
+		d.File, d.Line, d.Col = "", 0, 0
+		got = append(got, Format(d))
+	}
+	want := []string{
+		`warning: /processing/on_failure: kgen cannot tell whether custom client /inbound_clients/0 (poller) writes dead letters (runtime.Client.DeadLetters): without that, the first record the policy dead-letters stops the processor`,
+		`error: /processing/on_failure: on_failure "dead_letter" writes with the brokers of the record's inbound client, and /inbound_clients/1 (file_reader) has none`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("diagnostics:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 func TestCustomClient(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "hook.schema.json"), []byte(hookSchema), 0o644); err != nil {
