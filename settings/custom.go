@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
 )
@@ -36,6 +37,7 @@ func (cx *converter) custom(ptr string, d clientDoc) json.RawMessage {
 		cx.errorf(ptr+"/config", "encoding: %v", err)
 		return nil
 	}
+	cx.inlineSecrets(ptr+"/config", cfg)
 	if !cx.opts.ClientSchemas {
 		return raw
 	}
@@ -127,4 +129,24 @@ func relative[V any](m map[string]V, base string) map[string]V {
 		}
 	}
 	return out
+}
+
+// inlineSecrets warns about each secret member (IsSecretMember) under ptr
+// whose value is written inline rather than read from ${VAR}: generated
+// code leaves it out, and every copy of the file holds it.
+func (cx *converter) inlineSecrets(ptr string, v any) {
+	switch n := v.(type) {
+	case map[string]any:
+		for k, c := range n {
+			cx.inlineSecrets(ptr+"/"+escapePointer(k), c)
+		}
+	case []any:
+		for i, c := range n {
+			cx.inlineSecrets(ptr+"/"+strconv.Itoa(i), c)
+		}
+	case string:
+		if n != "" && isSecretPointer(ptr) && !cx.fromEnv[ptr] {
+			cx.warnf(ptr, "%s; a secret written inline is not compiled into the processor either: only --settings FILE supplies it", inlineSecretExplanation)
+		}
+	}
 }
