@@ -80,9 +80,10 @@ type Engine struct {
 
 	// processed counts records finished with every output acknowledged
 	// (not the failure policy's), runs the runs of the handler (tries),
-	// abandoned the records given up unfinished at shutdown, sent the
-	// outputs handed to the outbound clients.
-	consumed, processed, runs, failed, retried, deadLettered, skipped, abandoned, sent atomic.Int64
+	// abandoned the records given up unfinished at shutdown, uncommitted
+	// the finished records a drain left behind an unfinished one (see
+	// Stats.Uncommitted), sent the outputs handed to the outbound clients.
+	consumed, processed, runs, failed, retried, deadLettered, skipped, abandoned, uncommitted, sent atomic.Int64
 
 	// onSkip, when set, sees every record the Skip policy drops.
 	onSkip func(Record)
@@ -117,15 +118,20 @@ type namedSink struct {
 // Processed counts records finished with every output acknowledged;
 // DeadLettered and Skipped those the failure policy finished; Abandoned
 // those given up unfinished at shutdown (the next run consumes them again
-// from the last commit). Runs counts the handler's runs (a retried record
+// from the last commit); Uncommitted the finished records that followed an
+// abandoned one in their partition when its lane was drained: the
+// watermark stops at the abandoned record, so they are not committed
+// either and the next run processes them again (their outputs are written
+// twice). Abandoned plus Uncommitted bounds what a stop makes the next run
+// repeat. Runs counts the handler's runs (a retried record
 // runs several times), Failed the failed tries (handler or output),
 // Retried the tries scheduled again. Sent counts the outputs handed to the
 // outbound clients, Acked those acknowledged.
 type Stats struct {
-	Consumed, Processed, DeadLettered, Skipped, Abandoned int64
-	Runs, Failed, Retried                                 int64
-	Sent, Acked                                           int64
-	InFlightRecords, InFlightBytes                        int64
+	Consumed, Processed, DeadLettered, Skipped, Abandoned, Uncommitted int64
+	Runs, Failed, Retried                                              int64
+	Sent, Acked                                                        int64
+	InFlightRecords, InFlightBytes                                     int64
 }
 
 // NewEngine returns an engine that runs h with cfg's workers, flow and
@@ -230,7 +236,7 @@ func (e *Engine) Stats() Stats {
 	return Stats{
 		Consumed: e.consumed.Load(), Processed: e.processed.Load(), DeadLettered: e.deadLettered.Load(),
 		Skipped: e.skipped.Load(), Abandoned: e.abandoned.Load(),
-		Runs: e.runs.Load(), Failed: e.failed.Load(), Retried: e.retried.Load(),
+		Uncommitted: e.uncommitted.Load(), Runs: e.runs.Load(), Failed: e.failed.Load(), Retried: e.retried.Load(),
 		Sent: e.sent.Load(), Acked: acked, InFlightRecords: r, InFlightBytes: b,
 	}
 }

@@ -273,9 +273,23 @@ func (l *lane) Drain(ctx context.Context) (int64, bool) {
 	// once: here, or by abandon before, never also by finish later.
 	l.state.Store(laneDead)
 	l.e.abandoned.Add(int64(l.inflight))
-	if l.inflight > 0 {
+	// Finished records behind an unfinished one (abandoned now or before)
+	// stay above the watermark: not committed, so processed again.
+	var behind int64
+	for _, t := range l.ring[l.head:] {
+		if t.done {
+			behind++
+		}
+	}
+	l.e.uncommitted.Add(behind)
+	switch {
+	case l.inflight > 0:
 		l.e.log.Warn("drain budget spent; abandoning in-flight records",
-			"topic", l.topic, "partition", l.partition, "in_flight", l.inflight)
+			"topic", l.topic, "partition", l.partition, "in_flight", l.inflight,
+			"finished_uncommitted", behind, "next_offset", l.next)
+	case behind > 0:
+		l.e.log.Warn("finished records behind an abandoned one are not committed",
+			"topic", l.topic, "partition", l.partition, "finished_uncommitted", behind, "next_offset", l.next)
 	}
 	return l.next, l.has
 }

@@ -227,13 +227,15 @@ func count(n int64, thing string) string {
 
 // finalReport logs what the run did as one readable line: records
 // finished, records abandoned (unfinished, so not committed: the next run
-// consumes them again from the last commit) and outputs acknowledged. It
+// consumes them again from the last commit, with the finished records
+// after them in their partitions) and outputs acknowledged. It
 // says "stopped cleanly" only when nothing was abandoned and the run did
 // not fail.
 func finalReport(log *slog.Logger, st Stats, failed bool, drain time.Duration) {
 	finished := st.Processed + st.DeadLettered + st.Skipped
 	attrs := []any{"finished", finished, "processed", st.Processed, "dead_lettered", st.DeadLettered,
-		"skipped", st.Skipped, "abandoned", st.Abandoned, "outputs_acknowledged", st.Acked}
+		"skipped", st.Skipped, "abandoned", st.Abandoned, "finished_uncommitted", st.Uncommitted,
+		"outputs_acknowledged", st.Acked}
 	done := fmt.Sprintf("%s finished (%d processed, %d dead-lettered, %d skipped), %s acknowledged",
 		count(finished, "record"), st.Processed, st.DeadLettered, st.Skipped, count(st.Acked, "output"))
 	switch {
@@ -242,8 +244,12 @@ func finalReport(log *slog.Logger, st Stats, failed bool, drain time.Duration) {
 		if failed {
 			why = "unfinished when the failure policy stopped the processor"
 		}
-		log.Warn(fmt.Sprintf("stopped with %s abandoned, %s: they were not committed and will be consumed again from the last commit; %s",
-			count(st.Abandoned, "record"), why, done), attrs...)
+		again := "they were not committed and will be consumed again from the last commit"
+		if st.Uncommitted > 0 {
+			again += fmt.Sprintf(", as will %s after them in their partitions", count(st.Uncommitted, "finished record"))
+		}
+		log.Warn(fmt.Sprintf("stopped with %s abandoned, %s: %s; %s",
+			count(st.Abandoned, "record"), why, again, done), attrs...)
 	case failed:
 		log.Info("stopped on an error: "+done+", none abandoned", attrs...)
 	default:

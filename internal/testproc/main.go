@@ -38,6 +38,7 @@ func main() {
 		panicEvery = flag.Int("panic-first-try", 0, "panic on the first try of offsets divisible by N")
 		level      = flag.String("log-level", "info", "log level")
 		inFlight   = flag.Int("max-in-flight", 0, "in-flight record budget (0: default)")
+		hang       = flag.String("hang", "", "the record with this value never finishes (its handler waits for shutdown)")
 	)
 	flag.Parse()
 	var lvl slog.Level
@@ -84,6 +85,9 @@ func main() {
 		}
 		if *panicEvery > 0 && r.Offset%int64(*panicEvery) == 0 && r.Attempt == 1 {
 			panic(fmt.Sprintf("test panic at offset %d", r.Offset))
+		}
+		if *hang != "" && string(r.Value) == *hang {
+			<-ctx.Done() // the hard stop after drain_timeout
 		}
 		if *sleep > 0 {
 			time.Sleep(*sleep)
