@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"reflect"
+	"strings"
 
 	"github.com/dave/jennifer/jen"
 )
@@ -14,6 +15,18 @@ func (m *model) newFile() *jen.File {
 	f.HeaderComment(Header[3:])
 	f.ImportName(runtimePath, "runtime")
 	f.ImportName(settingsPkg, "settings")
+	// Each client's config package, by the name it declares (a config
+	// type's String is "name.Type").
+	for _, cs := range [][]client{m.inbound, m.outbound} {
+		for _, c := range cs {
+			if c.Custom {
+				continue // its config is JSON
+			}
+			if name, _, ok := strings.Cut(c.Type.String(), "."); ok {
+				f.ImportName(c.Type.PkgPath(), name)
+			}
+		}
+	}
 	return f
 }
 

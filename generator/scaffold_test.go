@@ -147,7 +147,7 @@ func TestGenerateFlow(t *testing.T) {
 			t.Errorf("%s: created by go generate outside %s/", p, OwnedDir)
 		}
 	}
-	if !strings.Contains(string(after["kgen/config_gen.go"]), "runtime.FileWriterConfig") {
+	if !strings.Contains(string(after["kgen/config_gen.go"]), "filewriter.Config") {
 		t.Errorf("kgen/config_gen.go does not configure the file writer after regeneration")
 	}
 	goCmd(t, dir, "build", "./...")

@@ -108,3 +108,8 @@ type Lane interface {
 
 // ErrClosed is returned by a Sink or Lane used after Close or Drain.
 var ErrClosed = errors.New("closed")
+
+// ErrSourceDone is returned by a Source that has delivered everything it
+// ever will (a replayed file reached its end and every record finished).
+// Run shuts down cleanly once every source is done.
+var ErrSourceDone = errors.New("source done")

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 )
 
@@ -195,45 +194,6 @@ type KafkaProducerConfig struct {
 	// fnv1a, round_robin.
 	Partitioner string
 	Security    Security
-}
-
-// FileWriterConfig configures the file outbound client.
-type FileWriterConfig struct {
-	// Path may hold "{}", replaced by the worker id: one file per worker.
-	Path string
-	// Append (mode "a"/"ab") or truncate (mode "w"/"wb").
-	Append bool
-	// Binary (mode with "b"): values written as they are; text mode
-	// requires valid UTF-8 when Encoding is utf-8.
-	Binary   bool
-	Encoding string
-	// Framing is "lines" (one record per line; a value holding a newline
-	// is escaped, see the file writer's doc) or "length" (4-byte big-endian
-	// length then the value).
-	Framing string
-	// FlushInterval bounds how long a written record waits for fsync.
-	FlushInterval time.Duration
-	// FileMode is the permissions of a file the writer creates; 0 means
-	// 0600 (the processor's user only). Existing files keep theirs.
-	FileMode os.FileMode
-	// FollowSymlinks lets the path be a symbolic link. By default the
-	// writer refuses one (O_NOFOLLOW): a link would make it append to, or
-	// truncate, a file other than the one named.
-	FollowSymlinks bool
-}
-
-// FileReaderConfig configures the file (or stdin) inbound client used to
-// replay recorded data. Path "-" reads standard input.
-type FileReaderConfig struct {
-	Path    string
-	Framing string
-}
-
-// StdoutConfig configures the stdout outbound client.
-type StdoutConfig struct {
-	// Format is "value" (the value and a newline) or "json" (one JSON
-	// object per record with key, value and headers).
-	Format string
 }
 
 // FailurePolicy decides what happens to records that keep failing.

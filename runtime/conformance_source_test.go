@@ -1,10 +1,7 @@
 package runtime_test
 
 import (
-	"bytes"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,28 +11,6 @@ import (
 	"github.com/kgen-dev/kgen/runtime"
 	"github.com/kgen-dev/kgen/runtime/clienttest"
 )
-
-// TestFileSourceConformance runs the source conformance suite on the file
-// reader: one partition, replayed from a file in the "lines" framing; it
-// commits nothing, so the commit subtest skips.
-func TestFileSourceConformance(t *testing.T) {
-	clienttest.TestSource(t, 1, func(t *testing.T, input [][][]byte) clienttest.SourceSetup {
-		path := filepath.Join(t.TempDir(), "in.log")
-		var b bytes.Buffer
-		for _, v := range input[0] {
-			b.Write(v)
-			b.WriteByte('\n')
-		}
-		if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		s, err := runtime.NewFileSource("in", runtime.FileReaderConfig{Path: path}, slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return clienttest.SourceSetup{Source: s}
-	})
-}
 
 // TestKafkaSourceConformance runs the source conformance suite on the
 // Kafka consumer against the broker: a fresh three-partition topic, a

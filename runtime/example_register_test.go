@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/filereader"
 )
 
 // logConfig is the config of the example's client: the settings' "config"
@@ -61,7 +62,7 @@ func ExampleRegister() {
 	})
 	// Name it in the settings, or in a Config by hand:
 	cfg := runtime.Config{
-		Inbound:  []runtime.InboundConfig{{ID: "in", Name: runtime.FileReader, Config: &runtime.FileReaderConfig{Path: "-"}}},
+		Inbound:  []runtime.InboundConfig{{ID: "in", Name: runtime.FileReader, Config: &filereader.Config{Path: "-"}}},
 		Outbound: []runtime.OutboundConfig{{ID: "audit", Name: "log", Config: json.RawMessage(`{"prefix": "audit: "}`)}},
 	}
 	h := func(_ context.Context, r *runtime.Record) ([]runtime.Output, error) {

@@ -16,10 +16,7 @@ import (
 // and the files must hold every record.
 func TestFileSinkFinishesInRuns(t *testing.T) {
 	dir := t.TempDir()
-	fs, err := NewFileSink(FileWriterConfig{Path: filepath.Join(dir, "out{}"), Binary: true, FlushInterval: 5 * time.Millisecond}, 3, quietLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
+	fs := builtinSink(t, FileWriter, map[string]any{"file": filepath.Join(dir, "out{}"), "mode": "wb", "flush_interval_ms": 5}, 3)
 	e := NewEngine(Config{Workers: 3, Logger: quietLogger(), Flow: FlowConfig{MaxInFlightRecords: 700}}, passthrough,
 		map[string]Sink{"out": fs}, []string{"out"}, nil)
 	e.Start()

@@ -30,6 +30,7 @@ import (
 
 	"github.com/kgen-dev/kgen/internal/kafkatest"
 	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/filewriter"
 )
 
 // keyedMessages makes n records over keys keys; each value is
@@ -861,7 +862,7 @@ func TestKafkaTwoInboundTwoOutboundRouting(t *testing.T) {
 	cfg.Inbound = append(cfg.Inbound, second)
 	cfg.Outbound[0].ID = "enriched"
 	cfg.Outbound = append(cfg.Outbound, runtime.OutboundConfig{ID: "audit", Name: runtime.FileWriter,
-		Config: &runtime.FileWriterConfig{Path: filepath.Join(dir, "audit.log"), Append: true, Framing: "lines"}})
+		Config: &filewriter.Config{Path: filepath.Join(dir, "audit.log"), Append: true, Framing: "lines"}})
 
 	// Orders go to Kafka, payments to the audit file, and records marked
 	// "both" fan out to every outbound client.

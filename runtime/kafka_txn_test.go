@@ -164,7 +164,7 @@ func TestKafkaReadCommittedInterleavedAborts(t *testing.T) {
 		Inbound: []InboundConfig{{ID: "in", Name: KafkaConsumer, Config: &KafkaConsumerConfig{
 			Brokers: []string{addr}, GroupID: group, Topics: []string{topic}, AutoOffsetReset: "earliest",
 			IsolationLevel: "read_committed", CommitInterval: 100 * time.Millisecond, MaxWait: 100 * time.Millisecond}}},
-		Outbound: []OutboundConfig{{ID: "out", Name: FileWriter, Config: &FileWriterConfig{Path: t.TempDir() + "/out", Framing: "lines"}}},
+		Outbound: []OutboundConfig{{ID: "out", Name: FileWriter, Config: fileConfig(map[string]any{"file": t.TempDir() + "/out", "mode": "w", "framing": "lines"})}},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
@@ -236,7 +236,7 @@ func TestKafkaReadCommittedLatestStartsAtLSO(t *testing.T) {
 		Inbound: []InboundConfig{{ID: "in", Name: KafkaConsumer, Config: &KafkaConsumerConfig{
 			Brokers: []string{addr}, GroupID: group, Topics: []string{topic}, AutoOffsetReset: "latest",
 			IsolationLevel: "read_committed", CommitInterval: 100 * time.Millisecond, MaxWait: 100 * time.Millisecond}}},
-		Outbound: []OutboundConfig{{ID: "out", Name: FileWriter, Config: &FileWriterConfig{Path: t.TempDir() + "/out", Framing: "lines"}}},
+		Outbound: []OutboundConfig{{ID: "out", Name: FileWriter, Config: fileConfig(map[string]any{"file": t.TempDir() + "/out", "mode": "w", "framing": "lines"})}},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)

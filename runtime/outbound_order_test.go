@@ -412,10 +412,7 @@ func (s *lingerSink) Close(context.Context) error {
 // run out of records; else the records of one key would go one per timer
 // tick. Both with a fake sink and with the file writer.
 func TestEngineFlushesIdleSinks(t *testing.T) {
-	file, err := NewFileSink(FileWriterConfig{Path: filepath.Join(t.TempDir(), "out{}"), FlushInterval: time.Hour}, 2, quietLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
+	file := builtinSink(t, FileWriter, map[string]any{"file": filepath.Join(t.TempDir(), "out{}"), "mode": "w", "flush_interval_ms": time.Hour.Milliseconds()}, 2)
 	for _, tc := range []struct {
 		name string
 		sink Sink

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -74,9 +75,9 @@ func TestClientConfig(t *testing.T) {
 			cfg:  &KafkaProducerConfig{Brokers: []string{"b:9092"}, Linger: time.Second},
 			want: ptrTo(kafkaProducerDefaults(KafkaProducerConfig{Brokers: []string{"b:9092"}, Linger: time.Second}))},
 		{name: "nil is the zero config with defaults", dir: Inbound, client: FileReader, cfg: nil,
-			want: &FileReaderConfig{Framing: "lines"}},
-		{name: "typed nil pointer", dir: Outbound, client: Stdout, cfg: (*StdoutConfig)(nil),
-			want: &StdoutConfig{Format: "value"}},
+			want: json.RawMessage(`{"file":"","framing":"lines"}`)},
+		{name: "typed nil pointer", dir: Outbound, client: Stdout, cfg: typedNil(Stdout),
+			want: json.RawMessage(`{"format":"value"}`)},
 		{name: "raw JSON decoded, checked and defaulted", dir: Outbound, client: "test_webhook",
 			cfg: json.RawMessage(`{"url": "http://x"}`), want: &testSinkConfig{URL: "http://x", Retries: 3}},
 		{name: "raw JSON against the schema", dir: Outbound, client: "test_webhook",
@@ -120,6 +121,13 @@ func TestClientConfig(t *testing.T) {
 
 func ptrTo[T any](v T) *T { return &v }
 
+// typedNil is a nil pointer of the config type of the registered client
+// name.
+func typedNil(name string) any {
+	c, _ := Lookup(name)
+	return reflect.Zero(reflect.TypeOf(c.NewConfig())).Interface()
+}
+
 func TestClientConfigNotRegisteredIs(t *testing.T) {
 	_, _, err := clientConfig(Outbound, "out", "nope", nil, slog.Default())
 	if !errors.Is(err, ErrNotRegistered) {
@@ -129,7 +137,7 @@ func TestClientConfigNotRegisteredIs(t *testing.T) {
 
 func TestRunRefusesUnregisteredClient(t *testing.T) {
 	cfg := Config{
-		Inbound:  []InboundConfig{{ID: "in", Name: FileReader, Config: &FileReaderConfig{Path: "-"}}},
+		Inbound:  []InboundConfig{{ID: "in", Name: FileReader, Config: fileConfig(map[string]any{"file": "-"})}},
 		Outbound: []OutboundConfig{{ID: "hook", Name: "webhook", Config: json.RawMessage(`{}`)}},
 	}
 	err := Run(context.Background(), cfg, func(context.Context, *Record) ([]Output, error) { return nil, nil })
@@ -263,7 +271,7 @@ func TestRunWithRegisteredClient(t *testing.T) {
 	cfg := Config{
 		Workers:  2,
 		Logger:   slog.New(slog.DiscardHandler),
-		Inbound:  []InboundConfig{{ID: "in", Name: FileReader, Config: &FileReaderConfig{Path: path}}},
+		Inbound:  []InboundConfig{{ID: "in", Name: FileReader, Config: fileConfig(map[string]any{"file": path})}},
 		Outbound: []OutboundConfig{{ID: "out", Name: "test_run_sink", Config: json.RawMessage(`{"url": "http://x"}`)}},
 	}
 	h := func(_ context.Context, r *Record) ([]Output, error) {

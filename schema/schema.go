@@ -1,6 +1,12 @@
 // Package schema holds the JSON Schema of kgen's settings format, the
 // single source of truth for what a settings file may contain.
 //
+// settings.schema.json is assembled, not edited: base.schema.json holds
+// everything but the clients, and each client's part is the schema
+// fragment its runtime.Client descriptor carries (runtime/<client>/
+// schema.json). go test ./settings -run SchemaUpToDate -update writes it,
+// and that test fails when it is out of date.
+//
 // The schema uses two annotations of its own, ignored by validators:
 // "x-expected" says in words what a value must be (used in error
 // messages instead of a description built from the keywords), and

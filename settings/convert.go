@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -18,6 +19,9 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"github.com/kgen-dev/kgen/runtime"
+	_ "github.com/kgen-dev/kgen/runtime/builtin" // the built-in clients, registered
+	"github.com/kgen-dev/kgen/runtime/filereader"
+	"github.com/kgen-dev/kgen/runtime/filewriter"
 )
 
 // Defaults the conversion sets explicitly, where kafka-go's own differ
@@ -91,7 +95,6 @@ type (
 	kafkaConsumerDoc struct {
 		Topics           []string       `json:"topics"`
 		Partitions       []partitionDoc `json:"partitions"`
-		MaxRetries       *jsonInt       `json:"max_retries"`
 		MaxRecords       *jsonInt       `json:"max_records"`
 		PollTimeout      *jsonSeconds   `json:"poll_timeout"`
 		EnableListener   *bool          `json:"enable_listener"`
@@ -109,22 +112,6 @@ type (
 		FutureTimeout *jsonSeconds   `json:"future_timeout"`
 		CloseTimeout  *jsonSeconds   `json:"close_timeout"`
 		ClientConfig  map[string]any `json:"client_config"`
-	}
-	fileWriterDoc struct {
-		File            string   `json:"file"`
-		Mode            string   `json:"mode"`
-		Encoding        *string  `json:"encoding"`
-		Framing         string   `json:"framing"`
-		FlushIntervalMS *jsonInt `json:"flush_interval_ms"`
-		FileMode        string   `json:"file_mode"`
-		FollowSymlinks  bool     `json:"follow_symlinks"`
-	}
-	fileReaderDoc struct {
-		File    string `json:"file"`
-		Framing string `json:"framing"`
-	}
-	stdoutDoc struct {
-		Format string `json:"format"`
 	}
 )
 
@@ -267,31 +254,29 @@ func (cx *converter) convert(tree any) *Settings {
 func (cx *converter) inbound(ptr string, d clientDoc) runtime.InboundConfig {
 	in := runtime.InboundConfig{ID: d.ID, Name: d.Name, MaxRetries: defaultMaxRetries}
 	base := ptr + "/config"
+	// max_retries belongs to the inbound entry (InboundConfig.MaxRetries),
+	// not to the client: it is taken out of the config before the client
+	// decodes it.
+	if m, ok := d.Config.(map[string]any); ok {
+		if v, set := m["max_retries"]; set {
+			n, err := int64Of(v)
+			if err != nil {
+				cx.errorf(base+"/max_retries", "%v", err)
+			}
+			in.MaxRetries = int(n)
+			m = maps.Clone(m)
+			delete(m, "max_retries")
+			d.Config = m
+		}
+	}
 	if d.Custom {
 		in.Config = cx.custom(ptr, d)
 		return in
 	}
-	switch d.Name {
-	case runtime.KafkaConsumer:
-		var c kafkaConsumerDoc
-		if !cx.decode(base, d.Config, &c) {
-			return in
-		}
-		in.Config = cx.kafkaConsumer(base, c)
-		cx.checkBrokers(base, "inbound", d.ID, c.ClientConfig)
-		if c.MaxRetries != nil {
-			in.MaxRetries = int(*c.MaxRetries)
-		}
-	case runtime.FileReader:
-		var c fileReaderDoc
-		if !cx.decode(base, d.Config, &c) {
-			return in
-		}
-		in.Config = &runtime.FileReaderConfig{Path: c.File, Framing: orDefault(c.Framing, "lines")}
-		if c.File != "-" && !cx.deferred[base+"/file"] {
-			if _, err := os.Stat(c.File); errors.Is(err, fs.ErrNotExist) {
-				cx.warnf(base+"/file", "file %s does not exist (yet)", quoteShort(c.File))
-			}
+	in.Config = cx.clientConfig(base, runtime.Inbound, d)
+	if f := fileIn(in); f != nil && f.Path != "-" && !cx.deferred[base+"/file"] {
+		if _, err := os.Stat(f.Path); errors.Is(err, fs.ErrNotExist) {
+			cx.warnf(base+"/file", "file %s does not exist (yet)", quoteShort(f.Path))
 		}
 	}
 	return in
@@ -304,25 +289,94 @@ func (cx *converter) outbound(ptr string, d clientDoc) runtime.OutboundConfig {
 		out.Config = cx.custom(ptr, d)
 		return out
 	}
-	switch d.Name {
-	case runtime.KafkaProducer:
-		var c kafkaProducerDoc
-		if cx.decode(base, d.Config, &c) {
-			out.Config = cx.kafkaProducer(base, c)
-			cx.checkBrokers(base, "outbound", d.ID, c.ClientConfig)
-		}
-	case runtime.FileWriter:
-		var c fileWriterDoc
-		if cx.decode(base, d.Config, &c) {
-			out.Config = cx.fileWriter(base, c)
-		}
-	case runtime.Stdout:
-		var c stdoutDoc
-		if d.Config == nil || cx.decode(base, d.Config, &c) {
-			out.Config = &runtime.StdoutConfig{Format: orDefault(c.Format, "value")}
+	out.Config = cx.clientConfig(base, runtime.Outbound, d)
+	if f := fileOut(out); f != nil {
+		dir := filepath.Dir(strings.ReplaceAll(f.Path, "{}", "0"))
+		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) && !cx.deferred[base+"/file"] {
+			cx.warnf(base+"/file", "directory %s does not exist: the file writer cannot create %s", quoteShort(dir), quoteShort(filepath.Base(f.Path)))
 		}
 	}
 	return out
+}
+
+// converters are the clients whose settings conversion still lives here
+// rather than in their descriptor's Decode.
+var converters = map[string]func(cx *converter, base, id string, config any) any{
+	runtime.KafkaConsumer: func(cx *converter, base, id string, config any) any {
+		var c kafkaConsumerDoc
+		if !cx.decode(base, config, &c) {
+			return nil
+		}
+		k := cx.kafkaConsumer(base, c)
+		cx.checkBrokers(base, "inbound", id, c.ClientConfig)
+		return k
+	},
+	runtime.KafkaProducer: func(cx *converter, base, id string, config any) any {
+		var c kafkaProducerDoc
+		if !cx.decode(base, config, &c) {
+			return nil
+		}
+		k := cx.kafkaProducer(base, c)
+		cx.checkBrokers(base, "outbound", id, c.ClientConfig)
+		return k
+	},
+}
+
+// clientConfig converts the "config" object of the client d (at base) to
+// its registered descriptor's config: through the descriptor's Decode,
+// through the converter above, or else by plain JSON decoding onto the
+// client's config with unknown fields refused. It writes only what the
+// settings say: Run applies the client's defaults. nil when the config
+// cannot be decoded (the problems are reported).
+func (cx *converter) clientConfig(base string, dir runtime.Direction, d clientDoc) any {
+	c, ok := runtime.Lookup(d.Name)
+	if !ok || c.Direction != dir {
+		cx.errorf(strings.TrimSuffix(base, "/config")+"/name", "no %s client %q is registered", dir, d.Name)
+		return nil
+	}
+	cfg := c.NewConfig()
+	if d.Config == nil {
+		return cfg
+	}
+	if conv, ok := converters[d.Name]; ok && c.Decode == nil {
+		if v := conv(cx, base, d.ID, d.Config); v != nil {
+			return v
+		}
+		return nil
+	}
+	raw, err := json.Marshal(d.Config)
+	if err != nil {
+		cx.errorf(base, "%v", err)
+		return nil
+	}
+	if c.Decode != nil {
+		// Kept even when Decode reports errors (the settings are refused
+		// then), so that the checks after it still report their findings.
+		c.Decode(raw, cfg, clientDiagnostics{cx, base})
+		return cfg
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(cfg); err != nil {
+		cx.errorf(base, "%v", err)
+		return nil
+	}
+	return cfg
+}
+
+// clientDiagnostics reports a client's Decode problems at their pointer
+// under base, the client's "config" object.
+type clientDiagnostics struct {
+	cx   *converter
+	base string
+}
+
+func (d clientDiagnostics) Errorf(ptr, format string, args ...any) {
+	d.cx.errorf(d.base+ptr, format, args...)
+}
+
+func (d clientDiagnostics) Warnf(ptr, format string, args ...any) {
+	d.cx.warnf(d.base+ptr, format, args...)
 }
 
 func (cx *converter) decode(ptr string, v any, dst any) bool {
@@ -467,41 +521,6 @@ func (cx *converter) producerIdempotence(cc string, opts map[string]any, k *runt
 				"max_in_flight_requests_per_connection %d is above 5, the most the broker's duplicate detection covers: 5 requests per partition are in flight", k.MaxInFlight)
 		}
 	}
-}
-
-func (cx *converter) fileWriter(base string, d fileWriterDoc) *runtime.FileWriterConfig {
-	mode := orDefault(d.Mode, "a")
-	f := &runtime.FileWriterConfig{
-		Path:           d.File,
-		Append:         strings.HasPrefix(mode, "a"),
-		Binary:         strings.HasSuffix(mode, "b"),
-		Framing:        orDefault(d.Framing, "lines"),
-		FlushInterval:  msPtr(d.FlushIntervalMS),
-		FollowSymlinks: d.FollowSymlinks,
-	}
-	if d.FileMode != "" { // the schema's pattern: three octal digits
-		perm, err := strconv.ParseUint(d.FileMode, 8, 32)
-		if err != nil {
-			cx.errorf(base+"/file_mode", "got %s; expected octal permissions such as \"0600\"", quoteShort(d.FileMode))
-		}
-		f.FileMode = os.FileMode(perm)
-		if perm&0o002 != 0 {
-			cx.warnf(base+"/file_mode", "file_mode %s lets every user of the machine change the records", d.FileMode)
-		}
-	}
-	switch {
-	case f.Binary && d.Encoding != nil:
-		cx.errorf(base+"/encoding", "got %s; binary mode %q takes no encoding: expected null", quoteShort(*d.Encoding), mode)
-	case !f.Binary:
-		// Python's default text encoding on Linux, and the only one the
-		// file writer knows.
-		f.Encoding = "utf-8"
-	}
-	dir := filepath.Dir(strings.ReplaceAll(d.File, "{}", "0"))
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) && !cx.deferred[base+"/file"] {
-		cx.warnf(base+"/file", "directory %s does not exist: the file writer cannot create %s", quoteShort(dir), quoteShort(filepath.Base(d.File)))
-	}
-	return f
 }
 
 // checkBrokers warns when a Kafka client's client_config sets no
@@ -741,13 +760,6 @@ func compilePayloadSchema(dir string, raw json.RawMessage) (at string, err error
 	return "", errors.New(strings.TrimPrefix(err.Error(), "jsonschema: "))
 }
 
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
 // kafkaIn is in's Kafka consumer config, nil for another client.
 func kafkaIn(in runtime.InboundConfig) *runtime.KafkaConsumerConfig {
 	k, _ := in.Config.(*runtime.KafkaConsumerConfig)
@@ -755,8 +767,8 @@ func kafkaIn(in runtime.InboundConfig) *runtime.KafkaConsumerConfig {
 }
 
 // fileIn is in's file reader config, nil for another client.
-func fileIn(in runtime.InboundConfig) *runtime.FileReaderConfig {
-	f, _ := in.Config.(*runtime.FileReaderConfig)
+func fileIn(in runtime.InboundConfig) *filereader.Config {
+	f, _ := in.Config.(*filereader.Config)
 	return f
 }
 
@@ -767,7 +779,7 @@ func kafkaOut(out runtime.OutboundConfig) *runtime.KafkaProducerConfig {
 }
 
 // fileOut is out's file writer config, nil for another client.
-func fileOut(out runtime.OutboundConfig) *runtime.FileWriterConfig {
-	f, _ := out.Config.(*runtime.FileWriterConfig)
+func fileOut(out runtime.OutboundConfig) *filewriter.Config {
+	f, _ := out.Config.(*filewriter.Config)
 	return f
 }

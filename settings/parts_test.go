@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/filewriter"
 	"github.com/kgen-dev/kgen/schema"
 )
 
@@ -124,9 +125,13 @@ func TestSeedConversion(t *testing.T) {
 
 	data, _ = os.ReadFile(filepath.Join(fixtures, "seed_file.good.json"))
 	s, _ = Parse("seed_file", data, nil)
-	wantFile := runtime.FileWriterConfig{Path: "/home/pavan/file_writer{}.log", Append: true, Binary: true, Framing: "lines"}
+	// What the settings say (mode "ab"); the client's defaults add the
+	// rest when Run applies them.
+	wantFile := filewriter.Config{Path: "/home/pavan/file_writer{}.log", Append: true, Binary: true}
 	if s == nil || *fileOut(s.Runtime.Outbound[0]) != wantFile {
 		t.Errorf("file writer %+v", fileOut(s.Runtime.Outbound[0]))
+	} else if eff := filewriter.Client.Defaults(fileOut(s.Runtime.Outbound[0])).(*filewriter.Config); eff.Framing != "lines" || eff.Encoding != "" {
+		t.Errorf("file writer with defaults %+v, want framing lines and no encoding", eff)
 	}
 }
 

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/kgen-dev/kgen/runtime"
+	_ "github.com/kgen-dev/kgen/runtime/builtin" // the file writer and the Kafka clients, registered
+	"github.com/kgen-dev/kgen/runtime/filewriter"
 )
 
 func main() {
@@ -72,7 +74,7 @@ func main() {
 	switch {
 	case *file != "":
 		cfg.Outbound = []runtime.OutboundConfig{{ID: "out", Name: runtime.FileWriter,
-			Config: &runtime.FileWriterConfig{Path: *file, Append: true, Framing: "lines"}}}
+			Config: &filewriter.Config{Path: *file, Append: true, Framing: "lines"}}}
 	case *out != "":
 		cfg.Outbound = []runtime.OutboundConfig{{ID: "out", Name: runtime.KafkaProducer,
 			Config: &runtime.KafkaProducerConfig{Brokers: kc.Brokers, Topic: *out, Acks: -1,

@@ -15,6 +15,8 @@ import (
 
 	"github.com/kgen-dev/kgen/bench/internal/contender"
 	"github.com/kgen-dev/kgen/runtime"
+	_ "github.com/kgen-dev/kgen/runtime/builtin" // the file writer and the Kafka clients, registered
+	"github.com/kgen-dev/kgen/runtime/filewriter"
 )
 
 func main() {
@@ -45,7 +47,7 @@ func run(ctx context.Context, f contender.Flags, inflight int64, commit time.Dur
 	}
 	if f.File != "" {
 		cfg.Outbound = []runtime.OutboundConfig{{ID: "out", Name: runtime.FileWriter,
-			Config: &runtime.FileWriterConfig{Path: f.File, Append: true, Binary: true, Framing: "lines"}}}
+			Config: &filewriter.Config{Path: f.File, Append: true, Binary: true, Framing: "lines"}}}
 	} else {
 		cfg.Outbound = []runtime.OutboundConfig{{ID: "out", Name: runtime.KafkaProducer,
 			Config: &runtime.KafkaProducerConfig{Brokers: f.Brokers, Topic: f.Out, Acks: acks,

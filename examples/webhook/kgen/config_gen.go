@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/filereader"
 )
 
 // Client ids, as settings.json names them.
@@ -31,7 +32,7 @@ type Config struct {
 	Workers int
 
 	// Inbound configures the inbound client "inbound" (file_reader).
-	Inbound runtime.FileReaderConfig
+	Inbound filereader.Config
 	// InboundMaxRetries is how many times a failed record from "inbound" is retried
 	// before the failure policy applies.
 	InboundMaxRetries int
@@ -57,9 +58,8 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Workers: 4,
-		Inbound: runtime.FileReaderConfig{
-			Path:    "-",
-			Framing: "lines",
+		Inbound: filereader.Config{
+			Path: "-",
 		},
 		InboundMaxRetries: 3,
 		Hook: configJSON(map[string]any{

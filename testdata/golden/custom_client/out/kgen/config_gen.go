@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/filereader"
+	"github.com/kgen-dev/kgen/runtime/stdout"
 )
 
 // Client ids, as settings.json names them.
@@ -34,7 +36,7 @@ type Config struct {
 	Workers int
 
 	// Records configures the inbound client "records" (file_reader).
-	Records runtime.FileReaderConfig
+	Records filereader.Config
 	// RecordsMaxRetries is how many times a failed record from "records" is retried
 	// before the failure policy applies.
 	RecordsMaxRetries int
@@ -55,7 +57,7 @@ type Config struct {
 	Hook json.RawMessage
 
 	// Console configures the outbound client "console" (stdout).
-	Console runtime.StdoutConfig
+	Console stdout.Config
 
 	// Failure is what happens to records that keep failing.
 	Failure runtime.FailurePolicy
@@ -72,9 +74,8 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Workers: 2,
-		Records: runtime.FileReaderConfig{
-			Path:    "-",
-			Framing: "lines",
+		Records: filereader.Config{
+			Path: "-",
 		},
 		RecordsMaxRetries: 3,
 		Feed: configJSON(map[string]any{
@@ -94,9 +95,7 @@ func DefaultConfig() Config {
 			"timeout_ms": json.Number("2500"),
 			"url":        "https://" + os.Getenv("HOOK_HOST") + "/events",
 		}),
-		Console: runtime.StdoutConfig{
-			Format: "value",
-		},
+		Console: stdout.Config{},
 		Failure: runtime.FailurePolicy{
 			OnFailure: runtime.Skip,
 		},

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/filewriter"
+	"github.com/kgen-dev/kgen/runtime/stdout"
 )
 
 // Client ids, as settings.json names them.
@@ -43,10 +45,10 @@ type Config struct {
 	ArticlesOut runtime.KafkaProducerConfig
 
 	// Archive configures the outbound client "archive" (file_writer).
-	Archive runtime.FileWriterConfig
+	Archive filewriter.Config
 
 	// Console configures the outbound client "console" (stdout).
-	Console runtime.StdoutConfig
+	Console stdout.Config
 
 	// Failure is what happens to records that keep failing.
 	Failure runtime.FailurePolicy
@@ -101,13 +103,12 @@ func DefaultConfig() Config {
 				Protocol: "PLAINTEXT",
 			},
 		},
-		Archive: runtime.FileWriterConfig{
-			Path:    "/tmp/archive-{}.log",
-			Append:  true,
-			Binary:  true,
-			Framing: "lines",
+		Archive: filewriter.Config{
+			Path:   "/tmp/archive-{}.log",
+			Append: true,
+			Binary: true,
 		},
-		Console: runtime.StdoutConfig{
+		Console: stdout.Config{
 			Format: "json",
 		},
 		Failure: runtime.FailurePolicy{

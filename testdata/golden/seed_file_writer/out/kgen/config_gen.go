@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/filewriter"
 )
 
 // Client ids, as settings.json names them.
@@ -35,7 +36,7 @@ type Config struct {
 	InboundMaxRetries int
 
 	// Outbound configures the outbound client "outbound" (file_writer).
-	Outbound runtime.FileWriterConfig
+	Outbound filewriter.Config
 
 	// Failure is what happens to records that keep failing.
 	Failure runtime.FailurePolicy
@@ -73,11 +74,10 @@ func DefaultConfig() Config {
 			},
 		},
 		InboundMaxRetries: 3,
-		Outbound: runtime.FileWriterConfig{
-			Path:    "/home/pavan/file_writer{}.log",
-			Append:  true,
-			Binary:  true,
-			Framing: "lines",
+		Outbound: filewriter.Config{
+			Path:   "/home/pavan/file_writer{}.log",
+			Append: true,
+			Binary: true,
 		},
 		Failure: runtime.FailurePolicy{
 			OnFailure: runtime.Stop,

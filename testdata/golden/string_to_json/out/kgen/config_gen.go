@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/stdout"
 )
 
 // Client ids, as settings.json names them.
@@ -35,7 +36,7 @@ type Config struct {
 	EventsMaxRetries int
 
 	// Console configures the outbound client "console" (stdout).
-	Console runtime.StdoutConfig
+	Console stdout.Config
 
 	// Failure is what happens to records that keep failing.
 	Failure runtime.FailurePolicy
@@ -71,7 +72,7 @@ func DefaultConfig() Config {
 			},
 		},
 		EventsMaxRetries: 3,
-		Console: runtime.StdoutConfig{
+		Console: stdout.Config{
 			Format: "value",
 		},
 		Failure: runtime.FailurePolicy{

@@ -1,4 +1,4 @@
-package runtime_test
+package filewriter_test
 
 import (
 	"bytes"
@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kgen-dev/kgen/runtime"
 	"github.com/kgen-dev/kgen/runtime/clienttest"
+	"github.com/kgen-dev/kgen/runtime/filewriter"
 )
 
 // TestFileConformance runs the sink conformance suite on the file writer
@@ -22,13 +22,13 @@ import (
 func TestFileConformance(t *testing.T) {
 	clienttest.TestSink(t, func(t *testing.T, _ clienttest.SinkOptions) clienttest.SinkSetup {
 		const workers = 3
-		cfg := runtime.FileWriterConfig{Path: filepath.Join(t.TempDir(), "out{}.log"), FlushInterval: 5 * time.Millisecond}
+		cfg := filewriter.Config{Path: filepath.Join(t.TempDir(), "out{}.log"), FlushInterval: 5 * time.Millisecond}
 		var (
 			mu    sync.Mutex
 			files = map[string]*syncedFile{}
 		)
-		s, err := runtime.NewFileSinkOpen(cfg, workers, slog.New(slog.DiscardHandler), func(path string, truncate bool) (runtime.FileHandle, int64, error) {
-			f, size, err := runtime.OpenFileForTest(path, truncate, cfg)
+		s, err := filewriter.NewSinkOpen(cfg, workers, slog.New(slog.DiscardHandler), func(path string, truncate bool) (filewriter.FileHandle, int64, error) {
+			f, size, err := filewriter.OpenFileForTest(path, truncate, cfg)
 			if err != nil {
 				return nil, 0, err
 			}
@@ -79,7 +79,7 @@ func TestFileConformance(t *testing.T) {
 // syncedFile is a file handle that knows the size its last good fsync
 // covered and fails writes and fsyncs with fault when set.
 type syncedFile struct {
-	runtime.FileHandle
+	filewriter.FileHandle
 	path string
 
 	mu     sync.Mutex
@@ -150,7 +150,7 @@ func (f *syncedFile) readSynced(t testing.TB) [][]byte {
 	var vals [][]byte
 	for line := range bytes.Lines(b) {
 		if line[len(line)-1] == '\n' {
-			vals = append(vals, runtime.DecodeLine(bytes.Clone(line[:len(line)-1])))
+			vals = append(vals, filewriter.DecodeLine(bytes.Clone(line[:len(line)-1])))
 		}
 	}
 	return vals

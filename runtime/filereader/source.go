@@ -1,4 +1,4 @@
-package runtime
+package filereader
 
 import (
 	"bufio"
@@ -10,32 +10,30 @@ import (
 	"log/slog"
 	"os"
 	"time"
+
+	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/internal/frame"
 )
 
-// ErrSourceDone is returned by a Source that has delivered everything it
-// ever will (a replayed file reached its end and every record finished).
-// Run shuts down cleanly once every source is done.
-var ErrSourceDone = errors.New("source done")
-
-// FileSource replays recorded data: a file, or standard input for path
+// Source replays recorded data: a file, or standard input for path
 // "-", in the file writer's framing ("lines" or "length"). Records get the
 // path as topic, partition 0, and their 0-based position as offset. There
 // are no offsets to commit: a replay starts from the beginning.
-type FileSource struct {
+type Source struct {
 	id    string
-	cfg   FileReaderConfig
+	cfg   Config
 	stdin io.Reader
 	log   *slog.Logger
 }
 
-// NewFileSource returns the file inbound client with id. Zero fields of
+// NewSource returns the file inbound client with id. Zero fields of
 // cfg take the file_reader client's defaults.
-func NewFileSource(id string, cfg FileReaderConfig, log *slog.Logger) (*FileSource, error) {
-	return buildFileSource(id, fileReaderDefaults(cfg), log)
+func NewSource(id string, cfg Config, log *slog.Logger) (*Source, error) {
+	return buildSource(id, defaults(cfg), log)
 }
 
-// buildFileSource is NewFileSource for a cfg whose defaults are applied.
-func buildFileSource(id string, cfg FileReaderConfig, log *slog.Logger) (*FileSource, error) {
+// buildSource is NewSource for a cfg whose defaults are applied.
+func buildSource(id string, cfg Config, log *slog.Logger) (*Source, error) {
 	if cfg.Path == "" {
 		return nil, fmt.Errorf("file reader %q: no file", id)
 	}
@@ -47,11 +45,11 @@ func buildFileSource(id string, cfg FileReaderConfig, log *slog.Logger) (*FileSo
 	if log == nil {
 		log = slog.Default()
 	}
-	return &FileSource{id: id, cfg: cfg, stdin: os.Stdin, log: log.With("component", "file_reader", "client", id)}, nil
+	return &Source{id: id, cfg: cfg, stdin: os.Stdin, log: log.With("component", "file_reader", "client", id)}, nil
 }
 
 // Run implements Source.
-func (s *FileSource) Run(ctx context.Context, intake Intake) error {
+func (s *Source) Run(ctx context.Context, intake runtime.Intake) error {
 	r := s.stdin
 	name := "stdin"
 	if s.cfg.Path != "-" {
@@ -77,7 +75,7 @@ func (s *FileSource) Run(ctx context.Context, intake Intake) error {
 	br := bufio.NewReaderSize(r, 1<<16)
 	var (
 		off  int64
-		recs []Record
+		recs []runtime.Record
 	)
 	flush := func() error {
 		if len(recs) == 0 {
@@ -97,7 +95,7 @@ func (s *FileSource) Run(ctx context.Context, intake Intake) error {
 			drain()
 			return fmt.Errorf("file reader %q: record %d: %w", s.id, off, err)
 		}
-		recs = append(recs, Record{Topic: name, Offset: off, Value: v})
+		recs = append(recs, runtime.Record{Topic: name, Offset: off, Value: v})
 		off++
 		if len(recs) == 256 {
 			if err := flush(); err != nil {
@@ -111,13 +109,13 @@ func (s *FileSource) Run(ctx context.Context, intake Intake) error {
 		return nil
 	}
 	s.log.Info("file replayed", "records", off)
-	return ErrSourceDone
+	return runtime.ErrSourceDone
 }
 
 // drainBudget bounds a file source's drain at shutdown.
 const drainBudget = 5 * time.Second
 
-func (s *FileSource) next(br *bufio.Reader) ([]byte, error) {
+func (s *Source) next(br *bufio.Reader) ([]byte, error) {
 	if s.cfg.Framing == "length" {
 		var n [4]byte
 		if _, err := io.ReadFull(br, n[:]); err != nil {
@@ -142,5 +140,5 @@ func (s *FileSource) next(br *bufio.Reader) ([]byte, error) {
 	if n := len(line); n > 0 && line[n-1] == '\n' {
 		line = line[:n-1]
 	}
-	return DecodeLine(line), nil
+	return frame.DecodeLine(line), nil
 }

@@ -1,31 +1,34 @@
-package runtime
+package filewriter
 
 import (
 	_ "embed"
 	"os"
 	"time"
+
+	"github.com/kgen-dev/kgen/runtime"
 )
 
 // The "file_writer" outbound client: its descriptor, defaults and settings
 // schema.
 
-//go:embed client_file_writer.schema.json
+//go:embed schema.json
 var fileWriterSchema []byte
 
-// fileWriterClient describes the file writer.
-var fileWriterClient = Client{
-	Name:      FileWriter,
-	Direction: Outbound,
+// Client describes the file writer.
+var Client = runtime.Client{
+	Name:      runtime.FileWriter,
+	Direction: runtime.Outbound,
 	Summary:   "writes outputs to a file (or one file per worker), fsynced before they count as written",
 	Schema:    fileWriterSchema,
-	NewConfig: func() any { return &FileWriterConfig{} },
+	NewConfig: func() any { return &Config{} },
 	Defaults: func(cfg any) any {
-		c := fileWriterDefaults(*cfg.(*FileWriterConfig))
+		c := defaults(*cfg.(*Config))
 		return &c
 	},
-	NewSink: func(cfg any, env Env) (Sink, error) {
-		return buildFileSink(*cfg.(*FileWriterConfig), env.Workers, env.Logger.With("client", env.ID))
+	NewSink: func(cfg any, env runtime.Env) (runtime.Sink, error) {
+		return buildSink(*cfg.(*Config), env.Workers, env.Logger.With("client", env.ID))
 	},
+	Decode: decode,
 }
 
 const (
@@ -38,8 +41,16 @@ const (
 	defaultFileMode os.FileMode = 0o600
 )
 
-// fileWriterDefaults returns c with every zero field set to its default.
-func fileWriterDefaults(c FileWriterConfig) FileWriterConfig {
+// defaults returns c with every zero field set to its default.
+func defaults(c Config) Config {
+	if c.Framing == "" {
+		c.Framing = "lines"
+	}
+	if !c.Binary && c.Encoding == "" {
+		// Python's default text encoding on Linux, and the only one the
+		// file writer knows.
+		c.Encoding = "utf-8"
+	}
 	if c.FlushInterval <= 0 {
 		c.FlushInterval = defaultFlushInterval
 	}

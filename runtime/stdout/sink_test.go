@@ -1,4 +1,4 @@
-package runtime
+package stdout
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/kgen-dev/kgen/runtime"
 	"go.uber.org/goleak"
 )
 
@@ -42,7 +43,7 @@ func (b *lockedBuffer) String() string {
 func TestStdoutSinkValueFormat(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	out := &lockedBuffer{}
-	s, err := NewStdoutSink(StdoutConfig{}, out)
+	s, err := NewSink(Config{}, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func TestStdoutSinkValueFormat(t *testing.T) {
 		}
 	}
 	for i, v := range sinkTestValues {
-		if err := s.Write(context.Background(), []Message{{Value: v, Ack: acks.ack(i)}}); err != nil {
+		if err := s.Write(context.Background(), []runtime.Message{{Value: v, Ack: acks.ack(i)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -115,13 +116,13 @@ func decodeJSONBytes(t testing.TB, raw json.RawMessage) []byte {
 func TestStdoutSinkJSONFormat(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	out := &lockedBuffer{}
-	s, err := NewStdoutSink(StdoutConfig{Format: "json"}, out)
+	s, err := NewSink(Config{Format: "json"}, out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgs := []Message{
+	msgs := []runtime.Message{
 		{Key: []byte("k1"), Value: []byte(`quote " backslash \ newline` + "\n tab\t bell\x07 sep\u2028 ✓"),
-			Headers: []Header{{Key: "trace", Value: []byte("abc")}, {Key: "bin", Value: []byte{0xff, 0}}}},
+			Headers: []runtime.Header{{Key: "trace", Value: []byte("abc")}, {Key: "bin", Value: []byte{0xff, 0}}}},
 		{Key: nil, Value: []byte{0xc3, 0x28}}, // invalid UTF-8
 		{Key: []byte{}, Value: nil},
 	}
@@ -166,7 +167,7 @@ func FuzzStdoutJSON(f *testing.F) {
 	f.Add([]byte("k"), []byte("v"), "h", []byte("hv"))
 	f.Add([]byte{0xff}, []byte("\"\\\n\u2028"), "\x00", []byte{0xc3})
 	f.Fuzz(func(t *testing.T, key, value []byte, hkey string, hvalue []byte) {
-		line := appendJSONRecord(nil, &Message{Key: key, Value: value, Headers: []Header{{Key: hkey, Value: hvalue}}})
+		line := appendJSONRecord(nil, &runtime.Message{Key: key, Value: value, Headers: []runtime.Header{{Key: hkey, Value: hvalue}}})
 		if bytes.IndexByte(line, '\n') != len(line)-1 {
 			t.Fatalf("not one line: %q", line)
 		}
@@ -191,24 +192,24 @@ func FuzzStdoutJSON(f *testing.F) {
 func TestStdoutSinkWriteErrorFailsRecords(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	out := &lockedBuffer{fail: syscall.EPIPE}
-	s, err := NewStdoutSink(StdoutConfig{Format: "value"}, out)
+	s, err := NewSink(Config{Format: "value"}, out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	acks := newAckLog(t, 2)
-	if err := s.Write(context.Background(), []Message{{Value: []byte("a"), Ack: acks.ack(0)}}); err != nil {
+	if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("a"), Ack: acks.ack(0)}}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(2 * time.Second)
 	for acks.count() == 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if err := s.Write(context.Background(), []Message{{Value: []byte("b"), Ack: acks.ack(1)}}); err != nil {
+	if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("b"), Ack: acks.ack(1)}}); err != nil {
 		t.Fatal(err)
 	}
 	acks.wait(2 * time.Second)
 	for i := range 2 {
-		if err, _ := acks.err(i); !errors.Is(err, syscall.EPIPE) || !IsPermanent(err) {
+		if err, _ := acks.err(i); !errors.Is(err, syscall.EPIPE) || !runtime.IsPermanent(err) {
 			t.Errorf("record %d: err = %v, want a permanent EPIPE", i, err)
 		}
 	}
@@ -223,14 +224,14 @@ func TestStdoutSinkWriteErrorFailsRecords(t *testing.T) {
 func TestStdoutSinkCloseAcksEverything(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	out := &lockedBuffer{}
-	s, err := NewStdoutSink(StdoutConfig{Format: "json"}, out)
+	s, err := NewSink(Config{Format: "json"}, out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	const n = 1000
 	acks := newAckLog(t, n)
 	for i := range n {
-		if err := s.Write(context.Background(), []Message{{Value: []byte("v"), Ack: acks.ack(i)}}); err != nil {
+		if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("v"), Ack: acks.ack(i)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -243,10 +244,10 @@ func TestStdoutSinkCloseAcksEverything(t *testing.T) {
 	if got := strings.Count(out.String(), "\n"); got != n {
 		t.Errorf("%d lines written, want %d", got, n)
 	}
-	if err := s.Write(context.Background(), []Message{{Value: []byte("late"), Ack: acks.ack(n)}}); !errors.Is(err, ErrClosed) {
+	if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("late"), Ack: acks.ack(n)}}); !errors.Is(err, runtime.ErrClosed) {
 		t.Errorf("Write after Close = %v, want ErrClosed", err)
 	}
-	if _, err := NewStdoutSink(StdoutConfig{Format: "xml"}, out); err == nil || !strings.Contains(err.Error(), `"xml"`) {
+	if _, err := NewSink(Config{Format: "xml"}, out); err == nil || !strings.Contains(err.Error(), `"xml"`) {
 		t.Errorf("format xml: err = %v", err)
 	}
 }

@@ -1,8 +1,7 @@
-package runtime
+package filewriter
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,19 +17,25 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/internal/frame"
 )
 
 const (
 	// fileBufferSize is the write buffer of each file; a full buffer is
 	// written out by the writer that fills it and wakes the flusher.
-	fileBufferSize = 64 << 10
+	fileBufferSize = frame.BufferSize
+	// readyWindow is how long a failed write keeps Ready failing when no
+	// write has succeeded since (as the Kafka producer's).
+	readyWindow = 30 * time.Second
 )
 
 // ErrInvalidUTF8 is wrapped in the error of a message whose value is not
 // valid UTF-8 while the file writer is in text mode.
 var ErrInvalidUTF8 = errors.New("value is not valid UTF-8")
 
-// FileSink is the file outbound client. With "{}" in the configured path
+// Sink is the file outbound client. With "{}" in the configured path
 // each worker writes its own file, the worker id replacing "{}"
 // (/tmp/out{}.log → /tmp/out0.log, /tmp/out1.log, ...); without it all
 // workers share one file.
@@ -58,7 +63,7 @@ var ErrInvalidUTF8 = errors.New("value is not valid UTF-8")
 // 100ms), as soon as a buffer fills, and on Close. A write or fsync error (disk full)
 // fails every record not yet acknowledged, and the file is cut back to its
 // last fsynced size, so it never keeps a partial record.
-type FileSink struct {
+type Sink struct {
 	files     []*fileOut // one per worker, or one shared
 	perWorker bool
 	closed    atomic.Bool
@@ -87,16 +92,16 @@ type fileOut struct {
 	mu     sync.Mutex
 	f      fileHandle
 	bw     *bufio.Writer
-	acks   []Acker // records handed to bw since the last flush
-	size   int64   // file size once bw is written out
-	werr   error   // first write error since the last flush
-	broken error   // the file could not be cut back after an error
+	acks   []runtime.Acker // records handed to bw since the last flush
+	size   int64           // file size once bw is written out
+	werr   error           // first write error since the last flush
+	broken error           // the file could not be cut back after an error
 	closed bool
 
 	// Owned by the flusher goroutine.
-	synced int64   // file size covered by the last good fsync
-	spare  []Acker // the other acks slice, swapped in at each flush
-	fin    Acks    // finishes the acknowledged records in runs
+	synced int64           // file size covered by the last good fsync
+	spare  []runtime.Acker // the other acks slice, swapped in at each flush
+	fin    runtime.Acks    // finishes the acknowledged records in runs
 
 	lastOK   atomic.Int64 // unix nanos of the last good flush with records
 	lastFail atomic.Pointer[fileFailure]
@@ -112,17 +117,17 @@ type fileFailure struct {
 	err error
 }
 
-// NewFileSink opens the file (or one per worker, for workers ≥ 1) of cfg
+// NewSink opens the file (or one per worker, for workers ≥ 1) of cfg
 // and starts their flushers. Close releases them. Zero fields of cfg take
 // the file_writer client's defaults.
-func NewFileSink(cfg FileWriterConfig, workers int, log *slog.Logger) (*FileSink, error) {
-	return buildFileSink(fileWriterDefaults(cfg), workers, log)
+func NewSink(cfg Config, workers int, log *slog.Logger) (*Sink, error) {
+	return buildSink(defaults(cfg), workers, log)
 }
 
-// buildFileSink is NewFileSink for a cfg whose defaults are applied.
-func buildFileSink(cfg FileWriterConfig, workers int, log *slog.Logger) (*FileSink, error) {
+// buildSink is NewSink for a cfg whose defaults are applied.
+func buildSink(cfg Config, workers int, log *slog.Logger) (*Sink, error) {
 	mode := cfg.FileMode.Perm()
-	return newFileSink(cfg, workers, log, func(path string, truncate bool) (fileHandle, int64, error) {
+	return newSink(cfg, workers, log, func(path string, truncate bool) (fileHandle, int64, error) {
 		return openFile(path, truncate, mode, cfg.FollowSymlinks)
 	})
 }
@@ -163,12 +168,12 @@ func openFile(path string, truncate bool, mode os.FileMode, follow bool) (fileHa
 	return f, st.Size(), nil
 }
 
-func newFileSink(cfg FileWriterConfig, workers int, log *slog.Logger,
-	open func(path string, truncate bool) (fileHandle, int64, error)) (*FileSink, error) {
+func newSink(cfg Config, workers int, log *slog.Logger,
+	open func(path string, truncate bool) (fileHandle, int64, error)) (*Sink, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	log = log.With("component", FileWriter)
+	log = log.With("component", runtime.FileWriter)
 	if cfg.Path == "" {
 		return nil, errors.New("file writer: no path")
 	}
@@ -194,9 +199,9 @@ func newFileSink(cfg FileWriterConfig, workers int, log *slog.Logger,
 	}
 	workers = max(workers, 1)
 
-	s := &FileSink{
+	s := &Sink{
 		perWorker: strings.Contains(cfg.Path, "{}"),
-		closeErr:  &OutboundError{Client: FileWriter, Err: ErrClosed},
+		closeErr:  &runtime.OutboundError{Client: runtime.FileWriter, Err: runtime.ErrClosed},
 	}
 	paths := []string{cfg.Path}
 	if s.perWorker {
@@ -238,16 +243,16 @@ func newFileSink(cfg FileWriterConfig, workers int, log *slog.Logger,
 // "{}") and returns once they are buffered; each Acker is called after
 // the fsync covering its record. It does not keep msgs. It returns
 // ErrClosed, calling no Acker, after Close.
-func (s *FileSink) Write(ctx context.Context, msgs []Message) error {
+func (s *Sink) Write(ctx context.Context, msgs []runtime.Message) error {
 	if s.closed.Load() {
-		return ErrClosed
+		return runtime.ErrClosed
 	}
 	for i := 0; i < len(msgs); {
 		fo := s.files[0]
 		if s.perWorker {
 			w := msgs[i].Worker
 			if w < 0 || w >= len(s.files) {
-				done(msgs[i].Ack, &OutboundError{Client: FileWriter, Permanent: true,
+				done(msgs[i].Ack, &runtime.OutboundError{Client: runtime.FileWriter, Permanent: true,
 					Err: fmt.Errorf("worker %d: no file (workers 0 to %d)", w, len(s.files)-1)})
 				i++
 				continue
@@ -267,7 +272,7 @@ func (s *FileSink) Write(ctx context.Context, msgs []Message) error {
 	return nil
 }
 
-func done(a Acker, err error) {
+func done(a runtime.Acker, err error) {
 	if a != nil {
 		a.Done(err)
 	}
@@ -276,7 +281,7 @@ func done(a Acker, err error) {
 // write buffers msgs; their Ackers join the file's pending list. Errors
 // found here (invalid UTF-8, closed) are reported after the lock is
 // released: an Acker may call back into the sink.
-func (fo *fileOut) write(msgs []Message, closeErr error) {
+func (fo *fileOut) write(msgs []runtime.Message, closeErr error) {
 	var rejected []int
 	fo.mu.Lock()
 	if fo.closed || fo.broken != nil {
@@ -301,9 +306,9 @@ func (fo *fileOut) write(msgs []Message, closeErr error) {
 		var n int
 		var err error
 		if fo.lines {
-			n, err = writeLine(fo.bw, v)
+			n, err = frame.WriteLine(fo.bw, v)
 		} else {
-			n, err = writeLength(fo.bw, v)
+			n, err = frame.WriteLength(fo.bw, v)
 		}
 		if n > avail {
 			filled = true
@@ -329,97 +334,15 @@ func (fo *fileOut) write(msgs []Message, closeErr error) {
 		if !fo.text || utf8.Valid(msgs[i].Value) {
 			err = errors.New("value longer than 4 GiB")
 		}
-		done(msgs[i].Ack, &OutboundError{Client: FileWriter, Err: err, Permanent: true})
+		done(msgs[i].Ack, &runtime.OutboundError{Client: runtime.FileWriter, Err: err, Permanent: true})
 	}
-}
-
-// writeLine writes v with the "lines" framing and returns the bytes
-// written to w. It scans v once for each of the two escaped bytes.
-func writeLine(w *bufio.Writer, v []byte) (int, error) {
-	n, pos := 0, 0
-	nl, bs := bytes.IndexByte(v, '\n'), bytes.IndexByte(v, '\\')
-	for nl >= 0 || bs >= 0 {
-		i, esc := nl, byte('n')
-		if nl < 0 || (bs >= 0 && bs < nl) {
-			i, esc = bs, '\\'
-		}
-		m, err := w.Write(v[pos:i])
-		n += m
-		if err != nil {
-			return n, err
-		}
-		if err := w.WriteByte('\\'); err != nil {
-			return n, err
-		}
-		if err := w.WriteByte(esc); err != nil {
-			return n + 1, err
-		}
-		n += 2
-		pos = i + 1
-		if esc == 'n' {
-			nl = indexByteFrom(v, pos, '\n')
-		} else {
-			bs = indexByteFrom(v, pos, '\\')
-		}
-	}
-	m, err := w.Write(v[pos:])
-	n += m
-	if err != nil {
-		return n, err
-	}
-	if err := w.WriteByte('\n'); err != nil {
-		return n, err
-	}
-	return n + 1, nil
-}
-
-// indexByteFrom is bytes.IndexByte(v[from:], c) as an index into v.
-func indexByteFrom(v []byte, from int, c byte) int {
-	i := bytes.IndexByte(v[from:], c)
-	if i < 0 {
-		return -1
-	}
-	return from + i
-}
-
-// writeLength writes v with the "length" framing.
-func writeLength(w *bufio.Writer, v []byte) (int, error) {
-	l := uint32(len(v))
-	for _, b := range [4]byte{byte(l >> 24), byte(l >> 16), byte(l >> 8), byte(l)} {
-		if err := w.WriteByte(b); err != nil {
-			return 0, err
-		}
-	}
-	m, err := w.Write(v)
-	return 4 + m, err
 }
 
 // DecodeLine returns the value of one line written with the "lines"
 // framing, given without its final '\n': `\n` becomes a newline and `\\` a
 // backslash. Any other backslash is kept as it is, so decoding never
 // fails. It returns line itself when it holds no backslash.
-func DecodeLine(line []byte) []byte {
-	i := bytes.IndexByte(line, '\\')
-	if i < 0 {
-		return line
-	}
-	out := make([]byte, i, len(line))
-	copy(out, line[:i])
-	for ; i < len(line); i++ {
-		c := line[i]
-		if c == '\\' && i+1 < len(line) {
-			switch line[i+1] {
-			case 'n':
-				c = '\n'
-				i++
-			case '\\':
-				i++
-			}
-		}
-		out = append(out, c)
-	}
-	return out
-}
+func DecodeLine(line []byte) []byte { return frame.DecodeLine(line) }
 
 // run is the file's flusher: it flushes on every tick and kick, and a last
 // time on stop, then closes the file.
@@ -497,7 +420,7 @@ func (fo *fileOut) flush() error {
 // buffer, so no partial record stays. fo.mu must be held.
 func (fo *fileOut) rollback() {
 	if err := fo.f.Truncate(fo.synced); err != nil {
-		fo.broken = &OutboundError{Client: FileWriter, Permanent: true,
+		fo.broken = &runtime.OutboundError{Client: runtime.FileWriter, Permanent: true,
 			Err: fmt.Errorf("truncate %s after a failed write: %w", fo.path, err)}
 		fo.log.Error("file may hold a partial record; failing every later write", "err", err)
 	}
@@ -507,9 +430,9 @@ func (fo *fileOut) rollback() {
 }
 
 // fail reports err to acks, logs it once, and returns it wrapped.
-func (fo *fileOut) fail(acks []Acker, op string, err error) error {
-	oerr := &OutboundError{
-		Client:    FileWriter,
+func (fo *fileOut) fail(acks []runtime.Acker, op string, err error) error {
+	oerr := &runtime.OutboundError{
+		Client:    runtime.FileWriter,
 		Err:       fmt.Errorf("%s %s: %w", op, fo.path, err),
 		Permanent: !fileRetryable(err),
 	}
@@ -542,9 +465,9 @@ func fileRetryable(err error) bool {
 // the last failed flush (if any) is older than 30s or was followed by a
 // good one. Otherwise it returns the failure. After Close it returns
 // ErrClosed.
-func (s *FileSink) Ready() error {
+func (s *Sink) Ready() error {
 	if s.closed.Load() {
-		return ErrClosed
+		return runtime.ErrClosed
 	}
 	now := time.Now().UnixNano()
 	for _, fo := range s.files {
@@ -555,7 +478,7 @@ func (s *FileSink) Ready() error {
 			return broken
 		}
 		f := fo.lastFail.Load()
-		if f != nil && fo.lastOK.Load() < f.at && time.Duration(now-f.at) < producerReadyWindow {
+		if f != nil && fo.lastOK.Load() < f.at && time.Duration(now-f.at) < readyWindow {
 			return f.err
 		}
 	}
@@ -564,7 +487,7 @@ func (s *FileSink) Ready() error {
 
 // Flush implements Flusher: every file's flusher writes out, fsyncs and
 // acknowledges what it holds now rather than at its next tick.
-func (s *FileSink) Flush() {
+func (s *Sink) Flush() {
 	for _, fo := range s.files {
 		select {
 		case fo.kick <- struct{}{}:
@@ -578,12 +501,12 @@ func (s *FileSink) Flush() {
 // first it returns ctx's error; the flushers still finish in the
 // background and call the remaining Ackers. Later calls return the first
 // call's result.
-func (s *FileSink) Close(ctx context.Context) error {
+func (s *Sink) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() { s.closeRes = s.close(ctx) })
 	return s.closeRes
 }
 
-func (s *FileSink) close(ctx context.Context) error {
+func (s *Sink) close(ctx context.Context) error {
 	s.closed.Store(true)
 	for _, fo := range s.files {
 		fo.mu.Lock()

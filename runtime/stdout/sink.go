@@ -1,4 +1,4 @@
-package runtime
+package stdout
 
 import (
 	"bufio"
@@ -10,19 +10,22 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/internal/frame"
 )
 
 // stdoutFlushInterval bounds how long a record written to stdout waits in
 // the buffer (and for its acknowledgement).
 const stdoutFlushInterval = 100 * time.Millisecond
 
-// StdoutSink is the stdout outbound client: it writes each record to an
+// Sink is the stdout outbound client: it writes each record to an
 // io.Writer (os.Stdout in generated projects) through a 64 KiB buffer, and
 // acknowledges records once the buffer holding them was written to the
 // writer: every 100ms, when the buffer fills, and on Close.
 //
 // Format "value" (the default) writes the value and a newline, escaped as
-// the file writer's "lines" framing does (see FileSink; DecodeLine reverses
+// the file writer's "lines" framing does (see filewriter.Sink; filewriter.DecodeLine reverses
 // it). Format "json" writes one JSON object per line:
 //
 //	{"key":K,"value":V,"headers":{"name":H,...}}
@@ -31,19 +34,19 @@ const stdoutFlushInterval = 100 * time.Millisecond
 // and {"base64":"..."} (standard encoding, padded) otherwise; a nil key is
 // null. Headers with the same name are all written, in order; "headers"
 // is {} when there are none.
-type StdoutSink struct {
+type Sink struct {
 	json bool
 
 	mu      sync.Mutex
 	bw      *bufio.Writer
-	acks    []Acker
+	acks    []runtime.Acker
 	scratch []byte // one JSON record, reused
 	dirty   bool   // bytes in bw since the last flush
 	err     error  // sticky: the writer failed
 	closed  bool
 
-	spare    []Acker // owned by the flusher
-	fin      Acks    // owned by the flusher
+	spare    []runtime.Acker // owned by the flusher
+	fin      runtime.Acks    // owned by the flusher
 	isClosed atomic.Bool
 	kick     chan struct{} // the buffer filled; capacity 1
 	stop     chan struct{}
@@ -54,11 +57,11 @@ type StdoutSink struct {
 	closeRes  error
 }
 
-// NewStdoutSink returns a sink writing to w in cfg's format and starts its
+// NewSink returns a sink writing to w in cfg's format and starts its
 // flusher; Close stops it.
-func NewStdoutSink(cfg StdoutConfig, w io.Writer) (*StdoutSink, error) {
-	s := &StdoutSink{
-		bw:   bufio.NewWriterSize(w, fileBufferSize),
+func NewSink(cfg Config, w io.Writer) (*Sink, error) {
+	s := &Sink{
+		bw:   bufio.NewWriterSize(w, frame.BufferSize),
 		kick: make(chan struct{}, 1),
 		stop: make(chan struct{}),
 		done: make(chan struct{}),
@@ -77,19 +80,21 @@ func NewStdoutSink(cfg StdoutConfig, w io.Writer) (*StdoutSink, error) {
 // Write buffers msgs and returns; each Acker is called once the bytes of
 // its record were written to the writer. It does not keep msgs. It
 // returns ErrClosed, calling no Acker, after Close.
-func (s *StdoutSink) Write(ctx context.Context, msgs []Message) error {
+func (s *Sink) Write(ctx context.Context, msgs []runtime.Message) error {
 	if s.isClosed.Load() {
-		return ErrClosed
+		return runtime.ErrClosed
 	}
 	s.mu.Lock()
 	if s.closed || s.err != nil {
 		err := s.err
 		s.mu.Unlock()
 		if err == nil {
-			err = &OutboundError{Client: Stdout, Err: ErrClosed}
+			err = &runtime.OutboundError{Client: runtime.Stdout, Err: runtime.ErrClosed}
 		}
 		for i := range msgs {
-			done(msgs[i].Ack, err)
+			if a := msgs[i].Ack; a != nil {
+				a.Done(err)
+			}
 		}
 		return nil
 	}
@@ -102,7 +107,7 @@ func (s *StdoutSink) Write(ctx context.Context, msgs []Message) error {
 			s.scratch = appendJSONRecord(s.scratch[:0], m)
 			n, _ = s.bw.Write(s.scratch) // errors are sticky: seen at flush
 		} else {
-			n, _ = writeLine(s.bw, m.Value)
+			n, _ = frame.WriteLine(s.bw, m.Value)
 		}
 		if n > avail {
 			filled = true
@@ -123,7 +128,7 @@ func (s *StdoutSink) Write(ctx context.Context, msgs []Message) error {
 }
 
 // appendJSONRecord appends m as one line of the "json" format.
-func appendJSONRecord(b []byte, m *Message) []byte {
+func appendJSONRecord(b []byte, m *runtime.Message) []byte {
 	b = append(b, `{"key":`...)
 	if m.Key == nil {
 		b = append(b, "null"...)
@@ -207,7 +212,7 @@ func appendJSONString[T ~string | ~[]byte](b []byte, s T) []byte {
 	return append(b, '"')
 }
 
-func (s *StdoutSink) run() {
+func (s *Sink) run() {
 	defer close(s.done)
 	tick := time.NewTicker(stdoutFlushInterval)
 	defer tick.Stop()
@@ -226,7 +231,7 @@ func (s *StdoutSink) run() {
 
 // flush writes the buffer out and acknowledges what it held. A writer
 // error is final: every pending and later record fails with it.
-func (s *StdoutSink) flush() error {
+func (s *Sink) flush() error {
 	s.mu.Lock()
 	if !s.dirty && len(s.acks) == 0 {
 		err := s.err
@@ -235,7 +240,7 @@ func (s *StdoutSink) flush() error {
 	}
 	if s.err == nil {
 		if ferr := s.bw.Flush(); ferr != nil {
-			s.err = &OutboundError{Client: Stdout, Err: fmt.Errorf("write: %w", ferr), Permanent: true}
+			s.err = &runtime.OutboundError{Client: runtime.Stdout, Err: fmt.Errorf("write: %w", ferr), Permanent: true}
 		}
 	}
 	err := s.err
@@ -257,21 +262,21 @@ func (s *StdoutSink) flush() error {
 
 // Ready returns the writer's error once it failed (the sink then fails
 // every record), ErrClosed after Close, and nil otherwise.
-func (s *StdoutSink) Ready() error {
+func (s *Sink) Ready() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
 		return s.err
 	}
 	if s.closed {
-		return ErrClosed
+		return runtime.ErrClosed
 	}
 	return nil
 }
 
 // Flush implements Flusher: the flusher writes out and acknowledges what
 // the buffer holds now rather than at its next tick.
-func (s *StdoutSink) Flush() {
+func (s *Sink) Flush() {
 	select {
 	case s.kick <- struct{}{}:
 	default:
@@ -281,7 +286,7 @@ func (s *StdoutSink) Flush() {
 // Close stops taking messages, writes out the buffer and acknowledges (or
 // fails) every record, within ctx. It does not close the writer. Later
 // calls return the first call's result.
-func (s *StdoutSink) Close(ctx context.Context) error {
+func (s *Sink) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		s.isClosed.Store(true)
 		s.mu.Lock()

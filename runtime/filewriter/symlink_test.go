@@ -1,4 +1,4 @@
-package runtime
+package filewriter
 
 import (
 	"context"
@@ -26,7 +26,7 @@ func TestFileSinkRefusesSymlink(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		_, err := NewFileSink(FileWriterConfig{Path: path, Framing: "lines"}, 1, sinkTestLogger())
+		_, err := NewSink(Config{Path: path, Framing: "lines"}, 1, sinkTestLogger())
 		if err == nil || !strings.Contains(err.Error(), "symbolic link") {
 			t.Errorf("%s: err = %v, want a symbolic link refused", path, err)
 		}
@@ -34,7 +34,7 @@ func TestFileSinkRefusesSymlink(t *testing.T) {
 	if b, _ := os.ReadFile(target); string(b) != "keep me\n" {
 		t.Errorf("the link's target was changed: %q", b)
 	}
-	s, err := NewFileSink(FileWriterConfig{Path: link, Append: true, Framing: "lines", FollowSymlinks: true}, 1, sinkTestLogger())
+	s, err := NewSink(Config{Path: link, Append: true, Framing: "lines", FollowSymlinks: true}, 1, sinkTestLogger())
 	if err != nil {
 		t.Fatalf("FollowSymlinks: %v", err)
 	}
@@ -50,7 +50,7 @@ func TestFileSinkMode(t *testing.T) {
 		mode, want os.FileMode
 	}{{0, 0o600}, {0o640, 0o640}, {0o600, 0o600}} {
 		path := filepath.Join(t.TempDir(), "out.log")
-		s, err := NewFileSink(FileWriterConfig{Path: path, Framing: "lines", FileMode: tt.mode}, 1, sinkTestLogger())
+		s, err := NewSink(Config{Path: path, Framing: "lines", FileMode: tt.mode}, 1, sinkTestLogger())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package runtime_test
+package stdout_test
 
 import (
 	"bytes"
@@ -6,8 +6,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/kgen-dev/kgen/runtime"
 	"github.com/kgen-dev/kgen/runtime/clienttest"
+	"github.com/kgen-dev/kgen/runtime/internal/frame"
+	"github.com/kgen-dev/kgen/runtime/stdout"
 )
 
 // TestStdoutConformance runs the sink conformance suite on the stdout
@@ -17,7 +18,7 @@ import (
 func TestStdoutConformance(t *testing.T) {
 	clienttest.TestSink(t, func(t *testing.T, o clienttest.SinkOptions) clienttest.SinkSetup {
 		w := &faultWriter{discard: o.Discard}
-		s, err := runtime.NewStdoutSink(runtime.StdoutConfig{}, w)
+		s, err := stdout.NewSink(stdout.Config{}, w)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -29,7 +30,7 @@ func TestStdoutConformance(t *testing.T) {
 				var vals [][]byte
 				for line := range bytes.Lines(w.buf.Bytes()) {
 					if line[len(line)-1] == '\n' { // a partial last line is not written yet
-						vals = append(vals, runtime.DecodeLine(bytes.Clone(line[:len(line)-1])))
+						vals = append(vals, frame.DecodeLine(bytes.Clone(line[:len(line)-1])))
 					}
 				}
 				return [][][]byte{vals}

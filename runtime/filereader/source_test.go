@@ -1,16 +1,26 @@
-package runtime
+package filereader_test
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kgen-dev/kgen/runtime"
+	_ "github.com/kgen-dev/kgen/runtime/builtin"
+	"github.com/kgen-dev/kgen/runtime/filereader"
+	"github.com/kgen-dev/kgen/runtime/filewriter"
+	"github.com/kgen-dev/kgen/runtime/internal/frame"
 )
 
+// TestFileReplayToFile: Run replays a file through the file reader into
+// the file writer (both registered by runtime/builtin) and returns once
+// every record is on disk.
 func TestFileReplayToFile(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.log")
@@ -23,7 +33,7 @@ func TestFileReplayToFile(t *testing.T) {
 			v = []byte("multi\nline\\value")
 		}
 		want = append(want, string(v))
-		if _, err := writeLine(bw, v); err != nil {
+		if _, err := frame.WriteLine(bw, v); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -34,18 +44,18 @@ func TestFileReplayToFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out.log")
-	cfg := Config{
+	cfg := runtime.Config{
 		Workers: 4,
 		Logger:  quietLogger(),
-		Inbound: []InboundConfig{{ID: "replay", Name: FileReader, Config: &FileReaderConfig{Path: in}}},
-		Outbound: []OutboundConfig{{ID: "out", Name: FileWriter,
-			Config: &FileWriterConfig{Path: out, Framing: "lines", FlushInterval: 10 * time.Millisecond}}},
+		Inbound: []runtime.InboundConfig{{ID: "replay", Name: runtime.FileReader, Config: &filereader.Config{Path: in}}},
+		Outbound: []runtime.OutboundConfig{{ID: "out", Name: runtime.FileWriter,
+			Config: &filewriter.Config{Path: out, Framing: "lines", FlushInterval: 10 * time.Millisecond}}},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// Run returns by itself once the file is replayed and every record is
 	// on disk.
-	if err := Run(ctx, cfg, passthrough); err != nil {
+	if err := runtime.Run(ctx, cfg, passthrough); err != nil {
 		t.Fatal(err)
 	}
 	if ctx.Err() != nil {
@@ -61,7 +71,7 @@ func TestFileReplayToFile(t *testing.T) {
 	}
 	got := map[string]int{}
 	for _, l := range lines {
-		got[string(DecodeLine([]byte(l)))]++
+		got[string(frame.DecodeLine([]byte(l)))]++
 	}
 	for _, w := range want {
 		if got[w] == 0 {
@@ -69,4 +79,10 @@ func TestFileReplayToFile(t *testing.T) {
 		}
 		got[w]--
 	}
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func passthrough(_ context.Context, r *runtime.Record) ([]runtime.Output, error) {
+	return []runtime.Output{{Key: r.Key, Value: r.Value, Headers: r.Headers}}, nil
 }

@@ -1,4 +1,4 @@
-package runtime
+package filewriter
 
 import (
 	"bufio"
@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/internal/frame"
 	"go.uber.org/goleak"
 )
 
@@ -56,7 +58,7 @@ func (a *ackRef) Done(err error) {
 	}
 }
 
-func (l *ackLog) ack(i int) Acker { return &ackRef{l: l, i: i} }
+func (l *ackLog) ack(i int) runtime.Acker { return &ackRef{l: l, i: i} }
 
 func (l *ackLog) count() int {
 	l.mu.Lock()
@@ -135,15 +137,15 @@ func TestFileSinkFramingRoundTrip(t *testing.T) {
 	for _, framing := range []string{"lines", "length"} {
 		t.Run(framing, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "out.log")
-			s, err := NewFileSink(FileWriterConfig{Path: path, Binary: true, Framing: framing}, 1, nil)
+			s, err := NewSink(Config{Path: path, Binary: true, Framing: framing}, 1, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			values := append(append([][]byte{}, sinkTestValues...), binaryValue)
 			acks := newAckLog(t, len(values))
-			msgs := make([]Message, len(values))
+			msgs := make([]runtime.Message, len(values))
 			for i, v := range values {
-				msgs[i] = Message{Value: v, Ack: acks.ack(i)}
+				msgs[i] = runtime.Message{Value: v, Ack: acks.ack(i)}
 			}
 			if err := s.Write(context.Background(), msgs); err != nil {
 				t.Fatal(err)
@@ -193,13 +195,13 @@ func TestFileSinkLinesFramingBytes(t *testing.T) {
 	for _, tt := range tests {
 		var buf bytes.Buffer
 		w := bufio.NewWriter(&buf)
-		n, err := writeLine(w, []byte(tt.value))
+		n, err := frame.WriteLine(w, []byte(tt.value))
 		if err != nil {
 			t.Fatal(err)
 		}
 		w.Flush()
 		if buf.String() != tt.line || n != len(tt.line) {
-			t.Errorf("writeLine(%q) = %q (n %d), want %q", tt.value, buf.String(), n, tt.line)
+			t.Errorf("frame.WriteLine(%q) = %q (n %d), want %q", tt.value, buf.String(), n, tt.line)
 		}
 	}
 	// Lenient decoding: unknown escapes and a trailing backslash stay.
@@ -217,7 +219,7 @@ func FuzzLineFraming(f *testing.F) {
 	f.Fuzz(func(t *testing.T, v []byte) {
 		var buf bytes.Buffer
 		w := bufio.NewWriter(&buf)
-		n, err := writeLine(w, v)
+		n, err := frame.WriteLine(w, v)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,16 +238,16 @@ func TestFileSinkPerWorkerFiles(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	dir := t.TempDir()
 	const workers = 3
-	s, err := NewFileSink(FileWriterConfig{Path: filepath.Join(dir, "out{}.log")}, workers, nil)
+	s, err := NewSink(Config{Path: filepath.Join(dir, "out{}.log")}, workers, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	acks := newAckLog(t, 3*workers+1)
-	var msgs []Message
+	var msgs []runtime.Message
 	for i := range 3 * workers {
-		msgs = append(msgs, Message{Value: fmt.Appendf(nil, "w%d-%d", i%workers, i), Worker: i % workers, Ack: acks.ack(i)})
+		msgs = append(msgs, runtime.Message{Value: fmt.Appendf(nil, "w%d-%d", i%workers, i), Worker: i % workers, Ack: acks.ack(i)})
 	}
-	msgs = append(msgs, Message{Value: []byte("nowhere"), Worker: workers, Ack: acks.ack(3 * workers)})
+	msgs = append(msgs, runtime.Message{Value: []byte("nowhere"), Worker: workers, Ack: acks.ack(3 * workers)})
 	if err := s.Write(context.Background(), msgs); err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +255,7 @@ func TestFileSinkPerWorkerFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	acks.wait(time.Second)
-	if err, _ := acks.err(3 * workers); !IsPermanent(err) {
+	if err, _ := acks.err(3 * workers); !runtime.IsPermanent(err) {
 		t.Errorf("worker out of range: err = %v, want a permanent error", err)
 	}
 	for w := range workers {
@@ -269,12 +271,12 @@ func TestFileSinkPerWorkerFiles(t *testing.T) {
 
 	// Without {} every worker shares one file.
 	shared := filepath.Join(dir, "shared.log")
-	s, err = NewFileSink(FileWriterConfig{Path: shared}, workers, nil)
+	s, err = NewSink(Config{Path: shared}, workers, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for w := range workers {
-		if err := s.Write(context.Background(), []Message{{Value: fmt.Appendf(nil, "w%d", w), Worker: w}}); err != nil {
+		if err := s.Write(context.Background(), []runtime.Message{{Value: fmt.Appendf(nil, "w%d", w), Worker: w}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -300,11 +302,11 @@ func TestFileSinkAppendVsTruncate(t *testing.T) {
 			if err := os.WriteFile(path, []byte("old\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			s, err := NewFileSink(FileWriterConfig{Path: path, Append: tt.append}, 1, nil)
+			s, err := NewSink(Config{Path: path, Append: tt.append}, 1, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Write(context.Background(), []Message{{Value: []byte("new")}}); err != nil {
+			if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("new")}}); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.Close(context.Background()); err != nil {
@@ -323,7 +325,7 @@ func TestFileSinkAppendVsTruncate(t *testing.T) {
 func TestFileSinkAckAfterFlush(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	path := filepath.Join(t.TempDir(), "out.log")
-	s, err := NewFileSink(FileWriterConfig{Path: path, FlushInterval: 20 * time.Millisecond}, 1, nil)
+	s, err := NewSink(Config{Path: path, FlushInterval: 20 * time.Millisecond}, 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +342,7 @@ func TestFileSinkAckAfterFlush(t *testing.T) {
 		}
 	}
 	for i := range n {
-		if err := s.Write(context.Background(), []Message{{Value: fmt.Appendf(nil, "record %d", i), Ack: acks.ack(i)}}); err != nil {
+		if err := s.Write(context.Background(), []runtime.Message{{Value: fmt.Appendf(nil, "record %d", i), Ack: acks.ack(i)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -352,12 +354,12 @@ func TestFileSinkAckAfterFlush(t *testing.T) {
 	// With a long interval a small record waits in the buffer, unacknowledged,
 	// until Close.
 	path2 := filepath.Join(t.TempDir(), "slow.log")
-	s, err = NewFileSink(FileWriterConfig{Path: path2, FlushInterval: time.Hour}, 1, nil)
+	s, err = NewSink(Config{Path: path2, FlushInterval: time.Hour}, 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	slow := newAckLog(t, 1)
-	if err := s.Write(context.Background(), []Message{{Value: []byte("x"), Ack: slow.ack(0)}}); err != nil {
+	if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("x"), Ack: slow.ack(0)}}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond)
@@ -381,7 +383,7 @@ func TestFileSinkAckAfterFlush(t *testing.T) {
 func TestFileSinkFullBufferFlushes(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	path := filepath.Join(t.TempDir(), "out.log")
-	s, err := NewFileSink(FileWriterConfig{Path: path, FlushInterval: time.Hour}, 1, nil)
+	s, err := NewSink(Config{Path: path, FlushInterval: time.Hour}, 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,7 +392,7 @@ func TestFileSinkFullBufferFlushes(t *testing.T) {
 	n := 2 * fileBufferSize / 1024
 	acks := newAckLog(t, n)
 	for i := range n {
-		if err := s.Write(context.Background(), []Message{{Value: value, Ack: acks.ack(i)}}); err != nil {
+		if err := s.Write(context.Background(), []runtime.Message{{Value: value, Ack: acks.ack(i)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -413,12 +415,12 @@ func TestFileSinkTextRequiresUTF8(t *testing.T) {
 		wantErr  bool
 	}{{false, "", true}, {false, "UTF-8", true}, {true, "", false}} {
 		path := filepath.Join(t.TempDir(), "out.log")
-		s, err := NewFileSink(FileWriterConfig{Path: path, Binary: tt.binary, Encoding: tt.encoding}, 1, nil)
+		s, err := NewSink(Config{Path: path, Binary: tt.binary, Encoding: tt.encoding}, 1, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		acks := newAckLog(t, 3)
-		err = s.Write(context.Background(), []Message{
+		err = s.Write(context.Background(), []runtime.Message{
 			{Value: []byte("ok"), Ack: acks.ack(0)},
 			{Value: []byte{'b', 0xff, 'd'}, Ack: acks.ack(1)},
 			{Value: []byte("ok too"), Ack: acks.ack(2)},
@@ -431,7 +433,7 @@ func TestFileSinkTextRequiresUTF8(t *testing.T) {
 		}
 		acks.wait(time.Second)
 		bad, _ := acks.err(1)
-		if tt.wantErr && (!errors.Is(bad, ErrInvalidUTF8) || !IsPermanent(bad)) {
+		if tt.wantErr && (!errors.Is(bad, ErrInvalidUTF8) || !runtime.IsPermanent(bad)) {
 			t.Errorf("text mode: invalid value got %v, want a permanent ErrInvalidUTF8", bad)
 		}
 		if !tt.wantErr && bad != nil {
@@ -502,14 +504,14 @@ func TestFileSinkWriteErrors(t *testing.T) {
 	for _, fault := range []string{"write", "fsync"} {
 		t.Run(fault, func(t *testing.T) {
 			f := &faultyFile{}
-			s, err := newFileSink(FileWriterConfig{Path: "fake", FlushInterval: 10 * time.Millisecond}, 1, sinkTestLogger(),
+			s, err := newSink(Config{Path: "fake", FlushInterval: 10 * time.Millisecond}, 1, sinkTestLogger(),
 				func(string, bool) (fileHandle, int64, error) { return f, 0, nil })
 			if err != nil {
 				t.Fatal(err)
 			}
 			write := func(v string) *ackLog {
 				acks := newAckLog(t, 1)
-				if err := s.Write(context.Background(), []Message{{Value: []byte(v), Ack: acks.ack(0)}}); err != nil {
+				if err := s.Write(context.Background(), []runtime.Message{{Value: []byte(v), Ack: acks.ack(0)}}); err != nil {
 					t.Fatal(err)
 				}
 				acks.wait(2 * time.Second)
@@ -524,8 +526,8 @@ func TestFileSinkWriteErrors(t *testing.T) {
 				f.failSync.Store(true)
 			}
 			err, _ = write("second").err(0)
-			var oe *OutboundError
-			if !errors.As(err, &oe) || oe.Client != FileWriter || oe.Permanent || !strings.Contains(err.Error(), "fake") {
+			var oe *runtime.OutboundError
+			if !errors.As(err, &oe) || oe.Client != runtime.FileWriter || oe.Permanent || !strings.Contains(err.Error(), "fake") {
 				t.Errorf("during the fault: err = %v, want a retryable file writer error naming the file", err)
 			}
 			if got := f.String(); got != "first\n" {
@@ -559,7 +561,7 @@ func TestFileSinkCloseAcksEverything(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	dir := t.TempDir()
 	const workers, perWorker = 4, 2000
-	s, err := NewFileSink(FileWriterConfig{Path: filepath.Join(dir, "out{}.log"), FlushInterval: time.Hour}, workers, nil)
+	s, err := NewSink(Config{Path: filepath.Join(dir, "out{}.log"), FlushInterval: time.Hour}, workers, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -570,8 +572,8 @@ func TestFileSinkCloseAcksEverything(t *testing.T) {
 		wg.Go(func() {
 			for i := range perWorker {
 				id := w*perWorker + i
-				err := s.Write(context.Background(), []Message{{Value: fmt.Appendf(nil, "%d", id), Worker: w, Ack: acks.ack(id)}})
-				if errors.Is(err, ErrClosed) {
+				err := s.Write(context.Background(), []runtime.Message{{Value: fmt.Appendf(nil, "%d", id), Worker: w, Ack: acks.ack(id)}})
+				if errors.Is(err, runtime.ErrClosed) {
 					return
 				}
 				if err != nil {
@@ -587,7 +589,7 @@ func TestFileSinkCloseAcksEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	wg.Wait()
-	if err := s.Write(context.Background(), []Message{{Value: []byte("late"), Ack: acks.ack(-1)}}); !errors.Is(err, ErrClosed) {
+	if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("late"), Ack: acks.ack(-1)}}); !errors.Is(err, runtime.ErrClosed) {
 		t.Errorf("Write after Close = %v, want ErrClosed", err)
 	}
 	if got := int64(acks.count()); got != accepted.Load() {
@@ -616,18 +618,18 @@ func TestFileSinkConfigErrors(t *testing.T) {
 	missingDir := filepath.Join(dir, "no", "such", "dir", "out.log")
 	tests := []struct {
 		name string
-		cfg  FileWriterConfig
+		cfg  Config
 		want string
 	}{
-		{"no path", FileWriterConfig{}, "no path"},
-		{"framing", FileWriterConfig{Path: filepath.Join(dir, "a"), Framing: "csv"}, `framing "csv"`},
-		{"encoding", FileWriterConfig{Path: filepath.Join(dir, "a"), Encoding: "latin-1"}, `encoding "latin-1"`},
-		{"binary with encoding", FileWriterConfig{Path: filepath.Join(dir, "a"), Binary: true, Encoding: "utf-8"}, "binary mode takes no encoding"},
-		{"unopenable", FileWriterConfig{Path: missingDir}, missingDir},
+		{"no path", Config{}, "no path"},
+		{"framing", Config{Path: filepath.Join(dir, "a"), Framing: "csv"}, `framing "csv"`},
+		{"encoding", Config{Path: filepath.Join(dir, "a"), Encoding: "latin-1"}, `encoding "latin-1"`},
+		{"binary with encoding", Config{Path: filepath.Join(dir, "a"), Binary: true, Encoding: "utf-8"}, "binary mode takes no encoding"},
+		{"unopenable", Config{Path: missingDir}, missingDir},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := NewFileSink(tt.cfg, 1, nil); err == nil || !strings.Contains(err.Error(), tt.want) {
+			if _, err := NewSink(tt.cfg, 1, nil); err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want it to contain %q", err, tt.want)
 			}
 		})
@@ -672,7 +674,7 @@ func BenchmarkFileSinkWrite(b *testing.B) {
 			if bc.memory {
 				open = func(string, bool) (fileHandle, int64, error) { return discardFile{}, 0, nil }
 			}
-			s, err := newFileSink(fileWriterDefaults(FileWriterConfig{Path: filepath.Join(b.TempDir(), bc.path), Binary: true}), workers, nil, open)
+			s, err := newSink(defaults(Config{Path: filepath.Join(b.TempDir(), bc.path), Binary: true}), workers, nil, open)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -683,9 +685,9 @@ func BenchmarkFileSinkWrite(b *testing.B) {
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				w := int(next.Add(1)-1) % workers
-				msgs := make([]Message, bc.batch)
+				msgs := make([]runtime.Message, bc.batch)
 				for i := range msgs {
-					msgs[i] = Message{Value: value, Worker: w, Ack: ack}
+					msgs[i] = runtime.Message{Value: value, Worker: w, Ack: ack}
 				}
 				n := 0
 				for pb.Next() {
