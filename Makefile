@@ -42,8 +42,9 @@ test: lint test-unit kafka-up ## every test: lint, unit (first without a broker)
 test-chaos: cluster-up ## the chaos suite on the three-node cluster (internal/chaos; RESULT lines per fault)
 	$(GO) test -count=1 -timeout 25m -v ./internal/chaos
 
-golden: ## refresh the generator's golden files
+golden: ## refresh the generator's golden files and the example projects' generated kgen/ packages
 	$(GO) test ./generator -run Golden -update
+	cd examples/webhook && GOFLAGS= $(GO) generate ./...
 
 demo: build ## the main job: scaffold the example processor, build it, run it end to end
 	bash scripts/demo.sh

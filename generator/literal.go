@@ -32,6 +32,9 @@ var onFailureNames = map[runtime.OnFailure]string{
 type literalWriter struct {
 	// usedPtr is set when a pointer field needed the ptr helper.
 	usedPtr bool
+	// usedJSON is set when a custom client's config needed the
+	// configJSON helper.
+	usedJSON bool
 }
 
 // isSecret reports whether a field holds a secret that must never be

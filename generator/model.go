@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 
@@ -31,6 +32,12 @@ type client struct {
 	MaxRetries int
 	// DefaultTopic is where harness inputs go when they name none.
 	DefaultTopic string
+	// Custom is a client of the user's own ("custom": true): kgen cannot
+	// see its config type; Raw is its config as the settings give it
+	// (${VAR}s as markers), which the generated code passes to the
+	// runtime as JSON. Type and Value are unset.
+	Custom bool
+	Raw    json.RawMessage
 }
 
 // model is everything the renderers need, computed once.
@@ -113,8 +120,12 @@ func newModel(s *settings.Settings, opts Options) (*model, error) {
 
 // newClient names the client id of the registered client name, whose
 // config cfg is a pointer to the descriptor's config type (nil: the zero
-// config).
+// config), or the JSON config (json.RawMessage) of a custom client, which
+// only the project registers.
 func newClient(dir runtime.Direction, id, name string, cfg any, names namer) (client, error) {
+	if raw, ok := cfg.(json.RawMessage); ok {
+		return client{ID: id, Name: name, Field: names.take(goName(id, "Client")), Custom: true, Raw: raw}, nil
+	}
 	d, ok := runtime.Lookup(name)
 	if !ok || d.Direction != dir {
 		return client{}, fmt.Errorf("client %q (id %q) is not supported by this kgen (no %s client of that name is registered)", name, id, dir)

@@ -91,7 +91,7 @@ func loadProject(root, version string, lo loadOptions) (*project, error) {
 			return nil, fmt.Errorf("reading settings: %w", err)
 		}
 	}
-	s, diags := settings.Parse(sfile, data, GenerationEnv)
+	s, diags := settings.ParseWith(sfile, data, GenerationEnv, settings.Options{ClientSchemas: true})
 	p.diags = diags
 	if s == nil {
 		return nil, &SettingsError{File: sfile, Diagnostics: diags}

@@ -19,6 +19,9 @@ func (m *model) newFile() *jen.File {
 	// type's String is "name.Type").
 	for _, cs := range [][]client{m.inbound, m.outbound} {
 		for _, c := range cs {
+			if c.Custom {
+				continue // its config is JSON
+			}
 			if name, _, ok := strings.Cut(c.Type.String(), "."); ok {
 				f.ImportName(c.Type.PkgPath(), name)
 			}
@@ -69,8 +72,8 @@ func renderConfig(m *model) ([]byte, error) {
 			Id("Workers").Int())
 	for _, c := range m.inbound {
 		sfields = append(sfields,
-			jen.Line().Commentf("%s configures the inbound client %q (%s).", c.Field, c.ID, c.Name).Line().
-				Id(c.Field).Qual(c.Type.PkgPath(), c.Type.Name()),
+			jen.Line().Add(clientComment(c, "inbound")).Line().
+				Id(c.Field).Add(clientType(c)),
 			jen.Commentf("%s is how many times a failed record from %q is retried", c.Retries, c.ID).Line().
 				Comment("before the failure policy applies.").Line().
 				Id(c.Retries).Int(),
@@ -78,8 +81,8 @@ func renderConfig(m *model) ([]byte, error) {
 	}
 	for _, c := range m.outbound {
 		sfields = append(sfields,
-			jen.Line().Commentf("%s configures the outbound client %q (%s).", c.Field, c.ID, c.Name).Line().
-				Id(c.Field).Qual(c.Type.PkgPath(), c.Type.Name()))
+			jen.Line().Add(clientComment(c, "outbound")).Line().
+				Id(c.Field).Add(clientType(c)))
 	}
 	sfields = append(sfields,
 		jen.Line().Comment("Failure is what happens to records that keep failing.").Line().
@@ -100,21 +103,21 @@ func renderConfig(m *model) ([]byte, error) {
 		items = append(items, jen.Id("Workers").Op(":").Lit(m.s.Runtime.Workers))
 	}
 	for _, c := range m.inbound {
-		vals, err := w.structValues(c.Value)
+		vals, err := w.clientValue(c)
 		if err != nil {
 			return nil, fmt.Errorf("inbound %q: %w", c.ID, err)
 		}
-		items = append(items, jen.Id(c.Field).Op(":").Qual(c.Type.PkgPath(), c.Type.Name()).Add(vals))
+		items = append(items, jen.Id(c.Field).Op(":").Add(vals))
 		if c.MaxRetries != 0 {
 			items = append(items, jen.Id(c.Retries).Op(":").Lit(c.MaxRetries))
 		}
 	}
 	for _, c := range m.outbound {
-		vals, err := w.structValues(c.Value)
+		vals, err := w.clientValue(c)
 		if err != nil {
 			return nil, fmt.Errorf("outbound %q: %w", c.ID, err)
 		}
-		items = append(items, jen.Id(c.Field).Op(":").Qual(c.Type.PkgPath(), c.Type.Name()).Add(vals))
+		items = append(items, jen.Id(c.Field).Op(":").Add(vals))
 	}
 	for _, x := range []struct {
 		field string
@@ -145,7 +148,7 @@ func renderConfig(m *model) ([]byte, error) {
 		ins = append(ins, fields(
 			jen.Id("ID").Op(":").Id(c.Field+"ID"),
 			jen.Id("Name").Op(":").Lit(c.Name),
-			jen.Id("Config").Op(":").Op("&").Id("c").Dot(c.Field),
+			jen.Id("Config").Op(":").Add(clientConfigRef(c)),
 			jen.Id("MaxRetries").Op(":").Id("c").Dot(c.Retries),
 		))
 	}
@@ -153,7 +156,7 @@ func renderConfig(m *model) ([]byte, error) {
 		outs = append(outs, fields(
 			jen.Id("ID").Op(":").Id(c.Field+"ID"),
 			jen.Id("Name").Op(":").Lit(c.Name),
-			jen.Id("Config").Op(":").Op("&").Id("c").Dot(c.Field),
+			jen.Id("Config").Op(":").Add(clientConfigRef(c)),
 		))
 	}
 	rt := []jen.Code{
@@ -173,6 +176,18 @@ func renderConfig(m *model) ([]byte, error) {
 		jen.Return(jen.Qual(runtimePath, "Config").Add(fields(rt...))),
 	)
 
+	if w.usedJSON {
+		f.Line()
+		f.Comment("configJSON returns a custom client's config as the JSON the runtime decodes")
+		f.Comment("and checks against the registered client's schema.")
+		f.Func().Id("configJSON").Params(jen.Id("v").Any()).Qual("encoding/json", "RawMessage").Block(
+			jen.List(jen.Id("b"), jen.Err()).Op(":=").Qual("encoding/json", "Marshal").Call(jen.Id("v")),
+			jen.If(jen.Err().Op("!=").Nil()).Block(
+				jen.Panic(jen.Err()).Comment("cannot happen: only maps, slices, strings, numbers, booleans and nil"),
+			),
+			jen.Return(jen.Id("b")),
+		)
+	}
 	if w.usedPtr {
 		f.Line()
 		f.Comment("ptr returns a pointer to v.")

@@ -69,9 +69,11 @@ type (
 		} `json:"logging"`
 	}
 	clientDoc struct {
-		ID     string `json:"id"`
-		Name   string `json:"name"`
-		Config any    `json:"config"`
+		ID           string `json:"id"`
+		Name         string `json:"name"`
+		Custom       bool   `json:"custom"`
+		ConfigSchema string `json:"config_schema"`
+		Config       any    `json:"config"`
 	}
 	payloadDoc struct {
 		Type string `json:"type"`
@@ -85,6 +87,9 @@ type converter struct {
 	fromEnv map[string]bool // pointers of strings that came from ${ENV}
 	// file is the settings file's name, as given to Parse.
 	file string
+	opts Options
+	// written are strings with a ${VAR} as the file wrote them.
+	written map[string]string
 	// deferred are the pointers of strings whose ${ENV} is read when the
 	// processor starts: what they name cannot be checked now.
 	deferred map[string]bool
@@ -232,6 +237,10 @@ func (cx *converter) inbound(ptr string, d clientDoc) runtime.InboundConfig {
 			d.Config = m
 		}
 	}
+	if d.Custom {
+		in.Config = cx.custom(ptr, d)
+		return in
+	}
 	in.Config = cx.clientConfig(base, runtime.Inbound, d)
 	cx.inboundTopics(base, in)
 	if f := fileIn(in); f != nil && f.Path != "-" && !cx.deferred[base+"/file"] {
@@ -245,6 +254,10 @@ func (cx *converter) inbound(ptr string, d clientDoc) runtime.InboundConfig {
 func (cx *converter) outbound(ptr string, d clientDoc) runtime.OutboundConfig {
 	out := runtime.OutboundConfig{ID: d.ID, Name: d.Name}
 	base := ptr + "/config"
+	if d.Custom {
+		out.Config = cx.custom(ptr, d)
+		return out
+	}
 	out.Config = cx.clientConfig(base, runtime.Outbound, d)
 	if f := fileOut(out); f != nil {
 		dir := filepath.Dir(strings.ReplaceAll(f.Path, "{}", "0"))
@@ -485,6 +498,10 @@ func (cx *converter) checkFailure(cfg *runtime.Config) {
 		cx.errorf("/processing/dead_letter_topic", "dead-letter topic %q is also consumed (%s): failed records would be processed again", f.DeadLetterTopic, use.ptr)
 	}
 	for i, in := range cfg.Inbound {
+		if _, custom := in.Config.(json.RawMessage); custom {
+			cx.warnf("/processing/on_failure", "kgen cannot tell whether custom client %s (%s) writes dead letters (runtime.Client.DeadLetters): without that, the first record the policy dead-letters stops the processor", cx.inboundPtr[i], in.Name)
+			continue
+		}
 		if c, ok := runtime.Lookup(in.Name); !ok || c.DeadLetters == nil {
 			cx.errorf("/processing/on_failure", "on_failure \"dead_letter\" writes with the brokers of the record's inbound client, and %s (%s) has none", cx.inboundPtr[i], in.Name)
 		}

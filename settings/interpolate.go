@@ -43,6 +43,38 @@ func envAllowed(ptr string) bool {
 	return false
 }
 
+// under reports whether ptr is inside one of the subtrees at roots.
+func under(ptr string, roots []string) bool {
+	for _, r := range roots {
+		if strings.HasPrefix(ptr, r+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// customConfigs returns the pointers of the config objects of custom
+// clients ("custom": true) in the settings tree v.
+func customConfigs(v any) []string {
+	root, _ := v.(map[string]any)
+	var out []string
+	add := func(ptr string, c any) {
+		if m, ok := c.(map[string]any); ok && m["custom"] == true {
+			out = append(out, ptr+"/config")
+		}
+	}
+	for _, one := range []string{"inbound_client_settings", "outbound_client_settings"} {
+		add("/"+one, root[one])
+	}
+	for _, many := range []string{"inbound_clients", "outbound_clients"} {
+		list, _ := root[many].([]any)
+		for i, c := range list {
+			add("/"+many+"/"+strconv.Itoa(i), c)
+		}
+	}
+	return out
+}
+
 // interpolation is the result of expanding ${ENV_VAR} references.
 type interpolation struct {
 	// fromEnv holds the pointers of strings that held a reference.
@@ -73,7 +105,11 @@ func Deferred(name string) string {
 // interpolate replaces ${NAME} in every string value of v (in place) with
 // the variable's value from env; "$${" stands for a literal "${". Member
 // names are never expanded.
-func interpolate(v any, env func(string) (string, bool)) (any, interpolation) {
+//
+// Any string under one of the pointers in open may hold a reference (the
+// configs of custom clients: kgen does not know what their members mean,
+// and the processor resolves them when it starts).
+func interpolate(v any, env func(string) (string, bool), open []string) (any, interpolation) {
 	in := interpolation{fromEnv: map[string]bool{}, deferred: map[string]bool{}, written: map[string]string{}}
 	if env == nil {
 		env = func(string) (string, bool) { return "", false }
@@ -106,7 +142,7 @@ func interpolate(v any, env func(string) (string, bool)) (any, interpolation) {
 				return n
 			}
 			s, refs, deferred, err := expand(n, env, isSecretPointer(ptr))
-			if err == nil && refs > 0 && !envAllowed(ptr) {
+			if err == nil && refs > 0 && !envAllowed(ptr) && !under(ptr, open) {
 				err = fmt.Errorf("\"${...}\" cannot be used in %s: its value shapes the generated code or is converted when the code is generated; write the value itself (\"$${\" for a literal \"${\")", lastToken(ptr))
 			}
 			if err != nil {
@@ -205,12 +241,19 @@ func validEnvName(s string) bool {
 const secretShown = "a secret value (not shown)"
 
 // IsSecretMember reports whether a settings member holds a secret
-// (sasl_plain_password, ssl_password, or any name with password, secret or
-// token in it): its value is never shown in a diagnostic, never compiled
-// into generated code, and makes a copy of the file private.
+// (sasl_plain_password, ssl_password, or any name with password, secret,
+// token, authorization or api key in it, such as a custom client's
+// {"headers": {"Authorization": ...}}): its value is never shown in a
+// diagnostic, never compiled into generated code, and makes a copy of the
+// file private.
 func IsSecretMember(name string) bool {
 	n := strings.ToLower(name)
-	return strings.Contains(n, "password") || strings.Contains(n, "secret") || strings.Contains(n, "token")
+	for _, word := range []string{"password", "secret", "token", "authorization", "apikey", "api_key", "api-key"} {
+		if strings.Contains(n, word) {
+			return true
+		}
+	}
+	return false
 }
 
 func isSecretPointer(ptr string) bool {

@@ -31,6 +31,22 @@ func errorAt(ptr, msg string) pending {
 // set). It reports every problem at once, sorted by position, and returns
 // nil Settings when any of them is an Error. It never panics.
 func Parse(file string, data []byte, env func(string) (string, bool)) (*Settings, []Diagnostic) {
+	return ParseWith(file, data, env, Options{})
+}
+
+// Options change what ParseWith checks beyond Parse.
+type Options struct {
+	// ClientSchemas checks the config of each custom client against the
+	// JSON Schema file its config_schema names (relative to file's
+	// directory), and warns about a custom client without one: kgen
+	// cannot see the client's code. kgen sets it (validate, vet, init,
+	// generate); a processor does not: it checks a custom client's config
+	// against the schema of the client it registered when it starts.
+	ClientSchemas bool
+}
+
+// ParseWith is Parse with opts.
+func ParseWith(file string, data []byte, env func(string) (string, bool), opts Options) (*Settings, []Diagnostic) {
 	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
 		// A byte-order mark, as some editors write: blank it out so that
 		// offsets (and so columns) stay those of the file.
@@ -75,7 +91,7 @@ func Parse(file string, data []byte, env func(string) (string, bool)) (*Settings
 			Message: "duplicate member name; a name may appear once per object"}})
 		diags[len(diags)-1].Line, diags[len(diags)-1].Col = loc.lineCol(d.key)
 	}
-	tree, in := interpolate(tree, env)
+	tree, in := interpolate(tree, env, customConfigs(tree))
 	for _, d := range in.diags {
 		diags = append(diags, pending{Diagnostic: d})
 	}
@@ -83,7 +99,7 @@ func Parse(file string, data []byte, env func(string) (string, bool)) (*Settings
 
 	var s *Settings
 	if !hasError(diags) {
-		cx := converter{file: file, fromEnv: in.fromEnv, deferred: in.deferred, payloadSchemas: payloadSchemas(data)}
+		cx := converter{file: file, opts: opts, fromEnv: in.fromEnv, deferred: in.deferred, written: in.written, payloadSchemas: payloadSchemas(data)}
 		s = cx.convert(tree)
 		diags = append(diags, cx.diags...)
 	}
@@ -174,6 +190,11 @@ func kindOf(v any) string {
 // Load reads and parses the settings file at path, with ${ENV_VAR}
 // references taken from the process environment.
 func Load(path string) (*Settings, []Diagnostic) {
+	return LoadWith(path, Options{})
+}
+
+// LoadWith is Load with opts (see ParseWith).
+func LoadWith(path string, opts Options) (*Settings, []Diagnostic) {
 	data, err := ReadFile(path)
 	if err != nil {
 		var pe *fs.PathError
@@ -182,7 +203,7 @@ func Load(path string) (*Settings, []Diagnostic) {
 		}
 		return nil, []Diagnostic{{Severity: Error, File: path, Message: "reading settings: " + err.Error()}}
 	}
-	return Parse(path, data, os.LookupEnv)
+	return ParseWith(path, data, os.LookupEnv, opts)
 }
 
 // Format renders d on one line, leaving out what is unknown:

@@ -84,13 +84,60 @@ func assembleSchema(base []byte, clients []runtime.Client) ([]byte, error) {
 			enum.arr = append(enum.arr, scalar(n))
 		}
 		name := &ojson{kind: '{'}
-		name.set("description", scalar(fmt.Sprintf("Which %s client: %s.", dir, orList(quoted))))
-		name.set("enum", enum)
+		name.set("description", scalar(fmt.Sprintf("Which %s client: %s, or with custom: true the name of your own.", dir, orList(quoted))))
+		name.set("type", scalar("string"))
 		props.set("name", name)
-		def.set("allOf", &ojson{kind: '[', arr: rules})
+		def.set("allOf", &ojson{kind: '[', arr: append([]*ojson{customRule(enum)}, rules...)})
 	}
 	out := root.encode()
 	return append(out, '\n'), nil
+}
+
+// customRule is the rule telling a custom client ("custom": true: the
+// project's own, registered there) from a built-in one: a custom client's
+// name is any lower-case name but a built-in one's (names) and its config
+// any object; otherwise the name is a built-in one and config_schema, which
+// only a custom client needs, is refused.
+func customRule(names *ojson) *ojson {
+	cond := &ojson{kind: '{'}
+	customConst := &ojson{kind: '{'}
+	customConst.set("const", scalar(true))
+	condProps := &ojson{kind: '{'}
+	condProps.set("custom", customConst)
+	cond.set("properties", condProps)
+	cond.set("required", &ojson{kind: '[', arr: []*ojson{scalar("custom")}})
+
+	notBuiltin := &ojson{kind: '{'}
+	notBuiltin.set("enum", names)
+	customName := &ojson{kind: '{'}
+	customName.set("description", scalar("The name your code registers the client under (runtime.Client.Name)."))
+	customName.set("pattern", scalar("^[a-z][a-z0-9_]{0,63}$"))
+	customName.set("not", notBuiltin)
+	customName.set("x-expected", scalar("the name of your own client: lower case letters, digits and _, starting with a letter, at most 64 characters, not a built-in client's name"))
+	customConfig := &ojson{kind: '{'}
+	customConfig.set("description", scalar("The client's own configuration, a JSON object handed to it as it is."))
+	customConfig.set("type", scalar("object"))
+	thenProps := &ojson{kind: '{'}
+	thenProps.set("name", customName)
+	thenProps.set("config", customConfig)
+	then := &ojson{kind: '{'}
+	then.set("properties", thenProps)
+
+	builtinName := &ojson{kind: '{'}
+	builtinName.set("description", scalar("A built-in client's name."))
+	builtinName.set("enum", names)
+	elseProps := &ojson{kind: '{'}
+	elseProps.set("name", builtinName)
+	elseProps.set("config_schema", &ojson{raw: []byte("false")})
+	els := &ojson{kind: '{'}
+	els.set("properties", elseProps)
+	els.set("x-message", scalar(`config_schema is only for a custom client ("custom": true)`))
+
+	rule := &ojson{kind: '{'}
+	rule.set("if", cond)
+	rule.set("then", then)
+	rule.set("else", els)
+	return rule
 }
 
 // clientRule is the if/then rule checking the config of the client name.

@@ -149,6 +149,12 @@ func (t *translator) leaf(e *jsonschema.ValidationError, frag, kw string, parent
 			return
 		}
 		t.add(ptr, "items must be unique", false)
+	case "not":
+		if _, ok := parent["x-expected"]; !ok {
+			t.add(ptr, e.Message, false)
+			return
+		}
+		t.add(ptr, fmt.Sprintf("got %s; expected %s", t.show(ptr, value), t.describe(parent)), false)
 	case "type", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
 		"minLength", "maxLength", "pattern", "minItems", "maxItems", "format":
 		t.add(ptr, fmt.Sprintf("got %s; expected %s", t.show(ptr, value), t.describe(parent)), false)
@@ -166,8 +172,12 @@ func (t *translator) enumMessage(ptr string, value any, frag string, parent map[
 		}
 	}
 	s, isString := value.(string)
-	if strings.HasSuffix(parentPointer(frag), "_client/properties/name") {
-		return fmt.Sprintf("unknown client name %s; valid names: %s%s", t.show(ptr, value), strings.Join(names, ", "), didYouMean(s, names))
+	if strings.Contains(frag, "_client/") && strings.HasSuffix(parentPointer(frag), "/properties/name") {
+		hint := didYouMean(s, names)
+		if hint == "" {
+			hint = "; a client of your own needs \"custom\": true"
+		}
+		return fmt.Sprintf("unknown client name %s; valid names: %s%s", t.show(ptr, value), strings.Join(names, ", "), hint)
 	}
 	hint := ""
 	if c := suggest(s, names); isString && c != "" {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -46,7 +47,7 @@ choose) or, for a released kgen, the published module at kgen's version.`,
 			if err != nil {
 				return fail("reading settings: %v", err)
 			}
-			s, diags := settings.Parse(file, data, generator.GenerationEnv)
+			s, diags := settings.ParseWith(file, data, generator.GenerationEnv, settings.Options{ClientSchemas: true})
 			printSummary(e.stderr, diags)
 			if s == nil {
 				return fail("%s: invalid settings; nothing written", file)
@@ -79,6 +80,7 @@ choose) or, for a released kgen, the published module at kgen's version.`,
 			}
 			e.printInit(out, module, src, files, res)
 			e.printFailurePolicy(s, data)
+			e.printCustomClients(s)
 			if secrets := settings.InlineSecrets(data); len(secrets) > 0 {
 				sort.Strings(secrets)
 				fmt.Fprintf(e.stdout, "\nNote: settings.json holds a secret written inline (%s): kgen wrote it readable by you only (0600) and listed it in .gitignore. Write secrets as \"${ENV_VAR}\" instead to keep them out of every copy.\n", strings.Join(secrets, ", "))
@@ -186,4 +188,27 @@ func (e *env) printFailurePolicy(s *settings.Settings, data []byte) {
 		fmt.Fprintf(w, "To %s instead, add this member to settings.json:\n  \"processing\": {%s}\n", what, policy)
 	}
 	fmt.Fprintln(w, "then run make generate (go generate ./...).")
+}
+
+// printCustomClients reminds that the project registers its own clients:
+// kgen generated their config as JSON, nothing else.
+func (e *env) printCustomClients(s *settings.Settings) {
+	var names []string
+	for _, in := range s.Runtime.Inbound {
+		if _, ok := in.Config.(json.RawMessage); ok {
+			names = append(names, fmt.Sprintf("%s (inbound %q)", in.Name, in.ID))
+		}
+	}
+	for _, out := range s.Runtime.Outbound {
+		if _, ok := out.Config.(json.RawMessage); ok {
+			names = append(names, fmt.Sprintf("%s (outbound %q)", out.Name, out.ID))
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	fmt.Fprintf(e.stdout, "\nYour own clients: %s. Register each before kgen.Main runs, e.g. in package main:\n"+
+		"  func init() { runtime.Register(yourclient.Client) }\n"+
+		"The processor checks each one's config against its registered schema when it starts; an unregistered name stops it there.\n",
+		strings.Join(names, ", "))
 }

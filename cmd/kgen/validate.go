@@ -90,7 +90,7 @@ file:line:col and the JSON pointer of the place. Warnings alone exit 0.`,
 			if err != nil {
 				return err
 			}
-			_, diags := settings.Load(file)
+			_, diags := settings.LoadWith(file, settings.Options{ClientSchemas: true})
 			return e.report(file, format, verbose, diags)
 		}),
 	}
@@ -124,7 +124,7 @@ lists each with the reason.`,
 			if err != nil {
 				return err
 			}
-			_, diags := settings.Load(file)
+			_, diags := settings.LoadWith(file, settings.Options{ClientSchemas: true})
 			if err := e.report(file, format, verbose, diags); err != nil {
 				return err
 			}
