@@ -138,7 +138,11 @@ func Run(args []string, stderr io.Writer, o Options) int {
 		return 1
 	}
 	if *checkOnly {
-		if err := cfg.Validate(); err != nil {
+		err := cfg.Validate()
+		if err == nil {
+			err = cfg.CheckClients()
+		}
+		if err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}

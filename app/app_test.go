@@ -175,3 +175,46 @@ func TestStartGroupsOptionsWithoutEffect(t *testing.T) {
 		t.Errorf("options without effect not on one line:\n%s", out)
 	}
 }
+
+// TestCheckSettingsBuildsClientConfigs: --check-settings finds what Run
+// would refuse about a client: a name no code registered, and a config the
+// registered client's schema refuses.
+func TestCheckSettingsBuildsClientConfigs(t *testing.T) {
+	const custom = `{"settings_version": 1, "num_of_workers": 1,
+ "inbound_clients": [{"id": "in", "name": "file_reader", "config": {"file": "-"}}],
+ "outbound_clients": [{"id": "hook", "name": "app_test_hook", "custom": true, "config": {"url": "URL"}}]}`
+	write := func(url string) string {
+		f := filepath.Join(t.TempDir(), "s.json")
+		if err := os.WriteFile(f, []byte(strings.Replace(custom, "URL", url, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	s, diags := settings.Parse("s.json", []byte(strings.Replace(custom, "URL", "http://x", 1)), func(string) (string, bool) { return "", false })
+	if s == nil {
+		t.Fatalf("settings: %v", diags)
+	}
+	o := Options{Shape: settings.Shape(s), Defaults: func() runtime.Config { return s.Runtime }, LogLevel: "info", LogFormat: "text",
+		Handler: func(context.Context, *runtime.Record) ([]runtime.Output, error) { return nil, nil }}
+	var stderr bytes.Buffer
+	if got := Run([]string{"--check-settings", "--settings", write("http://x")}, &stderr, o); got != 1 ||
+		!strings.Contains(stderr.String(), `"hook" (app_test_hook): not registered`) {
+		t.Fatalf("unregistered client: exit %d, want 1 saying so; stderr:\n%s", got, stderr.String())
+	}
+	type hookConfig struct {
+		URL string `json:"url"`
+	}
+	runtime.Register(runtime.Client{Name: "app_test_hook", Direction: runtime.Outbound,
+		Schema:    []byte(`{"type": "object", "properties": {"url": {"type": "string", "pattern": "^https?://"}}}`),
+		NewConfig: func() any { return &hookConfig{} },
+		NewSink:   func(any, runtime.Env) (runtime.Sink, error) { return nil, nil }})
+	stderr.Reset()
+	if got := Run([]string{"--check-settings", "--settings", write("ftp://x")}, &stderr, o); got != 1 ||
+		!strings.Contains(stderr.String(), "app_test_hook") {
+		t.Fatalf("config the schema refuses: exit %d, want 1 naming the client; stderr:\n%s", got, stderr.String())
+	}
+	stderr.Reset()
+	if got := Run([]string{"--check-settings", "--settings", write("http://x")}, &stderr, o); got != 0 {
+		t.Fatalf("registered client, good config: exit %d, want 0; stderr:\n%s", got, stderr.String())
+	}
+}

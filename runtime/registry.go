@@ -324,3 +324,24 @@ func (d *configDiagnostics) NoEffect(ptr, option, why string) {
 }
 
 func (d *configDiagnostics) ClientID() string { return d.id }
+
+// CheckClients reports the first client of c that Run would refuse: a
+// name not registered (or of the other direction), or a config the
+// client does not take (a raw JSON config is checked against the
+// client's schema and decoded). Validate leaves it out: a program that
+// only inspects a Config (kgen itself) need not link every client; a
+// processor's --check-settings runs both.
+func (c Config) CheckClients() error {
+	quiet := slog.New(slog.DiscardHandler)
+	for _, in := range c.Inbound {
+		if _, _, err := clientConfig(Inbound, in.ID, in.Name, in.Config, quiet); err != nil {
+			return err
+		}
+	}
+	for _, out := range c.Outbound {
+		if _, _, err := clientConfig(Outbound, out.ID, out.Name, out.Config, quiet); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -62,14 +62,14 @@ func (s *Source) Run(ctx context.Context, intake runtime.Intake) error {
 	}
 	lane := intake.Open(s.id, name, 0)
 	drain := func() {
+		// At the end of the input the drain waits for every record to
+		// finish; on shutdown (before the drain or during it, e.g. while
+		// an outbound client is down) in-flight work gets the usual drain
+		// budget, then the drain gives up and the shutdown goes on.
 		dctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		if ctx.Err() != nil {
-			// Shutdown: give in-flight work the usual drain budget.
-			var c2 context.CancelFunc
-			dctx, c2 = context.WithTimeout(dctx, drainBudget)
-			defer c2()
-		}
+		stop := context.AfterFunc(ctx, func() { time.AfterFunc(drainBudget, cancel) })
+		defer stop()
 		lane.Drain(dctx)
 	}
 	br := bufio.NewReaderSize(r, 1<<16)
@@ -112,8 +112,9 @@ func (s *Source) Run(ctx context.Context, intake runtime.Intake) error {
 	return runtime.ErrSourceDone
 }
 
-// drainBudget bounds a file source's drain at shutdown.
-const drainBudget = 5 * time.Second
+// drainBudget bounds a file source's drain at shutdown (a variable for
+// tests).
+var drainBudget = 5 * time.Second
 
 func (s *Source) next(br *bufio.Reader) ([]byte, error) {
 	if s.cfg.Framing == "length" {
