@@ -17,7 +17,7 @@ var layers = []struct {
 	prefix string
 	may    []string
 }{
-	{"runtime/internal/", nil},
+	{"runtime/internal/", []string{"runtime/internal/"}},
 	{"runtime/clienttest", []string{"runtime"}},
 	{"runtime/kafka/internal/", []string{"runtime", "runtime/kafka/internal/", "runtime/internal/"}},
 	{"runtime/kafka/consumer", []string{"runtime", "runtime/kafka", "runtime/kafka/internal/", "runtime/internal/", "runtime/kafka/producer"}},

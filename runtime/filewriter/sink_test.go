@@ -19,100 +19,20 @@ import (
 
 	"github.com/kgen-dev/kgen/runtime"
 	"github.com/kgen-dev/kgen/runtime/internal/frame"
+	"github.com/kgen-dev/kgen/runtime/internal/sinktest"
 	"go.uber.org/goleak"
 )
 
-// ackLog records the outcome of numbered messages and fails the test on a
-// second Done for the same message.
-type ackLog struct {
-	t      testing.TB
-	mu     sync.Mutex
-	errs   map[int]error
-	want   int
-	all    chan struct{}
-	onDone func(i int, err error) // runs before the outcome is recorded
-}
+// The acknowledgement log of runtime/internal/sinktest, under the name the
+// tests use.
+type ackLog = sinktest.AckLog
 
-func newAckLog(t testing.TB, want int) *ackLog {
-	return &ackLog{t: t, errs: map[int]error{}, want: want, all: make(chan struct{})}
-}
-
-type ackRef struct {
-	l *ackLog
-	i int
-}
-
-func (a *ackRef) Done(err error) {
-	if a.l.onDone != nil {
-		a.l.onDone(a.i, err)
-	}
-	a.l.mu.Lock()
-	defer a.l.mu.Unlock()
-	if _, dup := a.l.errs[a.i]; dup {
-		a.l.t.Errorf("message %d acknowledged twice (now with %v)", a.i, err)
-		return
-	}
-	a.l.errs[a.i] = err
-	if len(a.l.errs) == a.l.want {
-		close(a.l.all)
-	}
-}
-
-func (l *ackLog) ack(i int) runtime.Acker { return &ackRef{l: l, i: i} }
-
-func (l *ackLog) count() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.errs)
-}
-
-func (l *ackLog) err(i int) (error, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	err, ok := l.errs[i]
-	return err, ok
-}
-
-// wait waits until every wanted message was acknowledged.
-func (l *ackLog) wait(timeout time.Duration) {
-	l.t.Helper()
-	select {
-	case <-l.all:
-	case <-time.After(timeout):
-		l.t.Fatalf("%d of %d messages acknowledged after %s", l.count(), l.want, timeout)
-	}
-}
+func newAckLog(t testing.TB, want int) *ackLog { return sinktest.NewAckLog(t, want) }
 
 // sinkTestValues are values that stress the "lines" framing.
-var sinkTestValues = [][]byte{
-	[]byte("plain"),
-	{},
-	[]byte("two\nlines"),
-	[]byte("\n"),
-	[]byte("\n\n"),
-	[]byte(`back\slash`),
-	[]byte(`\`),
-	[]byte(`\\`),
-	[]byte(`\n`),   // a backslash and an n: must not come back as a newline
-	[]byte("\\\n"), // a backslash then a newline
-	[]byte("ends with \\"),
-	[]byte("carriage\r\nreturn"),
-	[]byte("ünïcödé ✓"),
-}
+var sinkTestValues = sinktest.Values
 
-func readLines(t *testing.T, data []byte) [][]byte {
-	t.Helper()
-	if len(data) > 0 && data[len(data)-1] != '\n' {
-		t.Fatalf("file does not end with a newline: %q", data)
-	}
-	var out [][]byte
-	for len(data) > 0 {
-		i := bytes.IndexByte(data, '\n')
-		out = append(out, DecodeLine(data[:i]))
-		data = data[i+1:]
-	}
-	return out
-}
+func readLines(t *testing.T, data []byte) [][]byte { return sinktest.ReadLines(t, data) }
 
 func readLengths(t *testing.T, data []byte) [][]byte {
 	t.Helper()
@@ -145,7 +65,7 @@ func TestFileSinkFramingRoundTrip(t *testing.T) {
 			acks := newAckLog(t, len(values))
 			msgs := make([]runtime.Message, len(values))
 			for i, v := range values {
-				msgs[i] = runtime.Message{Value: v, Ack: acks.ack(i)}
+				msgs[i] = runtime.Message{Value: v, Ack: acks.Ack(i)}
 			}
 			if err := s.Write(context.Background(), msgs); err != nil {
 				t.Fatal(err)
@@ -153,9 +73,9 @@ func TestFileSinkFramingRoundTrip(t *testing.T) {
 			if err := s.Close(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			acks.wait(time.Second)
+			acks.Wait(time.Second)
 			for i := range values {
-				if err, _ := acks.err(i); err != nil {
+				if err, _ := acks.Err(i); err != nil {
 					t.Errorf("message %d: %v", i, err)
 				}
 			}
@@ -245,17 +165,17 @@ func TestFileSinkPerWorkerFiles(t *testing.T) {
 	acks := newAckLog(t, 3*workers+1)
 	var msgs []runtime.Message
 	for i := range 3 * workers {
-		msgs = append(msgs, runtime.Message{Value: fmt.Appendf(nil, "w%d-%d", i%workers, i), Worker: i % workers, Ack: acks.ack(i)})
+		msgs = append(msgs, runtime.Message{Value: fmt.Appendf(nil, "w%d-%d", i%workers, i), Worker: i % workers, Ack: acks.Ack(i)})
 	}
-	msgs = append(msgs, runtime.Message{Value: []byte("nowhere"), Worker: workers, Ack: acks.ack(3 * workers)})
+	msgs = append(msgs, runtime.Message{Value: []byte("nowhere"), Worker: workers, Ack: acks.Ack(3 * workers)})
 	if err := s.Write(context.Background(), msgs); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	acks.wait(time.Second)
-	if err, _ := acks.err(3 * workers); !runtime.IsPermanent(err) {
+	acks.Wait(time.Second)
+	if err, _ := acks.Err(3 * workers); !runtime.IsPermanent(err) {
 		t.Errorf("worker out of range: err = %v, want a permanent error", err)
 	}
 	for w := range workers {
@@ -331,7 +251,7 @@ func TestFileSinkAckAfterFlush(t *testing.T) {
 	}
 	const n = 200
 	acks := newAckLog(t, n)
-	acks.onDone = func(i int, err error) {
+	acks.OnDone = func(i int, err error) {
 		data, rerr := os.ReadFile(path)
 		if rerr != nil {
 			t.Error(rerr)
@@ -342,11 +262,11 @@ func TestFileSinkAckAfterFlush(t *testing.T) {
 		}
 	}
 	for i := range n {
-		if err := s.Write(context.Background(), []runtime.Message{{Value: fmt.Appendf(nil, "record %d", i), Ack: acks.ack(i)}}); err != nil {
+		if err := s.Write(context.Background(), []runtime.Message{{Value: fmt.Appendf(nil, "record %d", i), Ack: acks.Ack(i)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	acks.wait(2 * time.Second) // before Close: the interval flushes
+	acks.Wait(2 * time.Second) // before Close: the interval flushes
 	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -359,11 +279,11 @@ func TestFileSinkAckAfterFlush(t *testing.T) {
 		t.Fatal(err)
 	}
 	slow := newAckLog(t, 1)
-	if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("x"), Ack: slow.ack(0)}}); err != nil {
+	if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("x"), Ack: slow.Ack(0)}}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond)
-	if slow.count() != 0 {
+	if slow.Count() != 0 {
 		t.Error("acknowledged before any flush")
 	}
 	if data, _ := os.ReadFile(path2); len(data) != 0 {
@@ -372,7 +292,7 @@ func TestFileSinkAckAfterFlush(t *testing.T) {
 	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	slow.wait(time.Second)
+	slow.Wait(time.Second)
 	if data, _ := os.ReadFile(path2); string(data) != "x\n" {
 		t.Errorf("file = %q after Close", data)
 	}
@@ -392,17 +312,17 @@ func TestFileSinkFullBufferFlushes(t *testing.T) {
 	n := 2 * fileBufferSize / 1024
 	acks := newAckLog(t, n)
 	for i := range n {
-		if err := s.Write(context.Background(), []runtime.Message{{Value: value, Ack: acks.ack(i)}}); err != nil {
+		if err := s.Write(context.Background(), []runtime.Message{{Value: value, Ack: acks.Ack(i)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// The last buffer-full of records waits for the interval; the first
 	// must have been acknowledged without it.
 	deadline := time.Now().Add(2 * time.Second)
-	for acks.count() < fileBufferSize/1024 && time.Now().Before(deadline) {
+	for acks.Count() < fileBufferSize/1024 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if c := acks.count(); c < fileBufferSize/1024 {
+	if c := acks.Count(); c < fileBufferSize/1024 {
 		t.Errorf("%d records acknowledged after filling the buffer twice, want at least %d", c, fileBufferSize/1024)
 	}
 }
@@ -421,9 +341,9 @@ func TestFileSinkTextRequiresUTF8(t *testing.T) {
 		}
 		acks := newAckLog(t, 3)
 		err = s.Write(context.Background(), []runtime.Message{
-			{Value: []byte("ok"), Ack: acks.ack(0)},
-			{Value: []byte{'b', 0xff, 'd'}, Ack: acks.ack(1)},
-			{Value: []byte("ok too"), Ack: acks.ack(2)},
+			{Value: []byte("ok"), Ack: acks.Ack(0)},
+			{Value: []byte{'b', 0xff, 'd'}, Ack: acks.Ack(1)},
+			{Value: []byte("ok too"), Ack: acks.Ack(2)},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -431,8 +351,8 @@ func TestFileSinkTextRequiresUTF8(t *testing.T) {
 		if err := s.Close(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		acks.wait(time.Second)
-		bad, _ := acks.err(1)
+		acks.Wait(time.Second)
+		bad, _ := acks.Err(1)
 		if tt.wantErr && (!errors.Is(bad, ErrInvalidUTF8) || !runtime.IsPermanent(bad)) {
 			t.Errorf("text mode: invalid value got %v, want a permanent ErrInvalidUTF8", bad)
 		}
@@ -511,13 +431,13 @@ func TestFileSinkWriteErrors(t *testing.T) {
 			}
 			write := func(v string) *ackLog {
 				acks := newAckLog(t, 1)
-				if err := s.Write(context.Background(), []runtime.Message{{Value: []byte(v), Ack: acks.ack(0)}}); err != nil {
+				if err := s.Write(context.Background(), []runtime.Message{{Value: []byte(v), Ack: acks.Ack(0)}}); err != nil {
 					t.Fatal(err)
 				}
-				acks.wait(2 * time.Second)
+				acks.Wait(2 * time.Second)
 				return acks
 			}
-			if err, _ := write("first").err(0); err != nil {
+			if err, _ := write("first").Err(0); err != nil {
 				t.Fatalf("first: %v", err)
 			}
 			if fault == "write" {
@@ -525,7 +445,7 @@ func TestFileSinkWriteErrors(t *testing.T) {
 			} else {
 				f.failSync.Store(true)
 			}
-			err, _ = write("second").err(0)
+			err, _ = write("second").Err(0)
 			var oe *runtime.OutboundError
 			if !errors.As(err, &oe) || oe.Client != runtime.FileWriter || oe.Permanent || !strings.Contains(err.Error(), "fake") {
 				t.Errorf("during the fault: err = %v, want a retryable file writer error naming the file", err)
@@ -538,7 +458,7 @@ func TestFileSinkWriteErrors(t *testing.T) {
 			}
 			f.failWrite.Store(false)
 			f.failSync.Store(false)
-			if err, _ := write("third").err(0); err != nil {
+			if err, _ := write("third").Err(0); err != nil {
 				t.Errorf("after the fault: %v", err)
 			}
 			if err := s.Ready(); err != nil {
@@ -572,7 +492,7 @@ func TestFileSinkCloseAcksEverything(t *testing.T) {
 		wg.Go(func() {
 			for i := range perWorker {
 				id := w*perWorker + i
-				err := s.Write(context.Background(), []runtime.Message{{Value: fmt.Appendf(nil, "%d", id), Worker: w, Ack: acks.ack(id)}})
+				err := s.Write(context.Background(), []runtime.Message{{Value: fmt.Appendf(nil, "%d", id), Worker: w, Ack: acks.Ack(id)}})
 				if errors.Is(err, runtime.ErrClosed) {
 					return
 				}
@@ -589,10 +509,10 @@ func TestFileSinkCloseAcksEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	wg.Wait()
-	if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("late"), Ack: acks.ack(-1)}}); !errors.Is(err, runtime.ErrClosed) {
+	if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("late"), Ack: acks.Ack(-1)}}); !errors.Is(err, runtime.ErrClosed) {
 		t.Errorf("Write after Close = %v, want ErrClosed", err)
 	}
-	if got := int64(acks.count()); got != accepted.Load() {
+	if got := int64(acks.Count()); got != accepted.Load() {
 		t.Errorf("%d acks for %d accepted records", got, accepted.Load())
 	}
 	onDisk := 0
@@ -600,14 +520,7 @@ func TestFileSinkCloseAcksEverything(t *testing.T) {
 		data, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("out%d.log", w)))
 		onDisk += bytes.Count(data, []byte("\n"))
 	}
-	failed := 0
-	acks.mu.Lock()
-	for _, err := range acks.errs {
-		if err != nil {
-			failed++
-		}
-	}
-	acks.mu.Unlock()
+	failed := acks.Failed()
 	if int64(onDisk+failed) != accepted.Load() {
 		t.Errorf("%d records on disk + %d failed (closed under a Write), want %d accepted", onDisk, failed, accepted.Load())
 	}

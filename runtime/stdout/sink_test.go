@@ -49,7 +49,7 @@ func TestStdoutSinkValueFormat(t *testing.T) {
 	}
 	acks := newAckLog(t, len(sinkTestValues))
 	// Every ack comes after its record reached the writer.
-	acks.onDone = func(i int, err error) {
+	acks.OnDone = func(i int, err error) {
 		var line bytes.Buffer
 		for _, c := range sinkTestValues[i] {
 			switch c {
@@ -66,11 +66,11 @@ func TestStdoutSinkValueFormat(t *testing.T) {
 		}
 	}
 	for i, v := range sinkTestValues {
-		if err := s.Write(context.Background(), []runtime.Message{{Value: v, Ack: acks.ack(i)}}); err != nil {
+		if err := s.Write(context.Background(), []runtime.Message{{Value: v, Ack: acks.Ack(i)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	acks.wait(2 * time.Second) // the interval flushes, before Close
+	acks.Wait(2 * time.Second) // the interval flushes, before Close
 	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -197,19 +197,19 @@ func TestStdoutSinkWriteErrorFailsRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	acks := newAckLog(t, 2)
-	if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("a"), Ack: acks.ack(0)}}); err != nil {
+	if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("a"), Ack: acks.Ack(0)}}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(2 * time.Second)
-	for acks.count() == 0 && time.Now().Before(deadline) {
+	for acks.Count() == 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("b"), Ack: acks.ack(1)}}); err != nil {
+	if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("b"), Ack: acks.Ack(1)}}); err != nil {
 		t.Fatal(err)
 	}
-	acks.wait(2 * time.Second)
+	acks.Wait(2 * time.Second)
 	for i := range 2 {
-		if err, _ := acks.err(i); !errors.Is(err, syscall.EPIPE) || !runtime.IsPermanent(err) {
+		if err, _ := acks.Err(i); !errors.Is(err, syscall.EPIPE) || !runtime.IsPermanent(err) {
 			t.Errorf("record %d: err = %v, want a permanent EPIPE", i, err)
 		}
 	}
@@ -231,20 +231,20 @@ func TestStdoutSinkCloseAcksEverything(t *testing.T) {
 	const n = 1000
 	acks := newAckLog(t, n)
 	for i := range n {
-		if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("v"), Ack: acks.ack(i)}}); err != nil {
+		if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("v"), Ack: acks.Ack(i)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if acks.count() != n {
-		t.Errorf("%d of %d acknowledged when Close returned", acks.count(), n)
+	if acks.Count() != n {
+		t.Errorf("%d of %d acknowledged when Close returned", acks.Count(), n)
 	}
 	if got := strings.Count(out.String(), "\n"); got != n {
 		t.Errorf("%d lines written, want %d", got, n)
 	}
-	if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("late"), Ack: acks.ack(n)}}); !errors.Is(err, runtime.ErrClosed) {
+	if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("late"), Ack: acks.Ack(n)}}); !errors.Is(err, runtime.ErrClosed) {
 		t.Errorf("Write after Close = %v, want ErrClosed", err)
 	}
 	if _, err := NewSink(Config{Format: "xml"}, out); err == nil || !strings.Contains(err.Error(), `"xml"`) {

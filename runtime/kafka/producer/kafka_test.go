@@ -84,14 +84,14 @@ func TestKafkaSinkSplitsBatchesTheBrokerFindsTooLarge(t *testing.T) {
 	acks := newAckLog(t, n)
 	msgs := make([]runtime.Message, n)
 	for i := range msgs {
-		msgs[i] = runtime.Message{Key: fmt.Appendf(nil, "k%d", i%7), Value: fmt.Appendf(nil, "%04d-%s", i, strings.Repeat("v", 100)), Ack: acks.ack(i)}
+		msgs[i] = runtime.Message{Key: fmt.Appendf(nil, "k%d", i%7), Value: fmt.Appendf(nil, "%04d-%s", i, strings.Repeat("v", 100)), Ack: acks.Ack(i)}
 	}
 	if err := s.Write(context.Background(), msgs); err != nil {
 		t.Fatal(err)
 	}
-	acks.wait(60 * time.Second)
+	acks.Wait(60 * time.Second)
 	for i := range n {
-		if err, _ := acks.err(i); err != nil {
+		if err, _ := acks.Err(i); err != nil {
 			t.Fatalf("record %d: %v", i, err)
 		}
 	}
@@ -107,20 +107,20 @@ func TestKafkaSinkSplitsBatchesTheBrokerFindsTooLarge(t *testing.T) {
 
 	// Alone too large: permanent; what follows is written.
 	big := newAckLog(t, 2)
-	if err := s.Write(context.Background(), []runtime.Message{{Value: make([]byte, 5000), Ack: big.ack(0)}}); err != nil {
+	if err := s.Write(context.Background(), []runtime.Message{{Value: make([]byte, 5000), Ack: big.Ack(0)}}); err != nil {
 		t.Fatal(err)
 	}
-	for big.count() < 1 {
+	for big.Count() < 1 {
 		time.Sleep(time.Millisecond)
 	}
-	if err, _ := big.err(0); !errors.Is(err, runtime.ErrPermanent) || !runtime.IsPermanent(err) || !errors.Is(err, kafka.MessageSizeTooLarge) {
+	if err, _ := big.Err(0); !errors.Is(err, runtime.ErrPermanent) || !runtime.IsPermanent(err) || !errors.Is(err, kafka.MessageSizeTooLarge) {
 		t.Errorf("record too large alone: err = %v, want a permanent MESSAGE_TOO_LARGE", err)
 	}
-	if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("after"), Ack: big.ack(1)}}); err != nil {
+	if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("after"), Ack: big.Ack(1)}}); err != nil {
 		t.Fatal(err)
 	}
-	big.wait(30 * time.Second)
-	if err, _ := big.err(1); err != nil {
+	big.Wait(30 * time.Second)
+	if err, _ := big.Err(1); err != nil {
 		t.Errorf("record after the too large one: %v", err)
 	}
 }
@@ -164,16 +164,16 @@ func writeInOrder(t *testing.T, s *Sink, addr, topic string, n int) {
 	acks := newAckLog(t, n)
 	msgs := make([]runtime.Message, n)
 	for i := range msgs {
-		msgs[i] = runtime.Message{Key: fmt.Appendf(nil, "k%d", i%13), Value: fmt.Appendf(nil, "%06d", i), Ack: acks.ack(i)}
+		msgs[i] = runtime.Message{Key: fmt.Appendf(nil, "k%d", i%13), Value: fmt.Appendf(nil, "%06d", i), Ack: acks.Ack(i)}
 	}
 	for i := 0; i < n; i += 100 {
 		if err := s.Write(context.Background(), msgs[i:min(i+100, n)]); err != nil {
 			t.Fatal(err)
 		}
 	}
-	acks.wait(120 * time.Second)
+	acks.Wait(120 * time.Second)
 	for i := range n {
-		if err, _ := acks.err(i); err != nil {
+		if err, _ := acks.Err(i); err != nil {
 			t.Fatalf("record %d: %v", i, err)
 		}
 	}

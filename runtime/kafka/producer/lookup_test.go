@@ -36,11 +36,11 @@ func TestKafkaSinkDoesNotRecreateDeletedTopic(t *testing.T) {
 	}
 	defer s.Close(context.Background())
 	first := newAckLog(t, 1)
-	if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("before"), Ack: first.ack(0)}}); err != nil {
+	if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("before"), Ack: first.Ack(0)}}); err != nil {
 		t.Fatal(err)
 	}
-	first.wait(30 * time.Second)
-	if err, _ := first.err(0); err != nil {
+	first.Wait(30 * time.Second)
+	if err, _ := first.Err(0); err != nil {
 		t.Fatalf("write before the deletion: %v", err)
 	}
 	tr := &kafka.Transport{}
@@ -50,10 +50,10 @@ func TestKafkaSinkDoesNotRecreateDeletedTopic(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := newAckLog(t, 1)
-	if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("after"), Ack: after.ack(0)}}); err != nil {
+	if err := s.Write(context.Background(), []runtime.Message{{Value: []byte("after"), Ack: after.Ack(0)}}); err != nil {
 		t.Fatal(err)
 	}
-	after.wait(60 * time.Second)
+	after.Wait(60 * time.Second)
 	// A fresh transport: kafka-go's Transport answers metadata from its
 	// cache, which still has the topic.
 	fresh := &kafka.Transport{}
@@ -66,10 +66,10 @@ func TestKafkaSinkDoesNotRecreateDeletedTopic(t *testing.T) {
 	for _, tp := range md.Topics {
 		if tp.Name == topic && tp.Error == nil {
 			t.Fatalf("the deleted topic %s exists again (%d partitions): the producer created it; the write's outcome: %v",
-				topic, len(tp.Partitions), func() error { e, _ := after.err(0); return e }())
+				topic, len(tp.Partitions), func() error { e, _ := after.Err(0); return e }())
 		}
 	}
-	if err, _ := after.err(0); err == nil {
+	if err, _ := after.Err(0); err == nil {
 		t.Fatalf("the write to the deleted topic succeeded")
 	}
 }

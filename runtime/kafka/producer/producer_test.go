@@ -199,7 +199,7 @@ func newFakeSink(t *testing.T, cfg Config, f *fakeProduceBroker) *Sink {
 func valueMessages(acks *ackLog, first, n int) []runtime.Message {
 	msgs := make([]runtime.Message, n)
 	for i := range msgs {
-		msgs[i] = runtime.Message{Value: []byte(strconv.Itoa(first + i)), Ack: acks.ack(first + i)}
+		msgs[i] = runtime.Message{Value: []byte(strconv.Itoa(first + i)), Ack: acks.Ack(first + i)}
 	}
 	return msgs
 }
@@ -218,12 +218,12 @@ func TestProducerDeliveryDeadlineIsTheOnlyClock(t *testing.T) {
 	s := newFakeSink(t, Config{Acks: 1, AckTimeout: time.Second, RequestTimeout: 10 * time.Second}, f)
 	acks := newAckLog(t, 1)
 	var atAck int
-	acks.onDone = func(int, error) { atAck = f.count() }
+	acks.OnDone = func(int, error) { atAck = f.count() }
 	if err := s.Write(context.Background(), valueMessages(acks, 0, 1)); err != nil {
 		t.Fatal(err)
 	}
-	acks.wait(10 * time.Second)
-	err, _ := acks.err(0)
+	acks.Wait(10 * time.Second)
+	err, _ := acks.Err(0)
 	if !errors.Is(err, ErrAckTimeout) || runtime.IsPermanent(err) || !errors.Is(err, kafka.NotLeaderForPartition) {
 		t.Errorf("err = %v, want a retryable ErrAckTimeout naming the last error", err)
 	}
@@ -270,13 +270,13 @@ func TestProducerFailsEveryBatchBehindAFailedOne(t *testing.T) {
 				t.Fatal(err)
 			}
 			close(release)
-			for deadline := time.Now().Add(10 * time.Second); acks.count() < n; time.Sleep(time.Millisecond) {
+			for deadline := time.Now().Add(10 * time.Second); acks.Count() < n; time.Sleep(time.Millisecond) {
 				if time.Now().After(deadline) {
-					t.Fatalf("%d of %d records told", acks.count(), n)
+					t.Fatalf("%d of %d records told", acks.Count(), n)
 				}
 			}
 			for i := range n {
-				if err, _ := acks.err(i); err == nil {
+				if err, _ := acks.Err(i); err == nil {
 					t.Fatalf("record %d acknowledged after an earlier batch of its partition failed", i)
 				}
 			}
@@ -284,12 +284,12 @@ func TestProducerFailsEveryBatchBehindAFailedOne(t *testing.T) {
 			if len(first.values) >= n {
 				t.Fatalf("first batch holds all %d records; want several batches", n)
 			}
-			if err, _ := acks.err(0); !errors.Is(err, tt.err) {
+			if err, _ := acks.Err(0); !errors.Is(err, tt.err) {
 				t.Errorf("record 0: err = %v, want %v", err, tt.err)
 			}
 			// Those behind were only not sent: a transient error, never a
 			// permanent one that would dead-letter them.
-			if err, _ := acks.err(n - 1); runtime.IsPermanent(err) || errors.Is(err, runtime.ErrPermanent) {
+			if err, _ := acks.Err(n - 1); runtime.IsPermanent(err) || errors.Is(err, runtime.ErrPermanent) {
 				t.Errorf("record %d behind the failed batch: err = %v, want a transient error", n-1, err)
 			}
 			if got := f.count(); got != 1 {
@@ -299,8 +299,8 @@ func TestProducerFailsEveryBatchBehindAFailedOne(t *testing.T) {
 			if err := s.Write(context.Background(), valueMessages(acks, n, 1)); err != nil {
 				t.Fatal(err)
 			}
-			acks.wait(10 * time.Second)
-			if err, _ := acks.err(n); err != nil {
+			acks.Wait(10 * time.Second)
+			if err, _ := acks.Err(n); err != nil {
 				t.Errorf("record written after the failure: %v", err)
 			}
 			if err := s.Close(context.Background()); err != nil {
@@ -374,7 +374,7 @@ func TestProducerIdempotentSequences(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			acks.wait(10 * time.Second)
+			acks.Wait(10 * time.Second)
 			if err := s.Close(context.Background()); err != nil {
 				t.Fatal(err)
 			}
@@ -409,12 +409,12 @@ func TestProducerIdempotenceRefused(t *testing.T) {
 	if err := s.Write(context.Background(), valueMessages(acks, 0, 100)); err != nil {
 		t.Fatal(err)
 	}
-	acks.wait(10 * time.Second)
+	acks.Wait(10 * time.Second)
 	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 100 {
-		if err, _ := acks.err(i); err != nil {
+		if err, _ := acks.Err(i); err != nil {
 			t.Fatalf("record %d: %v", i, err)
 		}
 	}
@@ -452,12 +452,12 @@ func TestProducerRestartsSequences(t *testing.T) {
 			if err := s.Write(context.Background(), valueMessages(acks, 0, n)); err != nil {
 				t.Fatal(err)
 			}
-			acks.wait(10 * time.Second)
+			acks.Wait(10 * time.Second)
 			if err := s.Close(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			for i := range n {
-				if err, _ := acks.err(i); err != nil {
+				if err, _ := acks.Err(i); err != nil {
 					t.Fatalf("record %d: %v", i, err)
 				}
 			}

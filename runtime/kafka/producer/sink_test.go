@@ -150,12 +150,12 @@ func TestKafkaSinkUnreachableBroker(t *testing.T) {
 	acks := newAckLog(t, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := s.Write(ctx, []runtime.Message{{Value: []byte("a"), Ack: acks.ack(0)}, {Value: []byte("b"), Ack: acks.ack(1)}}); err != nil {
+	if err := s.Write(ctx, []runtime.Message{{Value: []byte("a"), Ack: acks.Ack(0)}, {Value: []byte("b"), Ack: acks.Ack(1)}}); err != nil {
 		t.Fatal(err)
 	}
-	acks.wait(15 * time.Second)
+	acks.Wait(15 * time.Second)
 	for i := range 2 {
-		if err, _ := acks.err(i); err == nil || runtime.IsPermanent(err) {
+		if err, _ := acks.Err(i); err == nil || runtime.IsPermanent(err) {
 			t.Errorf("message %d: err = %v, want a retryable error", i, err)
 		}
 	}
@@ -213,7 +213,7 @@ func testKafkaSinkRoundTrip(t *testing.T, addr, compression string, batchBytes i
 				{Key: "empty", Value: []byte{}},
 				{Key: "seq", Value: []byte("duplicate names are kept")},
 			},
-			Ack: acks.ack(i),
+			Ack: acks.Ack(i),
 		}
 	}
 	start := time.Now()
@@ -222,10 +222,10 @@ func testKafkaSinkRoundTrip(t *testing.T, addr, compression string, batchBytes i
 			t.Fatal(err)
 		}
 	}
-	acks.wait(60 * time.Second)
+	acks.Wait(60 * time.Second)
 	t.Logf("%d messages acknowledged in %s", n, time.Since(start))
 	for i := range n {
-		if err, _ := acks.err(i); err != nil {
+		if err, _ := acks.Err(i); err != nil {
 			t.Fatalf("message %d: %v", i, err)
 		}
 	}
@@ -308,22 +308,22 @@ func TestKafkaSinkUnknownTopic(t *testing.T) {
 	acks := newAckLog(t, 3)
 	start := time.Now()
 	err = s.Write(context.Background(), []runtime.Message{
-		{Value: []byte("good"), Ack: acks.ack(0)},
-		{Value: []byte("lost"), Topic: missing, Ack: acks.ack(1)},
-		{Value: []byte("good too"), Ack: acks.ack(2)},
+		{Value: []byte("good"), Ack: acks.Ack(0)},
+		{Value: []byte("lost"), Topic: missing, Ack: acks.Ack(1)},
+		{Value: []byte("good too"), Ack: acks.Ack(2)},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	acks.wait(2*timeout + time.Second)
+	acks.Wait(2*timeout + time.Second)
 	t.Logf("acknowledged in %s", time.Since(start))
-	err, _ = acks.err(1)
+	err, _ = acks.Err(1)
 	var oe *runtime.OutboundError
 	if !errors.As(err, &oe) || oe.Client != Name || oe.Permanent || !strings.Contains(err.Error(), missing) {
 		t.Errorf("missing topic: err = %v, want a retryable producer error naming the topic", err)
 	}
 	for _, i := range []int{0, 2} {
-		if err, _ := acks.err(i); err != nil {
+		if err, _ := acks.Err(i); err != nil {
 			t.Errorf("message %d to the good topic: %v", i, err)
 		}
 	}
@@ -353,13 +353,13 @@ func TestKafkaSinkClosePending(t *testing.T) {
 	acks := newAckLog(t, n)
 	msgs := make([]runtime.Message, n)
 	for i := range msgs {
-		msgs[i] = runtime.Message{Key: fmt.Appendf(nil, "k%d", i%50), Value: fmt.Appendf(nil, "v%d", i), Ack: acks.ack(i)}
+		msgs[i] = runtime.Message{Key: fmt.Appendf(nil, "k%d", i%50), Value: fmt.Appendf(nil, "v%d", i), Ack: acks.Ack(i)}
 	}
 	if err := s.Write(context.Background(), msgs); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond)
-	if c := acks.count(); c != 0 {
+	if c := acks.Count(); c != 0 {
 		t.Fatalf("%d acks before Close while batches linger", c)
 	}
 	start := time.Now()
@@ -369,11 +369,11 @@ func TestKafkaSinkClosePending(t *testing.T) {
 	if took := time.Since(start); took > linger/2 {
 		t.Errorf("Close took %s", took)
 	}
-	if c := acks.count(); c != n {
+	if c := acks.Count(); c != n {
 		t.Fatalf("%d of %d acknowledged when Close returned", c, n)
 	}
 	for i := range n {
-		if err, _ := acks.err(i); err != nil {
+		if err, _ := acks.Err(i); err != nil {
 			t.Fatalf("message %d: %v", i, err)
 		}
 	}
