@@ -18,10 +18,11 @@ var layers = []struct {
 	may    []string
 }{
 	{"runtime/internal/", []string{"runtime/internal/"}},
+	{"runtime/configjson", nil},
 	{"runtime/clienttest", []string{"runtime"}},
-	{"runtime/kafka/internal/", []string{"runtime", "runtime/kafka/internal/", "runtime/internal/"}},
-	{"runtime/kafka/consumer", []string{"runtime", "runtime/kafka", "runtime/kafka/internal/", "runtime/internal/", "runtime/kafka/producer"}},
-	{"runtime/kafka/producer", []string{"runtime", "runtime/kafka", "runtime/kafka/internal/", "runtime/internal/"}},
+	{"runtime/kafka/internal/", []string{"runtime", "runtime/configjson", "runtime/kafka/internal/", "runtime/internal/"}},
+	{"runtime/kafka/consumer", []string{"runtime", "runtime/kafka", "runtime/kafka/internal/", "runtime/internal/", "runtime/configjson", "runtime/kafka/producer"}},
+	{"runtime/kafka/producer", []string{"runtime", "runtime/kafka", "runtime/kafka/internal/", "runtime/internal/", "runtime/configjson"}},
 	{"runtime/kafka", []string{"runtime", "runtime/kafka/internal/", "runtime/internal/"}},
 	{"runtime/builtin", []string{"runtime"}}, // and every client package, below
 	{"runtime/filewriter", []string{"runtime", "runtime/internal/"}},
@@ -29,7 +30,7 @@ var layers = []struct {
 	{"runtime/stdout", []string{"runtime", "runtime/internal/"}},
 	{"runtime", []string{"runtime/internal/"}},
 	{"schema", nil},
-	{"settings", []string{"runtime", "schema"}},
+	{"settings", []string{"runtime", "runtime/configjson", "schema"}},
 	{"app", []string{"runtime", "settings", "app"}},
 	{"generator", []string{"runtime", "settings", "schema", "templates", "kgen"}},
 	{"templates", nil},

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+
+	"github.com/kgen-dev/kgen/runtime/configjson"
 )
 
 // inlineSecretPlaceholder replaces a secret written inline in StartCheck's
@@ -43,7 +45,7 @@ func StartCheck(data []byte) (string, error) {
 		switch n := v.(type) {
 		case map[string]any:
 			for k, c := range n {
-				n[k] = walk(ptr+"/"+escapePointer(k), c)
+				n[k] = walk(ptr+"/"+configjson.EscapePointer(k), c)
 			}
 		case []any:
 			for i, c := range n {
@@ -87,7 +89,7 @@ func InlineSecrets(data []byte) []string {
 				return
 			}
 			for k, c := range n {
-				walk(ptr+"/"+escapePointer(k), c)
+				walk(ptr+"/"+configjson.EscapePointer(k), c)
 			}
 		case []any:
 			for i, c := range n {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/kgen-dev/kgen/runtime"
 	_ "github.com/kgen-dev/kgen/runtime/builtin" // the built-in clients, registered
+	"github.com/kgen-dev/kgen/runtime/configjson"
 	"github.com/kgen-dev/kgen/runtime/filereader"
 	"github.com/kgen-dev/kgen/runtime/filewriter"
 	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
@@ -39,22 +40,22 @@ const (
 // after validation.
 type (
 	fileDoc struct {
-		Version     *jsonInt    `json:"settings_version"`
-		Workers     *jsonInt    `json:"num_of_workers"`
-		InboundOne  *clientDoc  `json:"inbound_client_settings"`
-		OutboundOne *clientDoc  `json:"outbound_client_settings"`
-		Inbound     []clientDoc `json:"inbound_clients"`
-		Outbound    []clientDoc `json:"outbound_clients"`
+		Version     *configjson.Int `json:"settings_version"`
+		Workers     *configjson.Int `json:"num_of_workers"`
+		InboundOne  *clientDoc      `json:"inbound_client_settings"`
+		OutboundOne *clientDoc      `json:"outbound_client_settings"`
+		Inbound     []clientDoc     `json:"inbound_clients"`
+		Outbound    []clientDoc     `json:"outbound_clients"`
 		Processing  struct {
-			OnFailure         string   `json:"on_failure"`
-			DeadLetterTopic   string   `json:"dead_letter_topic"`
-			RetryBackoffMS    *jsonInt `json:"retry_backoff_ms"`
-			RetryBackoffMaxMS *jsonInt `json:"retry_backoff_max_ms"`
-			MaxInFlight       jsonInt  `json:"max_in_flight_records"`
-			MaxInFlightBytes  jsonInt  `json:"max_in_flight_bytes"`
-			UnorderedUnkeyed  bool     `json:"unordered_unkeyed"`
-			DrainTimeoutMS    *jsonInt `json:"drain_timeout_ms"`
-			StallTimeoutMS    *jsonInt `json:"stall_timeout_ms"`
+			OnFailure         string          `json:"on_failure"`
+			DeadLetterTopic   string          `json:"dead_letter_topic"`
+			RetryBackoffMS    *configjson.Int `json:"retry_backoff_ms"`
+			RetryBackoffMaxMS *configjson.Int `json:"retry_backoff_max_ms"`
+			MaxInFlight       configjson.Int  `json:"max_in_flight_records"`
+			MaxInFlightBytes  configjson.Int  `json:"max_in_flight_bytes"`
+			UnorderedUnkeyed  bool            `json:"unordered_unkeyed"`
+			DrainTimeoutMS    *configjson.Int `json:"drain_timeout_ms"`
+			StallTimeoutMS    *configjson.Int `json:"stall_timeout_ms"`
 		} `json:"processing"`
 		Payload struct {
 			Inbound  *payloadDoc `json:"inbound"`
@@ -124,7 +125,7 @@ func (cx *converter) noEffect(ptr, name, why string) {
 
 func (cx *converter) convert(tree any) *Settings {
 	var doc fileDoc
-	if err := decodeInto(tree, &doc); err != nil {
+	if err := configjson.DecodeInto(tree, &doc); err != nil {
 		cx.errorf("", "decoding settings: %v", err)
 		return nil
 	}
@@ -176,8 +177,8 @@ func (cx *converter) convert(tree any) *Settings {
 	cfg.Failure = runtime.FailurePolicy{
 		OnFailure:       runtime.OnFailure(p.OnFailure),
 		DeadLetterTopic: p.DeadLetterTopic,
-		Backoff:         msPtr(p.RetryBackoffMS),
-		MaxBackoff:      msPtr(p.RetryBackoffMaxMS),
+		Backoff:         p.RetryBackoffMS.Millis(),
+		MaxBackoff:      p.RetryBackoffMaxMS.Millis(),
 	}
 	if cfg.Failure.OnFailure == "" {
 		cfg.Failure.OnFailure = runtime.Stop
@@ -186,8 +187,8 @@ func (cx *converter) convert(tree any) *Settings {
 		MaxInFlightRecords: int(p.MaxInFlight),
 		MaxInFlightBytes:   int64(p.MaxInFlightBytes),
 		UnorderedUnkeyed:   p.UnorderedUnkeyed,
-		DrainTimeout:       msPtr(p.DrainTimeoutMS),
-		StallTimeout:       msPtr(p.StallTimeoutMS),
+		DrainTimeout:       p.DrainTimeoutMS.Millis(),
+		StallTimeout:       p.StallTimeoutMS.Millis(),
 	}
 	cx.checkFailure(cfg)
 	if b, m := cfg.Failure.Backoff, cfg.Failure.MaxBackoff; b > 0 && m > 0 && m < b {
@@ -207,7 +208,7 @@ func (cx *converter) convert(tree any) *Settings {
 	cfg.MetricsAddr = doc.Metrics.Address
 	if host, _, err := net.SplitHostPort(cfg.MetricsAddr); err == nil && !cx.deferred["/metrics/address"] {
 		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
-			cx.warnf("/metrics/address", "%s listens on every network interface: /metrics and /readyz (which names topics, clients and errors) are open to the network; bind to 127.0.0.1 or an internal address unless that is intended", quoteShort(cfg.MetricsAddr))
+			cx.warnf("/metrics/address", "%s listens on every network interface: /metrics and /readyz (which names topics, clients and errors) are open to the network; bind to 127.0.0.1 or an internal address unless that is intended", configjson.QuoteShort(cfg.MetricsAddr))
 		}
 	}
 	if doc.Logging.Level != "" {
@@ -227,7 +228,7 @@ func (cx *converter) inbound(ptr string, d clientDoc) runtime.InboundConfig {
 	// decodes it.
 	if m, ok := d.Config.(map[string]any); ok {
 		if v, set := m["max_retries"]; set {
-			n, err := int64Of(v)
+			n, err := configjson.Int64(v)
 			if err != nil {
 				cx.errorf(base+"/max_retries", "%v", err)
 			}
@@ -245,7 +246,7 @@ func (cx *converter) inbound(ptr string, d clientDoc) runtime.InboundConfig {
 	cx.inboundTopics(base, in)
 	if f := fileIn(in); f != nil && f.Path != "-" && !cx.deferred[base+"/file"] {
 		if _, err := os.Stat(f.Path); errors.Is(err, fs.ErrNotExist) {
-			cx.warnf(base+"/file", "file %s does not exist (yet)", quoteShort(f.Path))
+			cx.warnf(base+"/file", "file %s does not exist (yet)", configjson.QuoteShort(f.Path))
 		}
 	}
 	return in
@@ -262,7 +263,7 @@ func (cx *converter) outbound(ptr string, d clientDoc) runtime.OutboundConfig {
 	if f := fileOut(out); f != nil {
 		dir := filepath.Dir(strings.ReplaceAll(f.Path, "{}", "0"))
 		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) && !cx.deferred[base+"/file"] {
-			cx.warnf(base+"/file", "directory %s does not exist: the file writer cannot create %s", quoteShort(dir), quoteShort(filepath.Base(f.Path)))
+			cx.warnf(base+"/file", "directory %s does not exist: the file writer cannot create %s", configjson.QuoteShort(dir), configjson.QuoteShort(filepath.Base(f.Path)))
 		}
 	}
 	return out
@@ -330,7 +331,7 @@ func (cx *converter) checkInlineSecrets(ptr string, v any) {
 	switch v := v.(type) {
 	case map[string]any:
 		for k, c := range v {
-			at := ptr + "/" + escapePointer(k)
+			at := ptr + "/" + configjson.EscapePointer(k)
 			if s, ok := c.(string); ok && s != "" && IsSecretMember(k) && !cx.fromEnv[at] {
 				cx.warnf(at, "%s", inlineSecretExplanation)
 			}
@@ -372,7 +373,7 @@ func effective(name string, cfg any) any {
 }
 
 func (cx *converter) decode(ptr string, v any, dst any) bool {
-	if err := decodeInto(v, dst); err != nil {
+	if err := configjson.DecodeInto(v, dst); err != nil {
 		cx.errorf(ptr, "%v", err)
 		return false
 	}
@@ -446,7 +447,7 @@ func (cx *converter) checkFiles(cfg *runtime.Config) {
 		if prev.ptr != "" {
 			by += " (" + prev.ptr + ")"
 		}
-		cx.errorf(ptr, "file %s is also %s: two clients (or a client and the settings) must not share a file", quoteShort(path), by)
+		cx.errorf(ptr, "file %s is also %s: two clients (or a client and the settings) must not share a file", configjson.QuoteShort(path), by)
 	}
 	for i, in := range cfg.Inbound {
 		ptr := cx.inboundPtr[i] + "/config/file"

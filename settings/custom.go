@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/kgen-dev/kgen/runtime/configjson"
 	"github.com/santhosh-tekuri/jsonschema/v5"
 )
 
@@ -138,7 +139,7 @@ func (cx *converter) inlineSecrets(ptr string, v any) {
 	switch n := v.(type) {
 	case map[string]any:
 		for k, c := range n {
-			cx.inlineSecrets(ptr+"/"+escapePointer(k), c)
+			cx.inlineSecrets(ptr+"/"+configjson.EscapePointer(k), c)
 		}
 	case []any:
 		for i, c := range n {

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/kgen-dev/kgen/runtime/configjson"
 )
 
 // noInterpolation lists the subtrees whose strings are taken literally:
@@ -93,8 +95,8 @@ type interpolation struct {
 // checked when resolved at run time. Input holding DeferredMark or
 // DeferredEnd is refused, so no settings text can pass for a reference.
 const (
-	DeferredMark = '\uE000'
-	DeferredEnd  = '\uE001'
+	DeferredMark = configjson.DeferredMark
+	DeferredEnd  = configjson.DeferredEnd
 )
 
 // Deferred is what an env function returns to leave ${name} unresolved.
@@ -129,7 +131,7 @@ func interpolate(v any, env func(string) (string, bool), open []string) (any, in
 			}
 			sort.Strings(keys)
 			for _, k := range keys {
-				n[k] = walk(ptr+"/"+escapePointer(k), n[k])
+				n[k] = walk(ptr+"/"+configjson.EscapePointer(k), n[k])
 			}
 		case []any:
 			for i := range n {
@@ -189,7 +191,7 @@ func expand(s string, env func(string) (string, bool), secret bool) (string, int
 		b.WriteString(s[:i])
 		end := strings.IndexByte(s[i:], '}')
 		if end < 0 {
-			text := quoteShort(s[i:])
+			text := configjson.QuoteShort(s[i:])
 			if secret {
 				text = secretShown
 			}
@@ -200,7 +202,7 @@ func expand(s string, env func(string) (string, bool), secret bool) (string, int
 			if secret {
 				return "", 0, false, fmt.Errorf("invalid environment variable name in \"${...}\" (expected letters, digits and _, not starting with a digit; write \"$${\" for a literal \"${\")")
 			}
-			return "", 0, false, fmt.Errorf("invalid environment variable name %s in \"${...}\" (expected letters, digits and _, not starting with a digit; write \"$${\" for a literal \"${\")", quoteShort(name))
+			return "", 0, false, fmt.Errorf("invalid environment variable name %s in \"${...}\" (expected letters, digits and _, not starting with a digit; write \"$${\" for a literal \"${\")", configjson.QuoteShort(name))
 		}
 		val, ok := env(name)
 		if !ok {
@@ -270,8 +272,8 @@ func secretScrubber(tree any, in interpolation) func(string) string {
 		if len(s) < 3 {
 			return
 		}
-		secrets = append(secrets, s, quoteShort(s))
-		if q := quoteShort(s); strings.HasSuffix(q, "...") {
+		secrets = append(secrets, s, configjson.QuoteShort(s))
+		if q := configjson.QuoteShort(s); strings.HasSuffix(q, "...") {
 			secrets = append(secrets, strings.TrimSuffix(strings.TrimSuffix(q, "..."), `"`))
 		}
 	}
@@ -280,7 +282,7 @@ func secretScrubber(tree any, in interpolation) func(string) string {
 		switch n := v.(type) {
 		case map[string]any:
 			for k, c := range n {
-				walk(ptr+"/"+escapePointer(k), c)
+				walk(ptr+"/"+configjson.EscapePointer(k), c)
 			}
 		case []any:
 			for i, c := range n {

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"strconv"
+
+	"github.com/kgen-dev/kgen/runtime/configjson"
 )
 
 // Limits of a settings file. Parse checks them in one streaming pass over
@@ -89,7 +91,7 @@ func checkLimits(data []byte) *limitError {
 				return &limitError{top.ptr, off, fmt.Sprintf("more than %d members in one object (the limit)", MaxMembers)}
 			}
 			if len(k) > MaxNameBytes {
-				return &limitError{top.ptr + "/" + escapePointer(k[:MaxNameBytes/4]) + "...", off,
+				return &limitError{top.ptr + "/" + configjson.EscapePointer(k[:MaxNameBytes/4]) + "...", off,
 					fmt.Sprintf("member name of %d bytes; names are limited to %d bytes", len(k), MaxNameBytes)}
 			}
 			continue
@@ -98,7 +100,7 @@ func checkLimits(data []byte) *limitError {
 		if top != nil {
 			schema = top.schema
 			if top.obj {
-				ptr = top.ptr + "/" + escapePointer(top.key)
+				ptr = top.ptr + "/" + configjson.EscapePointer(top.key)
 				top.wantKey = true
 			} else {
 				ptr = top.ptr + "/" + strconv.Itoa(top.n)

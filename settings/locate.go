@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/kgen-dev/kgen/runtime/configjson"
 )
 
 // A locator finds where the value (or member name) at a JSON pointer sits
@@ -80,7 +82,7 @@ func newLocator(data []byte) *locator {
 			k, _ := tok.(string)
 			top.key, top.keyOff, top.wantKey = k, off, false
 			if top.keys[k] {
-				l.dups = append(l.dups, duplicate{ptr: top.ptr + "/" + escapePointer(k), key: off})
+				l.dups = append(l.dups, duplicate{ptr: top.ptr + "/" + configjson.EscapePointer(k), key: off})
 			}
 			top.keys[k] = true
 			continue
@@ -89,7 +91,7 @@ func newLocator(data []byte) *locator {
 		switch {
 		case top == nil:
 		case top.obj:
-			ptr, keyOff = top.ptr+"/"+escapePointer(top.key), top.keyOff
+			ptr, keyOff = top.ptr+"/"+configjson.EscapePointer(top.key), top.keyOff
 		default:
 			ptr = top.ptr + "/" + strconv.Itoa(top.n)
 		}
@@ -143,14 +145,6 @@ func (l *locator) lineCol(off int) (line, col int) {
 		i = 0
 	}
 	return i + 1, off - l.lineStarts[i] + 1
-}
-
-// escapePointer escapes one JSON pointer reference token (RFC 6901).
-func escapePointer(s string) string {
-	if !strings.ContainsAny(s, "~/") {
-		return s
-	}
-	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
 
 // splitPointer returns the unescaped reference tokens of ptr.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/kgen-dev/kgen/runtime/configjson"
 )
 
 // ErrNotObject is returned by Migrate for a document that is not a JSON
@@ -32,7 +34,7 @@ func Migrate(data []byte) (out []byte, changed bool, err error) {
 		if n, isNum := v.(json.Number); isNum && n == json.Number(fmt.Sprint(CurrentVersion)) {
 			return data, false, nil
 		}
-		return nil, false, fmt.Errorf("migrate: settings_version %s is unknown (this kgen knows %d)", short(v), CurrentVersion)
+		return nil, false, fmt.Errorf("migrate: settings_version %s is unknown (this kgen knows %d)", configjson.Describe(v), CurrentVersion)
 	}
 	version := fmt.Sprintf("%q: %d", "settings_version", CurrentVersion)
 	at := 0
@@ -40,7 +42,7 @@ func Migrate(data []byte) (out []byte, changed bool, err error) {
 		at = 1
 	}
 	loc := newLocator(data)
-	keyOff := func(i int) int { return loc.spans["/"+escapePointer(obj[i].key)].key }
+	keyOff := func(i int) int { return loc.spans["/"+configjson.EscapePointer(obj[i].key)].key }
 	var ins []byte
 	var off int
 	switch {

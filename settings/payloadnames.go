@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"unicode"
+
+	"github.com/kgen-dev/kgen/runtime/configjson"
 )
 
 // tagPunct is the punctuation encoding/json accepts in a struct tag's name
@@ -26,7 +28,7 @@ func CheckPropertyName(name string) error {
 		if strings.ContainsRune(tagPunct, r) || unicode.IsLetter(r) || unicode.IsDigit(r) {
 			continue
 		}
-		return errors.New("property name " + quoteShort(name) + " cannot be a Go JSON field name: encoding/json accepts letters, digits, spaces and " + strings.TrimSpace(tagPunct) + " only (got " + quoteRune(r) + ")")
+		return errors.New("property name " + configjson.QuoteShort(name) + " cannot be a Go JSON field name: encoding/json accepts letters, digits, spaces and " + strings.TrimSpace(tagPunct) + " only (got " + quoteRune(r) + ")")
 	}
 	return nil
 }
@@ -60,7 +62,7 @@ func checkPayloadNames(base string, raw json.RawMessage) []pending {
 		var props map[string]json.RawMessage
 		_ = json.Unmarshal(n.Properties, &props)
 		for _, k := range keys {
-			at := ptr + "/properties/" + escapePointer(k)
+			at := ptr + "/properties/" + configjson.EscapePointer(k)
 			if err := CheckPropertyName(k); err != nil {
 				diags = append(diags, pending{Diagnostic: Diagnostic{Severity: Error, Pointer: at, Message: err.Error()}, atKey: true})
 			}

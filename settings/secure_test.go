@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kgen-dev/kgen/runtime/configjson"
 )
 
 // TestSecretsRedacted: a secret written inline never appears in a
@@ -33,7 +35,7 @@ func TestSecretsRedacted(t *testing.T) {
 	}
 	// A secret that some other message quotes is scrubbed too.
 	scrub := secretScrubber(map[string]any{"ssl_password": "Hunter2-and-a-very-long-secret-text-that-gets-shortened"}, interpolation{})
-	for _, msg := range []string{`got "Hunter2-and-a-very-long-secret-text-that-gets-shortened"`, "x " + quoteShort("Hunter2-and-a-very-long-secret-text-that-gets-shortened")} {
+	for _, msg := range []string{`got "Hunter2-and-a-very-long-secret-text-that-gets-shortened"`, "x " + configjson.QuoteShort("Hunter2-and-a-very-long-secret-text-that-gets-shortened")} {
 		if got := scrub(msg); strings.Contains(got, "Hunter2") {
 			t.Errorf("scrub(%q) = %q", msg, got)
 		}

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
+
+	"github.com/kgen-dev/kgen/runtime/configjson"
 )
 
 // shape is what generated code depends on; values (topics, brokers,
@@ -105,15 +107,15 @@ func firstDiff(ptr string, x, y any) string {
 		for _, m := range xv {
 			w, ok := yv.get(m.key)
 			if !ok {
-				return ptr + "/" + escapePointer(m.key)
+				return ptr + "/" + configjson.EscapePointer(m.key)
 			}
-			if p := firstDiff(ptr+"/"+escapePointer(m.key), m.value, w); p != "" {
+			if p := firstDiff(ptr+"/"+configjson.EscapePointer(m.key), m.value, w); p != "" {
 				return p
 			}
 		}
 		for _, m := range yv {
 			if _, ok := xv.get(m.key); !ok {
-				return ptr + "/" + escapePointer(m.key)
+				return ptr + "/" + configjson.EscapePointer(m.key)
 			}
 		}
 		return ""

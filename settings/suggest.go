@@ -1,8 +1,6 @@
 package settings
 
 import (
-	"strconv"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -47,23 +45,4 @@ func didYouMean(s string, candidates []string) string {
 		return " (did you mean " + c + "?)"
 	}
 	return ""
-}
-
-// quoteShort quotes s for a message, cutting it to 40 characters.
-func quoteShort(s string) string {
-	s = showDeferred(s)
-	const max = 40
-	if utf8.RuneCountInString(s) > max {
-		r := []rune(s)
-		return strconv.Quote(string(r[:max-3])) + "..."
-	}
-	return strconv.Quote(s)
-}
-
-// showDeferred writes unresolved references (see Deferred) as ${NAME}.
-func showDeferred(s string) string {
-	if !strings.ContainsRune(s, DeferredMark) {
-		return s
-	}
-	return strings.NewReplacer(string(DeferredMark), "${", string(DeferredEnd), "}").Replace(s)
 }

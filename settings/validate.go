@@ -11,6 +11,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
+	"github.com/kgen-dev/kgen/runtime/configjson"
 	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
 	"github.com/kgen-dev/kgen/runtime/kafka/producer"
 	"github.com/kgen-dev/kgen/schema"
@@ -69,11 +70,11 @@ func (t *translator) show(ptr string, v any) string {
 	}
 	if w, ok := t.written[ptr]; ok {
 		if t.deferred[ptr] {
-			return quoteShort(w)
+			return configjson.QuoteShort(w)
 		}
-		return quoteShort(w) + " (= " + short(v) + ")"
+		return configjson.QuoteShort(w) + " (= " + configjson.Describe(v) + ")"
 	}
-	return short(v)
+	return configjson.Describe(v)
 }
 
 func (t *translator) add(ptr, msg string, key bool) {
@@ -215,20 +216,20 @@ func (t *translator) unknownProperties(ptr string, value any, frag string, paren
 		case "kafka_producer_client_config":
 			msg = unknownOption(k, "producer", known, optionNames(consumer.Options()))
 		default:
-			msg = fmt.Sprintf("unknown property %s", quoteShort(k))
+			msg = fmt.Sprintf("unknown property %s", configjson.QuoteShort(k))
 			if c := suggest(k, known); c != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", c)
 			} else if len(known) <= 12 {
 				msg += "; valid properties: " + strings.Join(known, ", ")
 			}
 		}
-		t.add(ptr+"/"+escapePointer(k), msg, true)
+		t.add(ptr+"/"+configjson.EscapePointer(k), msg, true)
 	}
 }
 
 func unknownOption(k, kind string, known, other []string) string {
 	if c := suggest(k, known); c != "" {
-		return fmt.Sprintf("unknown kafka-python %s option %s (did you mean %q?)", kind, quoteShort(k), c)
+		return fmt.Sprintf("unknown kafka-python %s option %s (did you mean %q?)", kind, configjson.QuoteShort(k), c)
 	}
 	otherKind := "producer"
 	if kind == "producer" {
@@ -239,7 +240,7 @@ func unknownOption(k, kind string, known, other []string) string {
 			return fmt.Sprintf("%q is a kafka-python %s option, not a %s option", k, otherKind, kind)
 		}
 	}
-	return fmt.Sprintf("unknown kafka-python %s option %s", kind, quoteShort(k))
+	return fmt.Sprintf("unknown kafka-python %s option %s", kind, configjson.QuoteShort(k))
 }
 
 // describe says in words what the schema node n accepts.
@@ -372,31 +373,6 @@ func stringList(v any) []string {
 		return out
 	}
 	return nil
-}
-
-// short shows a value in a message: scalars as JSON, containers by kind.
-func short(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return quoteShort(v)
-	case json.Number:
-		return string(v)
-	case bool:
-		return strconv.FormatBool(v)
-	case map[string]any:
-		if len(v) == 0 {
-			return "an empty object"
-		}
-		return "an object"
-	case []any:
-		if len(v) == 0 {
-			return "an empty array"
-		}
-		return "an array"
-	}
-	return fmt.Sprint(v)
 }
 
 func jsonText(v any) string {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/configjson"
 	kp "github.com/kgen-dev/kgen/runtime/kafka/internal/kafkapython"
 )
 
@@ -17,19 +18,19 @@ import (
 // inbound entry's (runtime.InboundConfig.MaxRetries): settings reads it.
 type (
 	configDoc struct {
-		Topics           []string        `json:"topics"`
-		Partitions       []partitionDoc  `json:"partitions"`
-		MaxRecords       *kp.JSONInt     `json:"max_records"`
-		PollTimeout      *kp.JSONSeconds `json:"poll_timeout"`
-		EnableListener   *bool           `json:"enable_listener"`
-		CloseTimeout     *kp.JSONSeconds `json:"close_timeout"`
-		CommitIntervalMS *kp.JSONInt     `json:"commit_interval_ms"`
-		ClientConfig     map[string]any  `json:"client_config"`
+		Topics           []string            `json:"topics"`
+		Partitions       []partitionDoc      `json:"partitions"`
+		MaxRecords       *configjson.Int     `json:"max_records"`
+		PollTimeout      *configjson.Seconds `json:"poll_timeout"`
+		EnableListener   *bool               `json:"enable_listener"`
+		CloseTimeout     *configjson.Seconds `json:"close_timeout"`
+		CommitIntervalMS *configjson.Int     `json:"commit_interval_ms"`
+		ClientConfig     map[string]any      `json:"client_config"`
 	}
 	partitionDoc struct {
-		Topic     string      `json:"topic"`
-		Partition kp.JSONInt  `json:"partition"`
-		Offset    *kp.JSONInt `json:"offset"`
+		Topic     string          `json:"topic"`
+		Partition configjson.Int  `json:"partition"`
+		Offset    *configjson.Int `json:"offset"`
 	}
 )
 
@@ -112,12 +113,12 @@ var options = map[string]kp.Option[Config]{
 	"group_id": {Apply: func(c *Config, v any) error { c.GroupID = v.(string); return nil }},
 	// MaxWait; kafka-go's default (10s) would also slow shutdown.
 	"fetch_max_wait_ms": {Apply: func(c *Config, v any) (err error) {
-		c.MaxWait, err = kp.Millis(v)
+		c.MaxWait, err = configjson.Millis(v)
 		return err
 	}},
 	// MinBytes.
 	"fetch_min_bytes": {Apply: func(c *Config, v any) (err error) {
-		c.MinBytes, err = kp.Integer(v)
+		c.MinBytes, err = configjson.Int32(v)
 		return err
 	}},
 	// kafka-go's fetch request holds one partition, so the per-request
@@ -125,7 +126,7 @@ var options = map[string]kp.Option[Config]{
 	"fetch_max_bytes": {Ignored: "kafka-go fetches one partition per request; max_partition_fetch_bytes bounds each fetch"},
 	// MaxBytes (per partition, per fetch).
 	"max_partition_fetch_bytes": {Apply: func(c *Config, v any) (err error) {
-		c.MaxBytes, err = kp.Integer(v)
+		c.MaxBytes, err = configjson.Int32(v)
 		return err
 	}},
 	// Fetches are bounded by fetch_max_wait_ms plus the seed's
@@ -134,7 +135,7 @@ var options = map[string]kp.Option[Config]{
 	// RetryBackoff: the first wait before a failed fetch is tried again,
 	// doubled per failure up to 5 s.
 	"retry_backoff_ms": {Apply: func(c *Config, v any) (err error) {
-		c.RetryBackoff, err = kp.Millis(v)
+		c.RetryBackoff, err = configjson.Millis(v)
 		return err
 	}},
 	// One fetch per partition connection at a time.
@@ -150,7 +151,7 @@ var options = map[string]kp.Option[Config]{
 	},
 	// CommitInterval of the runtime's own commit timer.
 	"auto_commit_interval_ms": {Apply: func(c *Config, v any) (err error) {
-		c.CommitInterval, err = kp.Millis(v)
+		c.CommitInterval, err = configjson.Millis(v)
 		return err
 	}},
 	// Each record batch's CRC32C is checked unless check_crcs is false
@@ -159,7 +160,7 @@ var options = map[string]kp.Option[Config]{
 	// PartitionWatchInterval: how often the group looks for partitions
 	// added to its topics (and for missing topics that appear).
 	"metadata_max_age_ms": {Apply: func(c *Config, v any) (err error) {
-		c.PartitionWatchInterval, err = kp.Millis(v)
+		c.PartitionWatchInterval, err = configjson.Millis(v)
 		return err
 	}},
 	// GroupBalancers, by protocol name; sticky is not available.
@@ -181,15 +182,15 @@ var options = map[string]kp.Option[Config]{
 	"max_poll_records": {Ignored: kp.WhyMaxRecords},
 	// kafka-python sends it as the JoinGroup rebalance timeout.
 	"max_poll_interval_ms": {Apply: func(c *Config, v any) (err error) {
-		c.RebalanceTimeout, err = kp.Millis(v)
+		c.RebalanceTimeout, err = configjson.Millis(v)
 		return err
 	}},
 	"session_timeout_ms": {Apply: func(c *Config, v any) (err error) {
-		c.SessionTimeout, err = kp.Millis(v)
+		c.SessionTimeout, err = configjson.Millis(v)
 		return err
 	}},
 	"heartbeat_interval_ms": {Apply: func(c *Config, v any) (err error) {
-		c.HeartbeatInterval, err = kp.Millis(v)
+		c.HeartbeatInterval, err = configjson.Millis(v)
 		return err
 	}},
 	// A processor runs until stopped; kafka-python's iterator timeout

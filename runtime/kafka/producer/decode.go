@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/configjson"
 	kp "github.com/kgen-dev/kgen/runtime/kafka/internal/kafkapython"
 )
 
@@ -12,10 +13,10 @@ import (
 // schema describes it: the seed's keys, and client_config holding
 // kafka-python's KafkaProducer options.
 type configDoc struct {
-	Topic         string          `json:"topic"`
-	FutureTimeout *kp.JSONSeconds `json:"future_timeout"`
-	CloseTimeout  *kp.JSONSeconds `json:"close_timeout"`
-	ClientConfig  map[string]any  `json:"client_config"`
+	Topic         string              `json:"topic"`
+	FutureTimeout *configjson.Seconds `json:"future_timeout"`
+	CloseTimeout  *configjson.Seconds `json:"close_timeout"`
+	ClientConfig  map[string]any      `json:"client_config"`
 }
 
 // kafkaPythonAcks is kafka-python's acks when the settings give none. It
@@ -94,7 +95,7 @@ var options = map[string]kp.Option[Config]{
 			c.Acks = -1
 			return nil
 		}
-		n, err := kp.Integer(v)
+		n, err := configjson.Int32(v)
 		c.Acks = n
 		return err
 	}},
@@ -105,14 +106,14 @@ var options = map[string]kp.Option[Config]{
 	// deadline (future_timeout), like the Java client's default; the
 	// engine's own retries (max_retries) come on top.
 	"retries": {Apply: func(c *Config, v any) error {
-		n, err := kp.Integer(v)
+		n, err := configjson.Int32(v)
 		c.MaxAttempts = n + 1
 		return err
 	}},
 	// BatchBytes: the bytes of a partition's batch, as in kafka-python
 	// and Java; a record larger than it goes alone in its own batch.
 	"batch_size": {Apply: func(c *Config, v any) error {
-		n, err := kp.Integer(v)
+		n, err := configjson.Int32(v)
 		c.BatchBytes = int64(n)
 		if err == nil && n == 0 {
 			// kafka-python and Java read 0 as "no batching".
@@ -123,7 +124,7 @@ var options = map[string]kp.Option[Config]{
 	// BatchTimeout; a zero Linger means the runtime's default (5ms), so 0
 	// is read as 1ms.
 	"linger_ms": {Apply: func(c *Config, v any) (err error) {
-		c.Linger, err = kp.Millis(v)
+		c.Linger, err = configjson.Millis(v)
 		c.Linger = max(c.Linger, time.Millisecond)
 		return err
 	}},
@@ -137,7 +138,7 @@ var options = map[string]kp.Option[Config]{
 	"max_block_ms": {Ignored: "writes wait under the engine's in-flight bounds (processing.max_in_flight_*), not a send timeout"},
 	// MaxRequestSize: the largest request, and so the largest record.
 	"max_request_size": {Apply: func(c *Config, v any) (err error) {
-		n, err := kp.Integer(v)
+		n, err := configjson.Int32(v)
 		c.MaxRequestSize = int64(n)
 		return err
 	}},
@@ -145,13 +146,13 @@ var options = map[string]kp.Option[Config]{
 	"retry_backoff_ms":    {Ignored: "the producer's retry backoff is fixed (100ms doubling to 1s); processing.retry_backoff_ms paces the engine's retries"},
 	// RequestTimeout (Writer.WriteTimeout).
 	"request_timeout_ms": {Apply: func(c *Config, v any) (err error) {
-		c.RequestTimeout, err = kp.Millis(v)
+		c.RequestTimeout, err = configjson.Millis(v)
 		return err
 	}},
 	// MaxInFlight: requests in flight per partition; more than one only
 	// with the idempotent producer, at most 5 (decode warns).
 	"max_in_flight_requests_per_connection": {Apply: func(c *Config, v any) (err error) {
-		c.MaxInFlight, err = kp.Integer(v)
+		c.MaxInFlight, err = configjson.Int32(v)
 		return err
 	}},
 	"bootstrap_topics_filter": {Ignored: "kafka-go fetches metadata for the topics it writes"},

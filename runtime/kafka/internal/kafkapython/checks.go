@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/configjson"
 )
 
 // DefaultBroker is kafka-python's bootstrap_servers when none is given.
@@ -58,7 +59,7 @@ func CheckSecurity(d runtime.Diagnostics, base string, opts map[string]any, sec 
 		if v == nil {
 			continue
 		}
-		ptr := base + "/" + EscapePointer(name)
+		ptr := base + "/" + configjson.EscapePointer(name)
 		switch {
 		case !sasl && strings.HasPrefix(name, "sasl_") && name != "sasl_plain_password":
 			d.Warnf(ptr, "%s is ignored: security_protocol is %s", name, sec.Protocol)
@@ -69,7 +70,7 @@ func CheckSecurity(d runtime.Diagnostics, base string, opts map[string]any, sec 
 	if tls && sec.InsecureSkipVerify {
 		d.Warnf(base+"/ssl_check_hostname", "ssl_check_hostname is false: the broker certificate's chain is still verified, but not that it was issued for the broker's host name; anyone holding a certificate from a trusted authority can pose as the broker")
 	}
-	if sasl && !tls && !Deferred(sec.Protocol) {
+	if sasl && !tls && !configjson.IsDeferred(sec.Protocol) {
 		switch strings.ToUpper(sec.SASLMechanism) {
 		case "PLAIN":
 			d.Warnf(base+"/security_protocol", "SASL PLAIN over SASL_PLAINTEXT sends the user name and password in clear text: use SASL_SSL")

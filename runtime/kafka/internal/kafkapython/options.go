@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/configjson"
 )
 
 // Option describes one kafka-python option for a configuration of type T.
@@ -147,7 +148,7 @@ func Apply[T any](d runtime.Diagnostics, base string, opts map[string]any, own m
 	sort.Strings(names)
 	for _, name := range names {
 		v := opts[name]
-		ptr := base + "/" + EscapePointer(name)
+		ptr := base + "/" + configjson.EscapePointer(name)
 		var o Option[T]
 		var err error
 		if co, ok := CommonOptions[name]; ok {
@@ -156,7 +157,7 @@ func Apply[T any](d runtime.Diagnostics, base string, opts map[string]any, own m
 				err = co.Apply(&common, v)
 			}
 		} else if o, ok = own[name]; !ok {
-			d.Errorf(ptr, "unknown kafka-python option %s", QuoteShort(name)) // the schema refuses it first
+			d.Errorf(ptr, "unknown kafka-python option %s", configjson.QuoteShort(name)) // the schema refuses it first
 			continue
 		} else if o.Apply != nil && v != nil {
 			err = o.Apply(cfg, v)
@@ -200,15 +201,15 @@ func Brokers(v any) ([]string, error) {
 		host, port, err := net.SplitHostPort(it)
 		if err != nil {
 			if strings.Contains(strings.Trim(it, "[]"), ":") && !strings.HasPrefix(it, "[") {
-				return nil, fmt.Errorf("got %s; expected host:port (write an IPv6 address as [addr]:port)", QuoteShort(it))
+				return nil, fmt.Errorf("got %s; expected host:port (write an IPv6 address as [addr]:port)", configjson.QuoteShort(it))
 			}
 			host, port = strings.Trim(it, "[]"), "9092"
 		}
 		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
-			return nil, fmt.Errorf("got %s; expected host:port with a port from 1 to 65535", QuoteShort(it))
+			return nil, fmt.Errorf("got %s; expected host:port with a port from 1 to 65535", configjson.QuoteShort(it))
 		}
 		if host == "" {
-			return nil, fmt.Errorf("got %s; expected host:port with a host", QuoteShort(it))
+			return nil, fmt.Errorf("got %s; expected host:port with a host", configjson.QuoteShort(it))
 		}
 		out = append(out, net.JoinHostPort(host, port))
 	}
