@@ -7,13 +7,6 @@ import (
 	"time"
 )
 
-// Client names, as the settings' "name" field spells them.
-const (
-	FileReader = "file_reader"
-	FileWriter = "file_writer"
-	Stdout     = "stdout"
-)
-
 // OnFailure says what happens to a record whose retries are spent.
 type OnFailure string
 
@@ -67,7 +60,7 @@ type InboundConfig struct {
 type OutboundConfig struct {
 	ID string
 	// Name is the registered client's name (see Register), e.g.
-	// "kafka_producer", FileWriter or Stdout.
+	// "kafka_producer", "file_writer" or "stdout".
 	Name string
 	// Config is the client's config, as InboundConfig.Config.
 	Config any

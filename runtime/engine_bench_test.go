@@ -81,7 +81,7 @@ func BenchmarkEngine(b *testing.B) {
 // each fsync.
 func BenchmarkEngineFile(b *testing.B) {
 	const parts, batch, keys = 6, 512, 10_000
-	fs := builtinSink(b, FileWriter, map[string]any{"file": filepath.Join(b.TempDir(), "out{}"), "mode": "wb"}, 4)
+	fs := builtinSink(b, "file_writer", map[string]any{"file": filepath.Join(b.TempDir(), "out{}"), "mode": "wb"}, 4)
 	e := NewEngine(Config{Workers: 4, Logger: quietLogger()}, passthrough,
 		map[string]Sink{"out": fs}, []string{"out"}, nil)
 	e.Start()

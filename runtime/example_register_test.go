@@ -62,7 +62,7 @@ func ExampleRegister() {
 	})
 	// Name it in the settings, or in a Config by hand:
 	cfg := runtime.Config{
-		Inbound:  []runtime.InboundConfig{{ID: "in", Name: runtime.FileReader, Config: &filereader.Config{Path: "-"}}},
+		Inbound:  []runtime.InboundConfig{{ID: "in", Name: filereader.Name, Config: &filereader.Config{Path: "-"}}},
 		Outbound: []runtime.OutboundConfig{{ID: "audit", Name: "log", Config: json.RawMessage(`{"prefix": "audit: "}`)}},
 	}
 	h := func(_ context.Context, r *runtime.Record) ([]runtime.Output, error) {

@@ -16,7 +16,7 @@ import (
 // and the files must hold every record.
 func TestFileSinkFinishesInRuns(t *testing.T) {
 	dir := t.TempDir()
-	fs := builtinSink(t, FileWriter, map[string]any{"file": filepath.Join(dir, "out{}"), "mode": "wb", "flush_interval_ms": 5}, 3)
+	fs := builtinSink(t, "file_writer", map[string]any{"file": filepath.Join(dir, "out{}"), "mode": "wb", "flush_interval_ms": 5}, 3)
 	e := NewEngine(Config{Workers: 3, Logger: quietLogger(), Flow: FlowConfig{MaxInFlightRecords: 700}}, passthrough,
 		map[string]Sink{"out": fs}, []string{"out"}, nil)
 	e.Start()

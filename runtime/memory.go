@@ -61,7 +61,7 @@ func RunInMemory(ctx context.Context, cfg Config, h Handler, recs []Record) (Mem
 		cfg.Inbound = []InboundConfig{{ID: "in", Name: "kafka_consumer"}} // a name only: no client is built
 	}
 	if len(cfg.Outbound) == 0 {
-		cfg.Outbound = []OutboundConfig{{ID: "out", Name: Stdout}}
+		cfg.Outbound = []OutboundConfig{{ID: "out", Name: "stdout"}} // a name only: no client is built
 	}
 	if cfg.Failure.OnFailure == DeadLetter && cfg.Failure.DeadLetterTopic == "" {
 		cfg.Failure.DeadLetterTopic = "dead-letters"

@@ -189,7 +189,7 @@ func TestOutboundResendOnlyToFailedSink(t *testing.T) {
 	good := &flakySink{}
 	bad := &flakySink{fail: func(v string, try int) error {
 		if v == "v5" && try <= 2 {
-			return &OutboundError{Client: FileWriter, Err: errors.New("disk full")}
+			return &OutboundError{Client: "file_writer", Err: errors.New("disk full")}
 		}
 		return nil
 	}}
@@ -412,7 +412,7 @@ func (s *lingerSink) Close(context.Context) error {
 // run out of records; else the records of one key would go one per timer
 // tick. Both with a fake sink and with the file writer.
 func TestEngineFlushesIdleSinks(t *testing.T) {
-	file := builtinSink(t, FileWriter, map[string]any{"file": filepath.Join(t.TempDir(), "out{}"), "mode": "w", "flush_interval_ms": time.Hour.Milliseconds()}, 2)
+	file := builtinSink(t, "file_writer", map[string]any{"file": filepath.Join(t.TempDir(), "out{}"), "mode": "w", "flush_interval_ms": time.Hour.Milliseconds()}, 2)
 	for _, tc := range []struct {
 		name string
 		sink Sink

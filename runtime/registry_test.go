@@ -72,9 +72,9 @@ func TestClientConfig(t *testing.T) {
 	}{
 		{name: "typed, defaults applied", dir: Outbound, client: "test_webhook",
 			cfg: &testSinkConfig{URL: "http://x"}, want: &testSinkConfig{URL: "http://x", Retries: 3}},
-		{name: "nil is the zero config with defaults", dir: Inbound, client: FileReader, cfg: nil,
+		{name: "nil is the zero config with defaults", dir: Inbound, client: "file_reader", cfg: nil,
 			want: json.RawMessage(`{"file":"","framing":"lines"}`)},
-		{name: "typed nil pointer", dir: Outbound, client: Stdout, cfg: typedNil(Stdout),
+		{name: "typed nil pointer", dir: Outbound, client: "stdout", cfg: typedNil("stdout"),
 			want: json.RawMessage(`{"format":"value"}`)},
 		{name: "raw JSON decoded, checked and defaulted", dir: Outbound, client: "test_webhook",
 			cfg: json.RawMessage(`{"url": "http://x"}`), want: &testSinkConfig{URL: "http://x", Retries: 3}},
@@ -86,11 +86,11 @@ func TestClientConfig(t *testing.T) {
 			cfg: json.RawMessage(`{"address": "http://y"}`), want: &testSinkConfig{URL: "http://y"}},
 		{name: "Decode's errors at their pointer", dir: Outbound, client: "test_decoded",
 			cfg: json.RawMessage(`{}`), wantErr: `config: /address: missing; expected the endpoint's URL`},
-		{name: "built-in schema checks raw JSON", dir: Outbound, client: Stdout,
+		{name: "built-in schema checks raw JSON", dir: Outbound, client: "stdout",
 			cfg: json.RawMessage(`{"format": "xml"}`), wantErr: `config does not match the client's schema: /format:`},
 		{name: "unknown name", dir: Outbound, client: "webhook", cfg: json.RawMessage(`{}`),
 			wantErr: `outbound client "w" (webhook): not registered: no client of that name is registered`},
-		{name: "wrong direction", dir: Inbound, client: Stdout,
+		{name: "wrong direction", dir: Inbound, client: "stdout",
 			wantErr: `inbound client "w" (stdout): stdout is an outbound client`},
 		{name: "wrong config type", dir: Outbound, client: "test_webhook", cfg: &Record{},
 			wantErr: `config is a *runtime.Record, want a *runtime.testSinkConfig`},
@@ -135,7 +135,7 @@ func TestClientConfigNotRegisteredIs(t *testing.T) {
 
 func TestRunRefusesUnregisteredClient(t *testing.T) {
 	cfg := Config{
-		Inbound:  []InboundConfig{{ID: "in", Name: FileReader, Config: fileConfig(map[string]any{"file": "-"})}},
+		Inbound:  []InboundConfig{{ID: "in", Name: "file_reader", Config: fileConfig(map[string]any{"file": "-"})}},
 		Outbound: []OutboundConfig{{ID: "hook", Name: "webhook", Config: json.RawMessage(`{}`)}},
 	}
 	err := Run(context.Background(), cfg, func(context.Context, *Record) ([]Output, error) { return nil, nil })
@@ -152,7 +152,7 @@ func TestRegisterPanics(t *testing.T) {
 		c    Client
 	}{
 		{"empty name", Client{Direction: Outbound, NewConfig: cfg, NewSink: sink}},
-		{"twice", Client{Name: Stdout, Direction: Outbound, NewConfig: cfg, NewSink: sink}},
+		{"twice", Client{Name: "stdout", Direction: Outbound, NewConfig: cfg, NewSink: sink}},
 		{"no NewConfig", Client{Name: "x1", Direction: Outbound, NewSink: sink}},
 		{"outbound without NewSink", Client{Name: "x2", Direction: Outbound, NewConfig: cfg}},
 		{"inbound without NewSource", Client{Name: "x3", Direction: Inbound, NewConfig: cfg}},
@@ -181,7 +181,7 @@ func TestClientsSorted(t *testing.T) {
 	if !slices.IsSorted(names) {
 		t.Errorf("Clients() not sorted: %v", names)
 	}
-	for _, n := range []string{FileReader, FileWriter, Stdout} {
+	for _, n := range []string{"file_reader", "file_writer", "stdout"} {
 		if !slices.Contains(names, n) {
 			t.Errorf("built-in client %s not registered: %v", n, names)
 		}
@@ -269,7 +269,7 @@ func TestRunWithRegisteredClient(t *testing.T) {
 	cfg := Config{
 		Workers:  2,
 		Logger:   slog.New(slog.DiscardHandler),
-		Inbound:  []InboundConfig{{ID: "in", Name: FileReader, Config: fileConfig(map[string]any{"file": path})}},
+		Inbound:  []InboundConfig{{ID: "in", Name: "file_reader", Config: fileConfig(map[string]any{"file": path})}},
 		Outbound: []OutboundConfig{{ID: "out", Name: "test_run_sink", Config: json.RawMessage(`{"url": "http://x"}`)}},
 	}
 	h := func(_ context.Context, r *Record) ([]Output, error) {

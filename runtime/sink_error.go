@@ -3,8 +3,8 @@ package runtime
 import "errors"
 
 // OutboundError is the error a Sink hands to an Acker when a message could
-// not be written. Client is the client name (KafkaProducer, FileWriter,
-// Stdout). Permanent says that writing the same message again cannot
+// not be written. Client is the client name ("kafka_producer", "file_writer",
+// "stdout"). Permanent says that writing the same message again cannot
 // succeed (too large, invalid topic, not authorized, not valid UTF-8): the
 // engine may apply the failure policy at once instead of retrying. A
 // transient error (no leader, timeout, network, disk full, sink closed)

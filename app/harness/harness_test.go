@@ -12,6 +12,7 @@ import (
 	"github.com/kgen-dev/kgen/app"
 	"github.com/kgen-dev/kgen/runtime"
 	"github.com/kgen-dev/kgen/runtime/kafka/consumer"
+	"github.com/kgen-dev/kgen/runtime/stdout"
 )
 
 // config stands for a project's generated Config.
@@ -24,7 +25,7 @@ func (c config) Runtime() runtime.Config {
 		Workers:  2,
 		Logger:   slog.New(slog.DiscardHandler),
 		Inbound:  []runtime.InboundConfig{{ID: "in", Name: consumer.Name}},
-		Outbound: []runtime.OutboundConfig{{ID: "out", Name: runtime.Stdout}},
+		Outbound: []runtime.OutboundConfig{{ID: "out", Name: stdout.Name}},
 		Failure:  runtime.FailurePolicy{OnFailure: c.failure, Backoff: time.Millisecond, MaxBackoff: time.Millisecond},
 	}
 }

@@ -75,7 +75,7 @@ func main() {
 	}
 	switch {
 	case *file != "":
-		cfg.Outbound = []runtime.OutboundConfig{{ID: "out", Name: runtime.FileWriter,
+		cfg.Outbound = []runtime.OutboundConfig{{ID: "out", Name: filewriter.Name,
 			Config: &filewriter.Config{Path: *file, Append: true, Framing: "lines"}}}
 	case *out != "":
 		cfg.Outbound = []runtime.OutboundConfig{{ID: "out", Name: producer.Name,

@@ -12,9 +12,12 @@ import (
 //go:embed schema.json
 var fileReaderSchema []byte
 
+// Name is the client's name in the settings and the registry.
+const Name = "file_reader"
+
 // Client describes the file reader.
 var Client = runtime.Client{
-	Name:      runtime.FileReader,
+	Name:      Name,
 	Direction: runtime.Inbound,
 	Summary:   "replays recorded data from a file or standard input",
 	Schema:    fileReaderSchema,

@@ -47,8 +47,8 @@ func TestFileReplayToFile(t *testing.T) {
 	cfg := runtime.Config{
 		Workers: 4,
 		Logger:  quietLogger(),
-		Inbound: []runtime.InboundConfig{{ID: "replay", Name: runtime.FileReader, Config: &filereader.Config{Path: in}}},
-		Outbound: []runtime.OutboundConfig{{ID: "out", Name: runtime.FileWriter,
+		Inbound: []runtime.InboundConfig{{ID: "replay", Name: filereader.Name, Config: &filereader.Config{Path: in}}},
+		Outbound: []runtime.OutboundConfig{{ID: "out", Name: filewriter.Name,
 			Config: &filewriter.Config{Path: out, Framing: "lines", FlushInterval: 10 * time.Millisecond}}},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

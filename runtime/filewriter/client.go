@@ -14,9 +14,12 @@ import (
 //go:embed schema.json
 var fileWriterSchema []byte
 
+// Name is the client's name in the settings and the registry.
+const Name = "file_writer"
+
 // Client describes the file writer.
 var Client = runtime.Client{
-	Name:      runtime.FileWriter,
+	Name:      Name,
 	Direction: runtime.Outbound,
 	Summary:   "writes outputs to a file (or one file per worker), fsynced before they count as written",
 	Schema:    fileWriterSchema,

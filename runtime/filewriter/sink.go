@@ -173,7 +173,7 @@ func newSink(cfg Config, workers int, log *slog.Logger,
 	if log == nil {
 		log = slog.Default()
 	}
-	log = log.With("component", runtime.FileWriter)
+	log = log.With("component", Name)
 	if cfg.Path == "" {
 		return nil, errors.New("file writer: no path")
 	}
@@ -201,7 +201,7 @@ func newSink(cfg Config, workers int, log *slog.Logger,
 
 	s := &Sink{
 		perWorker: strings.Contains(cfg.Path, "{}"),
-		closeErr:  &runtime.OutboundError{Client: runtime.FileWriter, Err: runtime.ErrClosed},
+		closeErr:  &runtime.OutboundError{Client: Name, Err: runtime.ErrClosed},
 	}
 	paths := []string{cfg.Path}
 	if s.perWorker {
@@ -252,7 +252,7 @@ func (s *Sink) Write(ctx context.Context, msgs []runtime.Message) error {
 		if s.perWorker {
 			w := msgs[i].Worker
 			if w < 0 || w >= len(s.files) {
-				done(msgs[i].Ack, &runtime.OutboundError{Client: runtime.FileWriter, Permanent: true,
+				done(msgs[i].Ack, &runtime.OutboundError{Client: Name, Permanent: true,
 					Err: fmt.Errorf("worker %d: no file (workers 0 to %d)", w, len(s.files)-1)})
 				i++
 				continue
@@ -334,7 +334,7 @@ func (fo *fileOut) write(msgs []runtime.Message, closeErr error) {
 		if !fo.text || utf8.Valid(msgs[i].Value) {
 			err = errors.New("value longer than 4 GiB")
 		}
-		done(msgs[i].Ack, &runtime.OutboundError{Client: runtime.FileWriter, Err: err, Permanent: true})
+		done(msgs[i].Ack, &runtime.OutboundError{Client: Name, Err: err, Permanent: true})
 	}
 }
 
@@ -420,7 +420,7 @@ func (fo *fileOut) flush() error {
 // buffer, so no partial record stays. fo.mu must be held.
 func (fo *fileOut) rollback() {
 	if err := fo.f.Truncate(fo.synced); err != nil {
-		fo.broken = &runtime.OutboundError{Client: runtime.FileWriter, Permanent: true,
+		fo.broken = &runtime.OutboundError{Client: Name, Permanent: true,
 			Err: fmt.Errorf("truncate %s after a failed write: %w", fo.path, err)}
 		fo.log.Error("file may hold a partial record; failing every later write", "err", err)
 	}
@@ -432,7 +432,7 @@ func (fo *fileOut) rollback() {
 // fail reports err to acks, logs it once, and returns it wrapped.
 func (fo *fileOut) fail(acks []runtime.Acker, op string, err error) error {
 	oerr := &runtime.OutboundError{
-		Client:    runtime.FileWriter,
+		Client:    Name,
 		Err:       fmt.Errorf("%s %s: %w", op, fo.path, err),
 		Permanent: !fileRetryable(err),
 	}

@@ -447,7 +447,7 @@ func TestFileSinkWriteErrors(t *testing.T) {
 			}
 			err, _ = write("second").Err(0)
 			var oe *runtime.OutboundError
-			if !errors.As(err, &oe) || oe.Client != runtime.FileWriter || oe.Permanent || !strings.Contains(err.Error(), "fake") {
+			if !errors.As(err, &oe) || oe.Client != Name || oe.Permanent || !strings.Contains(err.Error(), "fake") {
 				t.Errorf("during the fault: err = %v, want a retryable file writer error naming the file", err)
 			}
 			if got := f.String(); got != "first\n" {

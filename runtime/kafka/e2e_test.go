@@ -864,7 +864,7 @@ func TestKafkaTwoInboundTwoOutboundRouting(t *testing.T) {
 	cfg.Inbound[0].ID = "orders"
 	cfg.Inbound = append(cfg.Inbound, second)
 	cfg.Outbound[0].ID = "enriched"
-	cfg.Outbound = append(cfg.Outbound, runtime.OutboundConfig{ID: "audit", Name: runtime.FileWriter,
+	cfg.Outbound = append(cfg.Outbound, runtime.OutboundConfig{ID: "audit", Name: filewriter.Name,
 		Config: &filewriter.Config{Path: filepath.Join(dir, "audit.log"), Append: true, Framing: "lines"}})
 
 	// Orders go to Kafka, payments to the audit file, and records marked

@@ -13,9 +13,12 @@ import (
 //go:embed schema.json
 var stdoutSchema []byte
 
+// Name is the client's name in the settings and the registry.
+const Name = "stdout"
+
 // Client describes the stdout writer.
 var Client = runtime.Client{
-	Name:      runtime.Stdout,
+	Name:      Name,
 	Direction: runtime.Outbound,
 	Summary:   "writes outputs to standard output, as values or JSON lines",
 	Schema:    stdoutSchema,

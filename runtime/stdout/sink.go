@@ -89,7 +89,7 @@ func (s *Sink) Write(ctx context.Context, msgs []runtime.Message) error {
 		err := s.err
 		s.mu.Unlock()
 		if err == nil {
-			err = &runtime.OutboundError{Client: runtime.Stdout, Err: runtime.ErrClosed}
+			err = &runtime.OutboundError{Client: Name, Err: runtime.ErrClosed}
 		}
 		for i := range msgs {
 			if a := msgs[i].Ack; a != nil {
@@ -240,7 +240,7 @@ func (s *Sink) flush() error {
 	}
 	if s.err == nil {
 		if ferr := s.bw.Flush(); ferr != nil {
-			s.err = &runtime.OutboundError{Client: runtime.Stdout, Err: fmt.Errorf("write: %w", ferr), Permanent: true}
+			s.err = &runtime.OutboundError{Client: Name, Err: fmt.Errorf("write: %w", ferr), Permanent: true}
 		}
 	}
 	err := s.err

@@ -48,7 +48,7 @@ func run(ctx context.Context, f contender.Flags, inflight int64, commit time.Dur
 		Logger:  log,
 	}
 	if f.File != "" {
-		cfg.Outbound = []runtime.OutboundConfig{{ID: "out", Name: runtime.FileWriter,
+		cfg.Outbound = []runtime.OutboundConfig{{ID: "out", Name: filewriter.Name,
 			Config: &filewriter.Config{Path: f.File, Append: true, Binary: true, Framing: "lines"}}}
 	} else {
 		cfg.Outbound = []runtime.OutboundConfig{{ID: "out", Name: producer.Name,

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kgen-dev/kgen/runtime"
+	"github.com/kgen-dev/kgen/runtime/filereader"
 )
 
 // These tests run the webhook sink under the real engine (the one every
@@ -34,7 +35,7 @@ func engineRun(t *testing.T, cfg runtime.Config, sink runtime.Sink, dead runtime
 		}
 		return r.Out(runtime.Output{Key: r.Key, Value: v}), nil
 	}
-	cfg.Inbound = []runtime.InboundConfig{{ID: "in", Name: runtime.FileReader, MaxRetries: 3}}
+	cfg.Inbound = []runtime.InboundConfig{{ID: "in", Name: filereader.Name, MaxRetries: 3}}
 	cfg.Outbound = []runtime.OutboundConfig{{ID: "hook", Name: Name}}
 	cfg.Failure.Backoff, cfg.Failure.MaxBackoff = time.Millisecond, 5*time.Millisecond
 	e := runtime.NewEngine(cfg, h, map[string]runtime.Sink{"hook": sink}, []string{"hook"}, map[string]runtime.Sink{"in": dead})

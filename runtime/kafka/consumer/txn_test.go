@@ -166,7 +166,7 @@ func TestKafkaReadCommittedInterleavedAborts(t *testing.T) {
 		Inbound: []runtime.InboundConfig{{ID: "in", Name: Name, Config: &Config{
 			Brokers: []string{addr}, GroupID: group, Topics: []string{topic}, AutoOffsetReset: "earliest",
 			IsolationLevel: "read_committed", CommitInterval: 100 * time.Millisecond, MaxWait: 100 * time.Millisecond}}},
-		Outbound: []runtime.OutboundConfig{{ID: "out", Name: runtime.FileWriter, Config: &filewriter.Config{Path: t.TempDir() + "/out", Framing: "lines"}}},
+		Outbound: []runtime.OutboundConfig{{ID: "out", Name: filewriter.Name, Config: &filewriter.Config{Path: t.TempDir() + "/out", Framing: "lines"}}},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
@@ -238,7 +238,7 @@ func TestKafkaReadCommittedLatestStartsAtLSO(t *testing.T) {
 		Inbound: []runtime.InboundConfig{{ID: "in", Name: Name, Config: &Config{
 			Brokers: []string{addr}, GroupID: group, Topics: []string{topic}, AutoOffsetReset: "latest",
 			IsolationLevel: "read_committed", CommitInterval: 100 * time.Millisecond, MaxWait: 100 * time.Millisecond}}},
-		Outbound: []runtime.OutboundConfig{{ID: "out", Name: runtime.FileWriter, Config: &filewriter.Config{Path: t.TempDir() + "/out", Framing: "lines"}}},
+		Outbound: []runtime.OutboundConfig{{ID: "out", Name: filewriter.Name, Config: &filewriter.Config{Path: t.TempDir() + "/out", Framing: "lines"}}},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
