@@ -137,7 +137,12 @@ type Stats struct {
 // deadLetters maps a source id to the sink its dead letters go to; it may
 // be nil when the policy is not DeadLetter.
 func NewEngine(cfg Config, h Handler, sinks map[string]Sink, order []string, deadLetters map[string]Sink) *Engine {
-	cfg = cfg.Defaults()
+	return newEngine(cfg.Defaults(), h, sinks, order, deadLetters)
+}
+
+// newEngine is NewEngine for a cfg with its defaults applied (Run and
+// RunInMemory apply them once, first).
+func newEngine(cfg Config, h Handler, sinks map[string]Sink, order []string, deadLetters map[string]Sink) *Engine {
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Engine{
 		cfg:         cfg,

@@ -76,7 +76,7 @@ func RunInMemory(ctx context.Context, cfg Config, h Handler, recs []Record) (Mem
 	}
 	dead := &MemorySink{}
 	source := cfg.Inbound[0].ID
-	e := NewEngine(cfg, h, sinks, order, map[string]Sink{source: dead})
+	e := newEngine(cfg, h, sinks, order, map[string]Sink{source: dead})
 	var skipped []Record
 	var skipMu sync.Mutex
 	e.onSkip = func(r Record) {

@@ -136,7 +136,7 @@ func Run(ctx context.Context, cfg Config, h Handler) error {
 		deadLetters[in.ID] = s
 	}
 
-	engine := NewEngine(cfg, h, sinks, order, deadLetters)
+	engine := newEngine(cfg, h, sinks, order, deadLetters)
 	engine.Start()
 
 	runCtx, cancel := context.WithCancel(ctx)
