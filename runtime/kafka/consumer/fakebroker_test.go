@@ -44,6 +44,11 @@ type fakeBroker struct {
 	// commits lists each OffsetCommit's partitions.
 	committed map[string]map[int32]int64
 	commits   [][]string
+	// commitErr answers every partition of an OffsetCommit with this error
+	// code when set (nothing is committed); commitIDs lists each
+	// OffsetCommit's "generation/member".
+	commitErr int16
+	commitIDs []string
 	requests  map[protocol.ApiKey]int
 	conns     []net.Conn
 	wg        sync.WaitGroup
@@ -164,9 +169,14 @@ func (b *fakeBroker) serveConn(c net.Conn) {
 			out := &offsetcommit.Response{}
 			var parts []string
 			b.mu.Lock()
+			b.commitIDs = append(b.commitIDs, strconv.Itoa(int(req.GenerationID))+"/"+req.MemberID)
 			for _, tp := range req.Topics {
 				rt := offsetcommit.ResponseTopic{Name: tp.Name}
 				for _, p := range tp.Partitions {
+					if b.commitErr != 0 {
+						rt.Partitions = append(rt.Partitions, offsetcommit.ResponsePartition{PartitionIndex: p.PartitionIndex, ErrorCode: b.commitErr})
+						continue
+					}
 					if b.committed[tp.Name] == nil {
 						b.committed[tp.Name] = map[int32]int64{}
 					}

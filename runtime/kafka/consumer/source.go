@@ -180,9 +180,10 @@ func (s *Source) runGroup(ctx context.Context, intake runtime.Intake) error {
 // offsetCommitter serialises commits for one generation (or one manual
 // session) and never moves an offset backwards.
 type offsetCommitter struct {
-	mu     sync.Mutex
-	done   map[string]map[int]int64
-	commit func(map[string]map[int]int64) error
+	mu   sync.Mutex
+	done map[string]map[int]int64
+	// commit sends offsets to the group; ctx bounds its retries.
+	commit func(ctx context.Context, offsets map[string]map[int]int64) error
 	log    *slog.Logger
 	// lanes learn their committed offsets (for lag metrics).
 	lanes map[string]map[int]runtime.Lane
@@ -214,7 +215,7 @@ func (c *offsetCommitter) known(topic string, partition int, off int64) {
 	}
 }
 
-func (c *offsetCommitter) send(want map[string]map[int]int64) error {
+func (c *offsetCommitter) send(ctx context.Context, want map[string]map[int]int64) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := map[string]map[int]int64{}
@@ -232,7 +233,7 @@ func (c *offsetCommitter) send(want map[string]map[int]int64) error {
 	if len(out) == 0 {
 		return nil
 	}
-	if err := c.commit(out); err != nil {
+	if err := c.commit(ctx, out); err != nil {
 		return err
 	}
 	for topic, parts := range out {
@@ -283,7 +284,7 @@ func (s *Source) serveGeneration(ctx context.Context, gen *kafka.Generation, int
 		n += len(parts)
 	}
 	s.log.Info("partitions assigned", "generation", gen.ID, "member", gen.MemberID, "partitions", n, "assignments", assignmentsText(gen.Assignments))
-	committer := &offsetCommitter{done: map[string]map[int]int64{}, commit: gen.CommitOffsets, log: s.log}
+	committer := &offsetCommitter{done: map[string]map[int]int64{}, commit: s.generationCommit(gen), log: s.log}
 	if r, ok := intake.(interface{ Rebalanced(string) }); ok {
 		r.Rebalanced(s.id)
 	}
@@ -314,7 +315,7 @@ func (s *Source) serveGeneration(ctx context.Context, gen *kafka.Generation, int
 		defer wg.Done()
 		s.commitLoop(ctx, gctx, committer, lanes, gen.ID)
 		drained.Wait()
-		s.finalCommit(committer, finals.get())
+		s.finalCommit(ctx, committer, finals.get())
 	})
 	wg.Add(1)
 	gen.Start(func(gctx context.Context) {
@@ -333,7 +334,15 @@ func (s *Source) commitLoop(ctx, gctx context.Context, c *offsetCommitter, lanes
 	for {
 		select {
 		case <-t.C:
-			if err := c.send(collect(lanes)); err != nil {
+			// A failed commit is tried again on the next tick. The end of
+			// the generation (or of ctx) stops its retries: the final
+			// commit that follows carries newer offsets anyway.
+			cctx, cancel := context.WithTimeout(gctx, rkafka.DialTimeout)
+			stop := context.AfterFunc(ctx, cancel)
+			err := c.send(cctx, collect(lanes))
+			stop()
+			cancel()
+			if err != nil {
 				s.log.Warn("offset commit failed", "generation", generation, "err", err)
 			}
 		case <-gctx.Done():
@@ -344,9 +353,12 @@ func (s *Source) commitLoop(ctx, gctx context.Context, c *offsetCommitter, lanes
 	}
 }
 
-// finalCommit commits the drained partitions' last offsets in one request.
-func (s *Source) finalCommit(c *offsetCommitter, offsets map[string]map[int]int64) {
-	if err := c.send(offsets); err != nil {
+// finalCommit commits the drained partitions' last offsets in one request,
+// within a drain budget of its own (see drainBudget).
+func (s *Source) finalCommit(ctx context.Context, c *offsetCommitter, offsets map[string]map[int]int64) {
+	cctx, cancel := context.WithTimeout(context.Background(), s.drainBudget(ctx))
+	defer cancel()
+	if err := c.send(cctx, offsets); err != nil {
 		s.log.Warn("final offset commit failed; records after the last commit will be read again",
 			"offsets", offsets, "err", err)
 	}
@@ -491,14 +503,19 @@ func (s *Source) consumePartition(ctx, gctx context.Context, pl partLane, offset
 	s.fetch(fctx, pl, offset)
 	stop()
 	cancel()
-	budget := s.drain
-	if ctx.Err() != nil && s.cfg.CloseTimeout < budget {
-		// Shutting down: the seed's close_timeout bounds the drain.
-		budget = s.cfg.CloseTimeout
-	}
-	dctx, dcancel := context.WithTimeout(context.Background(), budget)
+	dctx, dcancel := context.WithTimeout(context.Background(), s.drainBudget(ctx))
 	defer dcancel()
 	return pl.lane.Drain(dctx)
+}
+
+// drainBudget is how long a revoked partition may drain, and then how long
+// the final commit may take: the flow's drain timeout, or the seed's
+// close_timeout when shutting down (ctx ended) and it is shorter.
+func (s *Source) drainBudget(ctx context.Context) time.Duration {
+	if ctx.Err() != nil && s.cfg.CloseTimeout < s.drain {
+		return s.cfg.CloseTimeout
+	}
+	return s.drain
 }
 
 // fetch reads batches from the partition leader and submits them, from
@@ -662,7 +679,7 @@ func (s *Source) runManual(ctx context.Context, intake runtime.Intake) error {
 	}
 	s.setProblem("group", "")
 	committer := &offsetCommitter{done: map[string]map[int]int64{}, log: s.log,
-		commit: func(o map[string]map[int]int64) error { return s.commitManual(client, o) }}
+		commit: func(ctx context.Context, o map[string]map[int]int64) error { return s.commitManual(ctx, client, o) }}
 	var lanes []partLane
 	var wg sync.WaitGroup
 	finals := &finalOffsets{}
@@ -689,7 +706,7 @@ func (s *Source) runManual(ctx context.Context, intake runtime.Intake) error {
 	}
 	s.commitLoop(ctx, ctx, committer, lanes, -1)
 	wg.Wait()
-	s.finalCommit(committer, finals.get())
+	s.finalCommit(ctx, committer, finals.get())
 	return nil
 }
 
@@ -723,7 +740,7 @@ func (s *Source) committedOffsets(ctx context.Context, client *kafka.Client) (ma
 	return out, nil
 }
 
-func (s *Source) commitManual(client *kafka.Client, offsets map[string]map[int]int64) error {
+func (s *Source) commitManual(ctx context.Context, client *kafka.Client, offsets map[string]map[int]int64) error {
 	if s.cfg.GroupID == "" {
 		return nil
 	}
@@ -733,7 +750,7 @@ func (s *Source) commitManual(client *kafka.Client, offsets map[string]map[int]i
 			req.Topics[topic] = append(req.Topics[topic], kafka.OffsetCommit{Partition: p, Offset: off})
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	resp, err := client.OffsetCommit(ctx, req)
 	if err != nil {
