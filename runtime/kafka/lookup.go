@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"time"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/segmentio/kafka-go/protocol"
 	metadataAPI "github.com/segmentio/kafka-go/protocol/metadata"
 )
 
@@ -20,19 +18,7 @@ import (
 // fetcher to a deleted input, would create it again with the broker's
 // defaults.
 func LookupLeader(ctx context.Context, d *kafka.Dialer, addr, topic string, partition int) (string, error) {
-	conn, kc, err := DialRaw(ctx, d, addr, DialTimeout)
-	if err != nil {
-		return "", err
-	}
-	defer kc.Close()
-	// One short round trip: bounded by the dial timeout and ctx's
-	// deadline, without a cancellation callback of its own.
-	deadline := time.Now().Add(DialTimeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	_ = conn.SetDeadline(deadline)
-	res, err := protocol.RoundTrip(conn, 8, 1, d.ClientID, &metadataAPI.Request{TopicNames: []string{topic}})
+	res, err := RoundTrip(ctx, d, addr, 8, &metadataAPI.Request{TopicNames: []string{topic}})
 	if err != nil {
 		return "", fmt.Errorf("metadata from %s: %w", addr, err)
 	}

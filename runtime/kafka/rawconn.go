@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
 )
 
 // connSlot receives the connection the fetch dialer's DialFunc opened.
@@ -80,4 +81,22 @@ func DialRaw(ctx context.Context, d *kafka.Dialer, addr string, timeout time.Dur
 		return nil, nil, errors.New("raw connection not captured")
 	}
 	return conn, kc, nil
+}
+
+// RoundTrip sends one request (at version) to the broker at addr on a
+// connection of its own, dialed with d (a RawDialer: TLS, SASL), and
+// returns the response. The exchange is bounded by DialTimeout and ends at
+// once when ctx does. For the requests that kafka-go's Transport would
+// route or cache wrongly: a Metadata request that must not create a topic
+// nor come from a cache, an OffsetCommit to a coordinator found anew.
+func RoundTrip(ctx context.Context, d *kafka.Dialer, addr string, version int16, req protocol.Message) (protocol.Message, error) {
+	conn, kc, err := DialRaw(ctx, d, addr, DialTimeout)
+	if err != nil {
+		return nil, err
+	}
+	defer kc.Close()
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	defer stop()
+	_ = conn.SetDeadline(time.Now().Add(DialTimeout))
+	return protocol.RoundTrip(conn, version, 1, d.ClientID, req)
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/segmentio/kafka-go/protocol"
 	"github.com/segmentio/kafka-go/protocol/findcoordinator"
 	"github.com/segmentio/kafka-go/protocol/offsetcommit"
 
@@ -131,7 +130,7 @@ func (s *Source) findCoordinator(ctx context.Context) (string, error) {
 
 // findCoordinatorAt asks one broker for the group's coordinator.
 func (s *Source) findCoordinatorAt(ctx context.Context, broker string) (string, error) {
-	res, err := s.roundTrip(ctx, broker, 2, &findcoordinator.Request{Key: s.cfg.GroupID})
+	res, err := rkafka.RoundTrip(ctx, s.fetchDl, broker, 2, &findcoordinator.Request{Key: s.cfg.GroupID})
 	if err != nil {
 		return "", fmt.Errorf("find coordinator at %s: %w", broker, err)
 	}
@@ -155,7 +154,7 @@ func (s *Source) sendOffsetCommit(ctx context.Context, addr string, generation i
 		}
 		req.Topics = append(req.Topics, rt)
 	}
-	res, err := s.roundTrip(ctx, addr, 5, req)
+	res, err := rkafka.RoundTrip(ctx, s.fetchDl, addr, 5, req)
 	if err != nil {
 		return fmt.Errorf("offset commit at %s: %w", addr, err)
 	}
@@ -167,19 +166,4 @@ func (s *Source) sendOffsetCommit(ctx context.Context, addr string, generation i
 		}
 	}
 	return nil
-}
-
-// roundTrip sends one request to addr on a connection of its own (with
-// the consumer's TLS and SASL settings) and returns the response; the
-// whole exchange is bounded by ctx and by rkafka.DialTimeout.
-func (s *Source) roundTrip(ctx context.Context, addr string, version int16, req protocol.Message) (protocol.Message, error) {
-	conn, kc, err := rkafka.DialRaw(ctx, s.fetchDl, addr, rkafka.DialTimeout)
-	if err != nil {
-		return nil, err
-	}
-	defer kc.Close()
-	stop := afterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
-	defer stop()
-	_ = conn.SetDeadline(time.Now().Add(rkafka.DialTimeout))
-	return protocol.RoundTrip(conn, version, 1, s.fetchDl.ClientID, req)
 }

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/segmentio/kafka-go/protocol"
 	metadataAPI "github.com/segmentio/kafka-go/protocol/metadata"
 
 	"github.com/kgen-dev/kgen/runtime"
@@ -423,16 +422,7 @@ func (s *Source) watchPartitions(ctx, gctx context.Context) {
 func (s *Source) topicMetadata(ctx context.Context) (*metadataAPI.Response, error) {
 	var last error
 	for _, addr := range s.cfg.Brokers {
-		conn, kc, err := rkafka.DialRaw(ctx, s.fetchDl, addr, rkafka.DialTimeout)
-		if err != nil {
-			last = err
-			continue
-		}
-		stop := afterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
-		_ = conn.SetDeadline(time.Now().Add(rkafka.DialTimeout))
-		res, err := protocol.RoundTrip(conn, 8, 1, s.fetchDl.ClientID, &metadataAPI.Request{TopicNames: s.cfg.Topics})
-		stop()
-		kc.Close()
+		res, err := rkafka.RoundTrip(ctx, s.fetchDl, addr, 8, &metadataAPI.Request{TopicNames: s.cfg.Topics})
 		if err != nil {
 			last = fmt.Errorf("metadata from %s: %w", addr, err)
 			continue
