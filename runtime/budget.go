@@ -10,51 +10,93 @@ import (
 // which pauses fetching; nothing is ever buffered past it except one chunk
 // when nothing at all is in flight (so a record larger than the byte budget
 // still passes, alone).
+//
+// Waiters are served first come, first served: a release grants room to the
+// longest waiting source first, and a newcomer never overtakes a waiter. A
+// free-for-all (every waiter woken, the quickest wins) starved a partition
+// under a tight budget: one partition's fetcher lost every race for seconds
+// while the others ran.
 type budget struct {
 	mu       sync.Mutex
 	recs     int64
 	bytes    int64
 	maxRecs  int64
 	maxBytes int64
-	// wake is closed (and cleared) by release when someone waits.
-	wake chan struct{}
+	waiters  []*budgetWaiter // FIFO; the head is served first
+}
+
+type budgetWaiter struct {
+	n, size int64
+	ready   chan struct{} // closed once the room is granted
 }
 
 func newBudget(maxRecs int, maxBytes int64) *budget {
 	return &budget{maxRecs: int64(maxRecs), maxBytes: maxBytes}
 }
 
+// fits reports whether n records of size bytes fit now. Called with mu held.
+func (b *budget) fits(n, size int64) bool {
+	return b.recs == 0 || (b.recs+n <= b.maxRecs && b.bytes+size <= b.maxBytes)
+}
+
 func (b *budget) acquire(ctx context.Context, n, size int64) error {
-	for {
-		b.mu.Lock()
-		if b.recs == 0 || (b.recs+n <= b.maxRecs && b.bytes+size <= b.maxBytes) {
-			b.recs += n
-			b.bytes += size
-			b.mu.Unlock()
-			return nil
-		}
-		if b.wake == nil {
-			b.wake = make(chan struct{})
-		}
-		w := b.wake
+	b.mu.Lock()
+	if len(b.waiters) == 0 && b.fits(n, size) {
+		b.recs += n
+		b.bytes += size
 		b.mu.Unlock()
-		select {
-		case <-w:
-		case <-ctx.Done():
-			return ctx.Err()
+		return nil
+	}
+	w := &budgetWaiter{n: n, size: size, ready: make(chan struct{})}
+	b.waiters = append(b.waiters, w)
+	b.mu.Unlock()
+	select {
+	case <-w.ready:
+		return nil
+	case <-ctx.Done():
+	}
+	b.mu.Lock()
+	select {
+	case <-w.ready:
+		// Granted while ctx ended: hand the room back.
+		b.recs -= n
+		b.bytes -= size
+	default:
+		for i, o := range b.waiters {
+			if o == w {
+				b.waiters = append(b.waiters[:i], b.waiters[i+1:]...)
+				break
+			}
 		}
 	}
+	// Whoever waited behind w may fit now.
+	b.grant()
+	b.mu.Unlock()
+	return ctx.Err()
 }
 
 func (b *budget) release(n, size int64) {
 	b.mu.Lock()
 	b.recs -= n
 	b.bytes -= size
-	if b.wake != nil {
-		close(b.wake)
-		b.wake = nil
-	}
+	b.grant()
 	b.mu.Unlock()
+}
+
+// grant hands room to the waiters at the head of the queue, in order, for
+// as long as they fit. Called with mu held.
+func (b *budget) grant() {
+	for len(b.waiters) > 0 {
+		w := b.waiters[0]
+		if !b.fits(w.n, w.size) {
+			return
+		}
+		b.recs += w.n
+		b.bytes += w.size
+		close(w.ready)
+		b.waiters[0] = nil
+		b.waiters = b.waiters[1:]
+	}
 }
 
 // inFlight reports the records and bytes currently in flight.

@@ -91,6 +91,7 @@ func main() {
 			panic(fmt.Sprintf("test panic at offset %d", r.Offset))
 		}
 		if *hang != "" && string(r.Value) == *hang {
+			log.Info("testproc: record hangs until the hard stop", "offset", r.Offset)
 			<-ctx.Done() // the hard stop after drain_timeout
 		}
 		if *sleep > 0 {

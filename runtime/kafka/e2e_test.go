@@ -493,6 +493,9 @@ func interruptAndResume(t *testing.T, sig syscall.Signal, firstArgs ...string) (
 	group := "g-" + in
 	p := startProc(t, procArgs(addr, group, in, out, append([]string{"-sleep", "1ms"}, firstArgs...)...)...)
 	waitProgress(t, addr, out, 3000)
+	if slices.Contains(firstArgs, "-hang") {
+		p.waitLog(t, "record hangs until the hard stop")
+	}
 	if err := p.signal(t, sig); err != nil && sig != syscall.SIGKILL {
 		t.Fatalf("%v: processor exited with %v, want 0", sig, err)
 	}
