@@ -2,7 +2,6 @@ package producer
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,9 +11,6 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/segmentio/kafka-go/protocol"
-	"github.com/segmentio/kafka-go/protocol/produce"
-	"github.com/segmentio/kafka-go/protocol/rawproduce"
 
 	rkafka "github.com/kgen-dev/kgen/runtime/kafka"
 )
@@ -37,6 +33,7 @@ const produceVersion = 8
 type leaderConn struct {
 	conn    net.Conn
 	corr    int32
+	hdr     []byte          // the request's header, reused
 	pending chan pendingReq // in request order; closed by dropConn
 	done    chan struct{}   // closed when the reader returns
 }
@@ -108,22 +105,17 @@ func (w *partWriter) sendOnConn(b *recordBatch, deadline time.Time) error {
 		p.wg.Add(1)
 		go func(lc *leaderConn) {
 			defer p.wg.Done()
-			lc.read(w.results, p.loseResponse)
+			lc.read(w.results, p.loseResponse, w.tp.topic, int32(w.tp.partition))
 		}(w.lc)
 	}
 	lc := w.lc
 	lc.corr++
 	timeout := max(time.Until(deadline), time.Millisecond)
-	req := &rawproduce.Request{
-		Acks:    int16(p.acks),
-		Timeout: int32(min(timeout, p.cfg.RequestTimeout) / time.Millisecond),
-		Topics: []rawproduce.RequestTopic{{Topic: w.tp.topic, Partitions: []rawproduce.RequestPartition{{
-			Partition: int32(w.tp.partition),
-			RecordSet: protocol.RawRecordSet{Reader: bytes.NewReader(b.raw)},
-		}}}},
-	}
+	lc.hdr = appendProduceRequest(lc.hdr[:0], lc.corr, p.dialer.ClientID, int16(p.acks),
+		int32(min(timeout, p.cfg.RequestTimeout)/time.Millisecond), w.tp.topic, int32(w.tp.partition), len(b.raw))
 	_ = lc.conn.SetWriteDeadline(deadline)
-	if err := protocol.WriteRequest(lc.conn, produceVersion, lc.corr, p.dialer.ClientID, req); err != nil {
+	bufs := net.Buffers{lc.hdr, b.raw} // one writev on a plain connection
+	if _, err := bufs.WriteTo(lc.conn); err != nil {
 		w.dropConn()
 		return fmt.Errorf("produce request: %w", err)
 	}
@@ -149,9 +141,10 @@ func (w *partWriter) dropConn() {
 // read delivers the responses of lc's requests, in order, to results;
 // once the connection fails, every request pending fails with that error.
 // It returns when pending is closed and drained.
-func (lc *leaderConn) read(results chan<- sendResult, lose func() bool) {
+func (lc *leaderConn) read(results chan<- sendResult, lose func() bool, topic string, partition int32) {
 	defer close(lc.done)
 	br := bufio.NewReaderSize(lc.conn, 4<<10)
+	var buf []byte
 	var broken error
 	for pr := range lc.pending {
 		if broken != nil {
@@ -159,7 +152,7 @@ func (lc *leaderConn) read(results chan<- sendResult, lose func() bool) {
 			continue
 		}
 		_ = lc.conn.SetReadDeadline(pr.deadline)
-		corr, msg, err := protocol.ReadResponse(br, protocol.Produce, produceVersion)
+		corr, result, err := readProduceResponse(br, &buf, topic, partition)
 		if err == nil && corr != pr.corr {
 			err = fmt.Errorf("correlation id %d, want %d", corr, pr.corr)
 		}
@@ -172,24 +165,8 @@ func (lc *leaderConn) read(results chan<- sendResult, lose func() bool) {
 			results <- sendResult{pr.b, broken}
 			continue
 		}
-		results <- sendResult{pr.b, produceError(msg)}
+		results <- sendResult{pr.b, result}
 	}
-}
-
-// produceError is the partition's error in a produce response.
-func produceError(msg protocol.Message) error {
-	res, ok := msg.(*produce.Response)
-	if !ok || len(res.Topics) == 0 || len(res.Topics[0].Partitions) == 0 {
-		return fmt.Errorf("produce response without the partition: %T", msg)
-	}
-	part := &res.Topics[0].Partitions[0]
-	if part.ErrorCode != 0 {
-		return kafka.Error(part.ErrorCode)
-	}
-	for _, e := range part.RecordErrors {
-		return fmt.Errorf("record rejected: %w: %s", kafka.InvalidRecord, e.BatchIndexErrorMessage)
-	}
-	return nil
 }
 
 // keepsConn reports whether err, a produce result, leaves the leader
