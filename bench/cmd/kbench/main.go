@@ -67,7 +67,7 @@ func run(ctx context.Context, argv []string) error {
 	fs.IntVar(&o.reps, "reps", 3, "repetitions (the median is reported)")
 	fs.IntVar(&o.n, "n", 1_000_000, "records in W1, W2, W3 and W6's input")
 	fs.StringVar(&wl, "workloads", strings.Join(allWorkloads, ","), "workloads to run")
-	fs.StringVar(&cs, "contenders", "rawkafkago,rawfranz,rawfranzseed,kgen,kgenpass,watermill,python", "contenders to run")
+	fs.StringVar(&cs, "contenders", "rawkafkago,rawfranz,rawfranzseed,kgen,kgenpass,kgenpassseed,watermill,python", "contenders to run")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "longest one run may take before it is an error")
 	fs.IntVar(&o.w4N, "w4-n", 300_000, "records in W4 (slow handler)")
 	fs.DurationVar(&o.w4Cap, "w4-cap", 20*time.Second, "W4 stops partition-ordered contenders after this (their rate is what came out)")

@@ -73,6 +73,10 @@ func contenders(binDir, python string, gen func() (*generatedProjects, error)) [
 			return g.argv(a)
 		}},
 		{name: "kgenpass", label: "kgen runtime.Run, hand-tuned", cmd: bin("kgenpass"), file: true, goProfile: true},
+		{name: "kgenpassseed", label: "kgen runtime.Run, seed's producer settings", goProfile: true, cmd: func(a args) ([]string, error) {
+			a.extra = append(a.extra, "-acks", "1", "-batch-bytes", "16384")
+			return bin("kgenpass")(a)
+		}},
 		{name: "watermill", label: "Watermill", cmd: bin("watermill"), goProfile: true},
 		{name: "python", label: "seed Python", file: true, cmd: func(a args) ([]string, error) {
 			s := []string{python, "python/seed_processor.py", "--brokers", a.brokers, "--in", a.in,
