@@ -30,94 +30,10 @@ import (
 // chunk, not a whole response.
 
 // errShort is a response or batch shorter than its own lengths say.
-var errShort = errors.New("truncated fetch response")
+var errShort = batchwire.ErrTruncated
 
-// wire reads big-endian fields and zig-zag varints from a byte slice; the
-// first read past the end sets err and returns zeros from then on.
-type wire struct {
-	b   []byte
-	err error
-}
-
-func (w *wire) fail() {
-	if w.err == nil {
-		w.err = errShort
-	}
-	w.b = nil
-}
-
-func (w *wire) int8() int8 {
-	if len(w.b) < 1 {
-		w.fail()
-		return 0
-	}
-	v := int8(w.b[0])
-	w.b = w.b[1:]
-	return v
-}
-
-func (w *wire) int16() int16 {
-	if len(w.b) < 2 {
-		w.fail()
-		return 0
-	}
-	v := int16(binary.BigEndian.Uint16(w.b))
-	w.b = w.b[2:]
-	return v
-}
-
-func (w *wire) int32() int32 {
-	if len(w.b) < 4 {
-		w.fail()
-		return 0
-	}
-	v := int32(binary.BigEndian.Uint32(w.b))
-	w.b = w.b[4:]
-	return v
-}
-
-func (w *wire) int64() int64 {
-	if len(w.b) < 8 {
-		w.fail()
-		return 0
-	}
-	v := int64(binary.BigEndian.Uint64(w.b))
-	w.b = w.b[8:]
-	return v
-}
-
-func (w *wire) varint() int64 {
-	v, n := binary.Varint(w.b)
-	if n <= 0 {
-		w.fail()
-		return 0
-	}
-	w.b = w.b[n:]
-	return v
-}
-
-// bytes returns the next n bytes (nil for n < 0: a null field), capped so
-// that appending to them cannot overwrite what follows.
-func (w *wire) bytes(n int) []byte {
-	if n < 0 {
-		return nil
-	}
-	if len(w.b) < n {
-		w.fail()
-		return nil
-	}
-	v := w.b[:n:n]
-	w.b = w.b[n:]
-	return v
-}
-
-func (w *wire) string16() string {
-	n := int(w.int16())
-	if n < 0 {
-		return ""
-	}
-	return string(w.bytes(n))
-}
+// wire is the reader of big-endian fields and varints fetch decoding uses.
+type wire = batchwire.Reader
 
 // fetchPartition is the part of a fetch response (v11) for one partition.
 type fetchPartition struct {
@@ -135,53 +51,53 @@ type abortedTxn struct{ producerID, firstOffset int64 }
 // parseFetchResponse reads a Fetch v11 response body (after the
 // correlation id) for the one partition it asked for.
 func parseFetchResponse(body []byte, topic string, partition int32) (fetchPartition, error) {
-	w := &wire{b: body}
-	throttle := time.Duration(max(w.int32(), 0)) * time.Millisecond
-	if code := w.int16(); code != 0 {
+	w := &wire{B: body}
+	throttle := time.Duration(max(w.Int32(), 0)) * time.Millisecond
+	if code := w.Int16(); code != 0 {
 		return fetchPartition{throttle: throttle}, kafka.Error(code)
 	}
-	w.int32() // session id
+	w.Int32() // session id
 	// Counts come from the broker: every loop stops at the first read past
 	// the end, and nothing is allocated for more entries than the bytes
 	// present can hold.
-	for range w.int32() {
-		name := w.string16()
-		for range w.int32() {
-			if w.err != nil {
-				return fetchPartition{}, w.err
+	for range w.Int32() {
+		name := w.String16()
+		for range w.Int32() {
+			if w.Err != nil {
+				return fetchPartition{}, w.Err
 			}
 			p := fetchPartition{throttle: throttle}
-			id := w.int32()
-			if code := w.int16(); code != 0 {
+			id := w.Int32()
+			if code := w.Int16(); code != 0 {
 				p.err = kafka.Error(code)
 			}
-			p.highWater = w.int64()
-			p.lastStable = w.int64()
-			w.int64() // log start offset
-			if n := int(w.int32()); n > 0 {
-				if n > len(w.b)/16 {
-					return fetchPartition{}, fmt.Errorf("%w: %d aborted transactions in %d bytes", errShort, n, len(w.b))
+			p.highWater = w.Int64()
+			p.lastStable = w.Int64()
+			w.Int64() // log start offset
+			if n := int(w.Int32()); n > 0 {
+				if n > len(w.B)/16 {
+					return fetchPartition{}, fmt.Errorf("%w: %d aborted transactions in %d bytes", errShort, n, len(w.B))
 				}
 				p.aborted = make([]abortedTxn, n)
 				for i := range p.aborted {
-					p.aborted[i] = abortedTxn{producerID: w.int64(), firstOffset: w.int64()}
+					p.aborted[i] = abortedTxn{producerID: w.Int64(), firstOffset: w.Int64()}
 				}
 			}
-			w.int32() // preferred read replica
-			p.records = w.bytes(int(w.int32()))
-			if w.err != nil {
-				return fetchPartition{}, w.err
+			w.Int32() // preferred read replica
+			p.records = w.Bytes(int(w.Int32()))
+			if w.Err != nil {
+				return fetchPartition{}, w.Err
 			}
 			if name == topic && id == partition {
 				return p, nil
 			}
 		}
-		if w.err != nil {
-			return fetchPartition{}, w.err
+		if w.Err != nil {
+			return fetchPartition{}, w.Err
 		}
 	}
-	if w.err != nil {
-		return fetchPartition{}, w.err
+	if w.Err != nil {
+		return fetchPartition{}, w.Err
 	}
 	return fetchPartition{throttle: throttle, topicMissing: true}, nil
 }
@@ -277,22 +193,22 @@ func (d *batchDecoder) decode(data []byte, aborted []abortedTxn, recs []runtime.
 			de.Next = max(de.Next, markNext+1)
 			return recs[:mark], markNext, de
 		}
-		w := &wire{b: batch[12:]}
-		w.int32() // partition leader epoch
-		if magic := w.int8(); magic != 2 {
+		w := &wire{B: batch[12:]}
+		w.Int32() // partition leader epoch
+		if magic := w.Int8(); magic != 2 {
 			return bad(0, fmt.Errorf("record batch format v%d (magic %d): only v2 is supported (Kafka 0.11+ producers)", magic, magic))
 		}
-		crc := uint32(w.int32())
-		attrs := w.int16()
-		lastDelta := w.int32()
-		baseTime := w.int64()
-		maxTime := w.int64()
-		producerID := w.int64()
-		w.int16() // producer epoch
-		w.int32() // base sequence
-		count := int(w.int32())
-		if w.err != nil {
-			return bad(0, fmt.Errorf("batch of %d bytes: %w", len(batch), w.err))
+		crc := uint32(w.Int32())
+		attrs := w.Int16()
+		lastDelta := w.Int32()
+		baseTime := w.Int64()
+		maxTime := w.Int64()
+		producerID := w.Int64()
+		w.Int16() // producer epoch
+		w.Int32() // base sequence
+		count := int(w.Int32())
+		if w.Err != nil {
+			return bad(0, fmt.Errorf("batch of %d bytes: %w", len(batch), w.Err))
 		}
 		if !d.skipCRC {
 			if got := crc32.Checksum(batch[21:], batchwire.Castagnoli); got != crc {
@@ -316,7 +232,7 @@ func (d *batchDecoder) decode(data []byte, aborted []abortedTxn, recs []runtime.
 		if attrs&attrControl != 0 {
 			// A transaction marker: an abort ends that producer's aborted
 			// transaction. Control records are never handed on.
-			if d.committed && controlIsAbort(w.b) {
+			if d.committed && controlIsAbort(w.B) {
 				delete(abortedPIDs, producerID)
 			}
 			next = end
@@ -329,35 +245,35 @@ func (d *batchDecoder) decode(data []byte, aborted []abortedTxn, recs []runtime.
 			}
 		}
 
-		body := w.b
+		body := w.B
 		if codec := attrs & attrCompression; codec != 0 {
 			var err error
 			if body, err = decompress(int8(codec), body, d.maxBatch); err != nil {
 				return bad(lastDelta, err)
 			}
 		}
-		rw := &wire{b: body}
+		rw := &wire{B: body}
 		for range count {
-			rw.varint() // record length
-			rw.int8()   // attributes
-			tsDelta := rw.varint()
-			off := base + rw.varint()
-			key := rw.bytes(int(rw.varint()))
-			value := rw.bytes(int(rw.varint()))
-			nh := int(rw.varint())
-			if rw.err == nil && (nh < 0 || nh > len(rw.b)/2) {
-				rw.fail() // every header takes at least two bytes
+			rw.Varint() // record length
+			rw.Int8()   // attributes
+			tsDelta := rw.Varint()
+			off := base + rw.Varint()
+			key := rw.Bytes(int(rw.Varint()))
+			value := rw.Bytes(int(rw.Varint()))
+			nh := int(rw.Varint())
+			if rw.Err == nil && (nh < 0 || nh > len(rw.B)/2) {
+				rw.Fail() // every header takes at least two bytes
 			}
 			var hdrs []runtime.Header
-			if nh > 0 && rw.err == nil {
+			if nh > 0 && rw.Err == nil {
 				hdrs = make([]runtime.Header, nh)
 				for i := range hdrs {
-					hdrs[i].Key = string(rw.bytes(int(rw.varint())))
-					hdrs[i].Value = rw.bytes(int(rw.varint()))
+					hdrs[i].Key = string(rw.Bytes(int(rw.Varint())))
+					hdrs[i].Value = rw.Bytes(int(rw.Varint()))
 				}
 			}
-			if rw.err != nil {
-				return bad(lastDelta, rw.err)
+			if rw.Err != nil {
+				return bad(lastDelta, rw.Err)
 			}
 			if off >= end {
 				return bad(lastDelta, fmt.Errorf("record offset %d beyond the batch's last %d", off, end-1))
@@ -388,13 +304,13 @@ func (d *batchDecoder) decode(data []byte, aborted []abortedTxn, recs []runtime.
 // controlIsAbort reads the key of a control batch's first record: version
 // int16, type int16 (0 abort, 1 commit).
 func controlIsAbort(records []byte) bool {
-	w := &wire{b: records}
-	w.varint() // length
-	w.int8()
-	w.varint()
-	w.varint()
-	key := w.bytes(int(w.varint()))
-	if w.err != nil || len(key) < 4 {
+	w := &wire{B: records}
+	w.Varint() // length
+	w.Int8()
+	w.Varint()
+	w.Varint()
+	key := w.Bytes(int(w.Varint()))
+	if w.Err != nil || len(key) < 4 {
 		return false
 	}
 	return binary.BigEndian.Uint16(key[2:]) == 0

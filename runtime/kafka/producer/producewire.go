@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/kgen-dev/kgen/runtime/kafka/internal/wire"
 	"github.com/segmentio/kafka-go"
 )
 
@@ -82,25 +83,27 @@ func readProduceResponse(r *bufio.Reader, buf *[]byte, topic string, partition i
 	if _, err := io.ReadFull(r, b); err != nil {
 		return 0, nil, err
 	}
-	d := decoder{b: b}
-	corr = d.int32()
+	d := wire.Reader{B: b}
+	corr = d.Int32()
 	found := false
-	for range d.count() {
-		name := d.bytes16()
-		for range d.count() {
-			index := d.int32()
-			code := d.int16()
-			d.skip(8 + 8 + 8) // base_offset, log_append_time_ms, log_start_offset
+	// Each count is bounded by the bytes left: a topic takes at least 6, a
+	// partition 36, a record error 6.
+	for range d.Count(6) {
+		name := d.Bytes16()
+		for range d.Count(36) {
+			index := d.Int32()
+			code := d.Int16()
+			d.Bytes(8 + 8 + 8) // base_offset, log_append_time_ms, log_start_offset
 			var recErr error
-			for range d.count() {
-				d.skip(4) // batch_index
-				msg := d.string16()
-				if recErr == nil {
+			for range d.Count(6) {
+				d.Int32() // batch_index
+				msg := d.Bytes16()
+				if recErr == nil && d.Err == nil {
 					recErr = fmt.Errorf("record rejected: %w: %s", kafka.InvalidRecord, msg)
 				}
 			}
-			d.bytes16() // error_message
-			if d.err != nil || found || string(name) != topic || index != partition {
+			d.Bytes16() // error_message
+			if d.Err != nil || found || string(name) != topic || index != partition {
 				continue
 			}
 			found = true
@@ -112,77 +115,12 @@ func readProduceResponse(r *bufio.Reader, buf *[]byte, topic string, partition i
 			}
 		}
 	}
-	d.skip(4) // throttle_time_ms
-	if d.err != nil {
-		return corr, nil, d.err
+	d.Int32() // throttle_time_ms
+	if d.Err != nil {
+		return corr, nil, fmt.Errorf("%w: %w", errMalformedResponse, d.Err)
 	}
 	if !found {
 		return corr, nil, fmt.Errorf("%w: no result for %s/%d", errMalformedResponse, topic, partition)
 	}
 	return corr, result, nil
 }
-
-// decoder reads big-endian fields off b; past its end it records an
-// error and returns zeros, so a caller checks err once at the end.
-type decoder struct {
-	b   []byte
-	err error
-}
-
-func (d *decoder) take(n int) []byte {
-	if d.err != nil {
-		return nil
-	}
-	if n < 0 || n > len(d.b) {
-		d.err = fmt.Errorf("%w: truncated (%d bytes wanted, %d left)", errMalformedResponse, n, len(d.b))
-		d.b = nil
-		return nil
-	}
-	v := d.b[:n]
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) skip(n int) { d.take(n) }
-
-func (d *decoder) int16() int16 {
-	if v := d.take(2); v != nil {
-		return int16(binary.BigEndian.Uint16(v))
-	}
-	return 0
-}
-
-func (d *decoder) int32() int32 {
-	if v := d.take(4); v != nil {
-		return int32(binary.BigEndian.Uint32(v))
-	}
-	return 0
-}
-
-// count reads an array length; a negative one (null) is an empty array,
-// and one that cannot fit in the bytes left (each element takes at least
-// 4) is an error, so a hostile count never drives a long loop.
-func (d *decoder) count() int {
-	n := d.int32()
-	if n < 0 {
-		return 0
-	}
-	if int(n) > len(d.b)/4 {
-		if d.err == nil {
-			d.err = fmt.Errorf("%w: array of %d in %d bytes", errMalformedResponse, n, len(d.b))
-		}
-		return 0
-	}
-	return int(n)
-}
-
-// bytes16 reads a nullable string's bytes (null reads as none).
-func (d *decoder) bytes16() []byte {
-	n := d.int16()
-	if n < 0 {
-		return nil
-	}
-	return d.take(int(n))
-}
-
-func (d *decoder) string16() string { return string(d.bytes16()) }

@@ -1,6 +1,8 @@
-// Package wire is the Kafka record batch codec the consumer and the
-// producer share: the encoder the producer sends with (Batch) and
-// EachRecord, which reads an uncompressed batch's records back.
+// Package wire is the Kafka wire code the consumer and the producer
+// share: the record batch encoder the producer sends with (Batch),
+// EachRecord, which reads an uncompressed batch's records back, and
+// Reader, which reads protocol fields off a buffer (the consumer's fetch
+// responses and batches, the producer's produce responses).
 package wire
 
 import (
