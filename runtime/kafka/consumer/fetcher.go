@@ -175,7 +175,7 @@ func (f *partitionFetcher) fetch(ctx context.Context, offset int64, recs []runti
 	switch {
 	case err != nil:
 		f.close()
-		return recs, offset, -1, err
+		return recs, offset, -1, fmt.Errorf("fetch response from %s/%d: %w", f.topic, f.partition, err)
 	case p.topicMissing:
 		f.close()
 		return recs, offset, -1, fmt.Errorf("fetch response without %s/%d", f.topic, f.partition)

@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/kgen-dev/kgen/runtime/kafka/internal/wire"
 	"github.com/segmentio/kafka-go"
+
+	"github.com/kgen-dev/kgen/runtime/kafka/internal/wire"
 )
 
 // The Produce v8 exchange of a leader connection, encoded and decoded by
